@@ -1,0 +1,189 @@
+"""The MMU: Unicorn's virtual TLB, filled by walking real page tables.
+
+Unicorn runs with UC_TLB_VIRTUAL: on every TLB miss it calls our
+UC_HOOK_TLB_FILL hook with the page-aligned virtual address and the access
+(read 16, write 17, fetch 18). The hook walks the 4-level tables under CR3 in
+guest RAM exactly as hardware does:
+
+  * P, RW, US and NX are checked at every level against the access and the
+    current privilege (user runs enforce US; supervisor writes honour RW);
+  * the Accessed bit is set in every entry used, the Dirty bit in the leaf on
+    a write; a clean page is filled without write permission, so the first
+    write misses again and sets Dirty;
+  * a refused access is first offered to the kernel (`fault_handler`, the
+    demand-paging hook point); if the kernel does not fix it, the hook returns
+    False, Unicorn stops, and `pending_fault` says why.
+
+Behind Unicorn's small TLB sits a second one in Python (`_tlb`, virtual page ->
+(physical page, perms)), filled only by successful walks. Like a hardware TLB it
+may hold a translation until it is flushed: on CR3 changes (switch) and on
+unmap/protect. A guest that edits its own tables must flush, as on hardware;
+guest writes to CR3 are not followed (the kernel switches address spaces).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from unicorn import (UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_TLB_FILL, UC_MEM_FETCH,
+                     UC_MEM_READ, UC_MEM_WRITE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE,
+                     UC_TLB_VIRTUAL, Uc)
+from unicorn.x86_const import UC_X86_REG_CR3
+
+from .errors import EmuError
+from .page_tables import PageTables
+from .paging import (PAGE_4K, PTE_A, PTE_D, NOT_PRESENT, Walk, refusal)
+
+ACCESS_NAMES = {UC_MEM_READ: "read", UC_MEM_WRITE: "write", UC_MEM_FETCH: "fetch"}
+_NEEDED = {UC_MEM_READ: UC_PROT_READ, UC_MEM_WRITE: UC_PROT_WRITE, UC_MEM_FETCH: UC_PROT_EXEC}
+_PAGE_MASK = ~(PAGE_4K - 1)
+
+
+class UnmappedAccess(EmuError):
+    """A host-side virtual access (debugger, loader) hit an unmapped page."""
+
+    def __init__(self, vaddr: int, reason: str = NOT_PRESENT):
+        self.vaddr = vaddr
+        self.reason = reason
+        super().__init__(f"cannot access virtual address {vaddr:#x}: {reason}")
+
+
+@dataclass(frozen=True)
+class RefusedAccess:
+    """What the walker refused, recorded for the machine's fault report."""
+    vaddr: int          # page-aligned: all Unicorn tells the hook
+    access: str
+    reason: str
+    user: bool
+
+
+class MMU:
+    """Translation for one CPU: current root (CR3), privilege, and TLBs."""
+
+    def __init__(self, uc: Uc, tables: PageTables):
+        self._uc = uc
+        self.tables = tables
+        self.cr3 = 0
+        self.user = False
+        self.fault_handler = None   # callable(vaddr, access, walk, reason) -> bool
+        self.pending_fault: RefusedAccess | None = None
+        self.fills = 0              # slow-path fills (walks) since the machine booted
+        self._tlb: dict[int, tuple[int, int]] = {}
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        uc.hook_add(UC_HOOK_TLB_FILL, self._on_tlb_fill)
+
+    # -- address-space control ----------------------------------------------------
+
+    def switch(self, root: int, user: bool) -> None:
+        """Load CR3 with `root` and set the privilege of what runs next."""
+        if root != self.cr3 or user != self.user:
+            self.cr3, self.user = root, user
+            self._uc.reg_write(UC_X86_REG_CR3, root)
+            self.flush()
+
+    def flush(self) -> None:
+        """Forget every cached translation (both TLBs)."""
+        self._tlb.clear()
+        self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    # -- the page-table API (root defaults to the current CR3) ----------------------
+
+    def map(self, vaddr: int, paddr: int, size: int, flags: int,
+            page_size: int = PAGE_4K, root: int | None = None) -> bool:
+        """Map a range (see PageTables.map). New mappings need no flush."""
+        return self.tables.map(self._root(root), vaddr, paddr, size, flags, page_size)
+
+    def unmap(self, vaddr: int, size: int, root: int | None = None):
+        """Unmap a range and flush; returns the removed Mappings."""
+        removed = self.tables.unmap(self._root(root), vaddr, size)
+        self.flush()
+        return removed
+
+    def protect(self, vaddr: int, size: int, flags: int, root: int | None = None) -> int:
+        """Change leaf flags over a range and flush; returns leaves changed."""
+        changed = self.tables.protect(self._root(root), vaddr, size, flags)
+        self.flush()
+        return changed
+
+    def walk(self, vaddr: int, root: int | None = None) -> Walk:
+        """The page walk for `vaddr`, without touching A/D bits."""
+        return self.tables.walk(self._root(root), vaddr)
+
+    def _root(self, root: int | None) -> int:
+        return self.cr3 if root is None else root
+
+    # -- host-side virtual access -----------------------------------------------------
+
+    def translate(self, vaddr: int, root: int | None = None) -> int:
+        """Physical address of `vaddr`, or UnmappedAccess. No permission checks:
+        this is the debugger's and loader's view, not the guest's."""
+        result = self.walk(vaddr, root)
+        if not result.mapped:
+            raise UnmappedAccess(vaddr, result.reason or NOT_PRESENT)
+        return result.paddr
+
+    def read_virtual(self, vaddr: int, length: int, root: int | None = None) -> bytes:
+        """Read guest-virtual memory page by page through the walk."""
+        out = bytearray()
+        for paddr, chunk in self._pieces(vaddr, length, root):
+            out += self.tables.ram.read(paddr, chunk)
+        return bytes(out)
+
+    def write_virtual(self, vaddr: int, data: bytes, root: int | None = None) -> None:
+        """Write guest-virtual memory through the walk (read-only pages too, as a
+        debugger may). Every page is translated before anything is written."""
+        pieces = list(self._pieces(vaddr, len(data), root))
+        done = 0
+        for paddr, chunk in pieces:
+            self.tables.ram.write(paddr, data[done:done + chunk])
+            done += chunk
+
+    def _pieces(self, vaddr: int, length: int, root: int | None):
+        pieces = []
+        while length > 0:
+            chunk = min(length, PAGE_4K - (vaddr & (PAGE_4K - 1)))
+            pieces.append((self.translate(vaddr, root), chunk))
+            vaddr, length = vaddr + chunk, length - chunk
+        return pieces
+
+    # -- the TLB-fill hook ----------------------------------------------------------
+
+    def _on_tlb_fill(self, _uc, vaddr: int, access: int, entry, _data) -> bool:
+        hit = self._tlb.get(vaddr)
+        if hit is not None and hit[1] & _NEEDED[access]:
+            entry.paddr, entry.perms = hit
+            return True
+        return self._fill(vaddr, access, entry)
+
+    def _fill(self, vaddr: int, access: int, entry) -> bool:
+        """The slow path: walk, check, offer faults to the kernel, set A/D."""
+        self.fills += 1
+        name = ACCESS_NAMES[access]
+        result = self.walk(vaddr)
+        reason = refusal(result, name, self.user)
+        if reason is not None and self.fault_handler is not None:
+            if self.fault_handler(vaddr, name, result, reason):
+                result = self.walk(vaddr)
+                reason = refusal(result, name, self.user)
+        if reason is not None:
+            self.pending_fault = RefusedAccess(vaddr, name, reason, self.user)
+            return False
+        self._set_accessed_dirty(result, name == "write")
+        perms = UC_PROT_READ
+        if result.writable and (name == "write" or result.leaf.entry & PTE_D):
+            perms |= UC_PROT_WRITE
+        if result.executable:
+            perms |= UC_PROT_EXEC
+        translation = (result.paddr & _PAGE_MASK, perms)
+        self._tlb[vaddr] = translation
+        entry.paddr, entry.perms = translation
+        return True
+
+    def _set_accessed_dirty(self, result: Walk, write: bool) -> None:
+        """Set A in every entry the walk used, and D in the leaf on a write."""
+        ram = self.tables.ram
+        last = len(result.steps) - 1
+        for i, step in enumerate(result.steps):
+            wanted = step.entry | PTE_A | (PTE_D if write and i == last else 0)
+            if wanted != step.entry:
+                ram.write_u64(step.entry_addr, wanted)

@@ -1,0 +1,249 @@
+"""Editing 4-level page tables held in guest RAM.
+
+Tables are 4 KiB frames from the kernel's frame allocator; every function here
+reads and writes real entries (layout in emu/paging.py), so what the guest, the
+debugger and the tests see is exactly what a hardware walker would see.
+
+Intermediate entries are made P | RW, plus US when a user page lies below them:
+the leaf entry decides the page's permissions, as on Linux.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kernel.layout import PAGE_SIZE
+
+from .errors import KernelPanic
+from .paging import (ENTRIES, LEVELS, PAGE_2M, PAGE_4K, PTE_A, PTE_D, PTE_NX, PTE_P,
+                     PTE_PS, PTE_RW, PTE_US, LEVEL_SHIFT, index_at, make_pte, pte_addr, walk)
+
+# Bits a caller may ask for in a leaf; P is added, PS follows the page size.
+LEAF_FLAGS = PTE_RW | PTE_US | PTE_NX | (1 << 3) | (1 << 4) | (1 << 8)
+_TABLE_FLAGS = PTE_P | PTE_RW
+_LEVEL_OF_SIZE = {PAGE_4K: "PT", PAGE_2M: "PD"}
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One leaf: `size` bytes at virtual `vaddr` map physical `paddr`."""
+    vaddr: int
+    paddr: int
+    size: int
+    entry: int
+
+
+class PageTables:
+    """map / unmap / protect on the tables under a root (a PML4's address).
+
+    `frames` provides alloc() -> zeroed frame or 0, and free(frame).
+    """
+
+    def __init__(self, ram, frames):
+        self.ram = ram
+        self.frames = frames
+
+    def read_entry(self, paddr: int) -> int:
+        return self.ram.read_u64(paddr)
+
+    def walk(self, root: int, vaddr: int):
+        return walk(self.ram.read_u64, root, vaddr, self.ram.size)
+
+    def new_root(self) -> int:
+        """A fresh, empty PML4; 0 if no frame is left."""
+        return self.frames.alloc()
+
+    # -- map --------------------------------------------------------------------
+
+    def map(self, root: int, vaddr: int, paddr: int, size: int, flags: int,
+            page_size: int = PAGE_4K) -> bool:
+        """Map [vaddr, vaddr+size) to [paddr, paddr+size) with leaf `flags`.
+
+        vaddr, paddr and size must be multiples of page_size (4 KiB or 2 MiB)
+        and nothing may be mapped there yet (KernelPanic "map: remap").
+        Returns False, having mapped nothing, when frames for tables run out.
+        """
+        level = _LEVEL_OF_SIZE.get(page_size)
+        if level is None:
+            raise KernelPanic(f"map: page size {page_size:#x} is not 4 KiB or 2 MiB")
+        if (vaddr | paddr | size) % page_size or size <= 0:
+            raise KernelPanic(f"map: {vaddr:#x} -> {paddr:#x} size {size:#x} "
+                              f"is not {page_size:#x}-aligned")
+        if flags & ~LEAF_FLAGS:
+            raise KernelPanic(f"map: flags {flags:#x} are not leaf flags")
+        leaf = flags | PTE_P | (PTE_PS if page_size == PAGE_2M else 0)
+        user = bool(flags & PTE_US)
+        for offset in range(0, size, page_size):
+            slot = self._slot(root, vaddr + offset, level, create=True, user=user)
+            if slot == 0:
+                self.unmap(root, vaddr, offset)
+                return False
+            if self.read_entry(slot) & PTE_P:
+                raise KernelPanic(f"map: remap of {vaddr + offset:#x}")
+            self.ram.write_u64(slot, make_pte(paddr + offset, leaf))
+        return True
+
+    def _slot(self, root: int, vaddr: int, level: str, create: bool, user: bool) -> int:
+        """Physical address of the entry for `vaddr` at `level`.
+
+        Walks down from the PML4, creating missing tables when `create` (0 when
+        no frame is left) and splitting a 2 MiB page that is in the way. Returns
+        0 when a table is missing and `create` is False.
+        """
+        table = root
+        for current in LEVELS:
+            slot = table + 8 * index_at(vaddr, current)
+            if current == level:
+                return slot
+            entry = self.read_entry(slot)
+            if not entry & PTE_P:
+                if not create:
+                    return 0
+                frame = self.frames.alloc()
+                if frame == 0:
+                    return 0
+                entry = make_pte(frame, _TABLE_FLAGS | (PTE_US if user else 0))
+                self.ram.write_u64(slot, entry)
+            elif entry & PTE_PS:
+                if current != "PD":
+                    raise KernelPanic(f"map: {vaddr:#x} lies in a 1 GiB page")
+                entry = self._split(slot, entry, user)
+                if entry == 0:
+                    return 0
+            elif user and not entry & PTE_US:
+                entry |= PTE_US
+                self.ram.write_u64(slot, entry)
+            table = pte_addr(entry)
+        raise KernelPanic(f"walk: no level {level}")
+
+    def _split(self, slot: int, entry: int, user: bool) -> int:
+        """Turn the 2 MiB page in PD entry `slot` into a table of 512 4 KiB pages
+        with the same flags; returns the new PD entry, or 0 if no frame is left."""
+        frame = self.frames.alloc()
+        if frame == 0:
+            return 0
+        flags = entry & ~(PTE_PS | 0x000F_FFFF_FFFF_F000)
+        base = pte_addr(entry) & ~(PAGE_2M - 1)
+        entries = b"".join(make_pte(base + i * PAGE_4K, flags).to_bytes(8, "little")
+                           for i in range(ENTRIES))
+        self.ram.write_data(frame, entries)
+        table_entry = make_pte(frame, _TABLE_FLAGS | (entry & PTE_US) |
+                               (PTE_US if user else 0))
+        self.ram.write_u64(slot, table_entry)
+        return table_entry
+
+    # -- unmap and protect --------------------------------------------------------
+
+    def leaves(self, root: int, vaddr: int, size: int, split: bool = True):
+        """Yield (slot, Mapping) for each present leaf in [vaddr, vaddr+size).
+
+        A 2 MiB page only partly inside the range is split first when `split`.
+        Holes are skipped a whole missing table's reach at a time.
+        """
+        addr, end = vaddr, vaddr + size
+        while addr < end:
+            level, slot, entry = self._leaf_at(root, addr)
+            reach = 1 << LEVEL_SHIFT[level]
+            base = addr & ~(reach - 1)
+            if not entry & PTE_P:
+                addr = base + reach
+                continue
+            if reach > PAGE_4K and split and (base < vaddr or base + reach > end):
+                if level != "PD" or self._split(slot, entry, bool(entry & PTE_US)) == 0:
+                    raise KernelPanic(f"leaves: cannot split the {level} page at {base:#x}")
+                continue  # look at addr again, now through the new page table
+            yield slot, Mapping(base, pte_addr(entry) & ~(reach - 1), reach, entry)
+            addr = base + reach
+
+    def _leaf_at(self, root: int, vaddr: int) -> tuple[str, int, int]:
+        """(level, slot, entry) of the leaf mapping `vaddr`, or of the first entry
+        that is not present on the way down."""
+        table = root
+        for level in LEVELS:
+            slot = table + 8 * index_at(vaddr, level)
+            entry = self.read_entry(slot)
+            if not entry & PTE_P or level == "PT" or (entry & PTE_PS and level != "PML4"):
+                return level, slot, entry
+            table = pte_addr(entry)
+        raise KernelPanic("leaf_at: walked past the PT level")
+
+    def unmap(self, root: int, vaddr: int, size: int) -> list[Mapping]:
+        """Remove every mapping in [vaddr, vaddr+size); returns what was removed.
+
+        The caller owns the physical pages and frees them; table frames stay
+        until free_tables(). vaddr and size must be 4 KiB aligned.
+        """
+        if (vaddr | size) % PAGE_SIZE:
+            raise KernelPanic(f"unmap: {vaddr:#x} size {size:#x} is not page-aligned")
+        removed = []
+        for slot, mapping in self.leaves(root, vaddr, size):
+            self.ram.write_u64(slot, 0)
+            removed.append(mapping)
+        return removed
+
+    def protect(self, root: int, vaddr: int, size: int, flags: int) -> int:
+        """Set the leaf flags of every page in the range to `flags` (plus P, and
+        PS for 2 MiB pages), keeping A and D; returns how many leaves changed."""
+        if (vaddr | size) % PAGE_SIZE:
+            raise KernelPanic(f"protect: {vaddr:#x} size {size:#x} is not page-aligned")
+        if flags & ~LEAF_FLAGS:
+            raise KernelPanic(f"protect: flags {flags:#x} are not leaf flags")
+        changed = 0
+        for slot, mapping in self.leaves(root, vaddr, size):
+            kept = mapping.entry & (PTE_A | PTE_D | PTE_PS)
+            self.ram.write_u64(slot, make_pte(pte_addr(mapping.entry), flags | PTE_P | kept))
+            if flags & PTE_US:
+                self._grant_user(root, mapping.vaddr)
+            changed += 1
+        return changed
+
+    def _grant_user(self, root: int, vaddr: int) -> None:
+        """Set US on the intermediate entries above a leaf that became user."""
+        table = root
+        for level in LEVELS[:-1]:
+            slot = table + 8 * index_at(vaddr, level)
+            entry = self.read_entry(slot)
+            if entry & PTE_PS:
+                return
+            if not entry & PTE_US:
+                self.ram.write_u64(slot, entry | PTE_US)
+            table = pte_addr(entry)
+
+    # -- whole address spaces -----------------------------------------------------
+
+    def mappings(self, root: int):
+        """Yield every present leaf under `root` as a Mapping, lowest address first."""
+        yield from self._mappings_in(root, 0, 0)
+
+    def _mappings_in(self, table: int, depth: int, base: int):
+        level = LEVELS[depth]
+        shift = LEVEL_SHIFT[level]
+        for index in range(ENTRIES):
+            entry = self.read_entry(table + 8 * index)
+            if not entry & PTE_P:
+                continue
+            vaddr = base | (index << shift)
+            if depth == 0 and vaddr & (1 << 47):
+                vaddr |= 0xFFFF_0000_0000_0000
+            if level == "PT" or (entry & PTE_PS and level != "PML4"):
+                size = 1 << shift
+                yield Mapping(vaddr, pte_addr(entry) & ~(size - 1), size, entry)
+            else:
+                yield from self._mappings_in(pte_addr(entry), depth + 1, vaddr)
+
+    def free_tables(self, root: int) -> int:
+        """Free every table frame under `root`, and root itself; returns how many.
+
+        Leaf pages are not touched: the caller unmaps and frees those first.
+        """
+        return self._free_table(root, 0)
+
+    def _free_table(self, table: int, depth: int) -> int:
+        freed = 0
+        if depth < len(LEVELS) - 1:
+            for index in range(ENTRIES):
+                entry = self.read_entry(table + 8 * index)
+                if entry & PTE_P and not entry & PTE_PS:
+                    freed += self._free_table(pte_addr(entry), depth + 1)
+        self.frames.free(table)
+        return freed + 1
