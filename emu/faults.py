@@ -1,0 +1,143 @@
+"""Turning what stopped the CPU into a GuestFault that reads like a segfault report.
+
+Unicorn tells the TLB-fill hook only the page-aligned address of a refused
+access. The report wants the exact byte, so it is recomputed from the faulting
+instruction: the effective address of its memory operand (base + index*scale +
+disp, plus the FS/GS base), or the stack slot for push/pop/call/ret, or RIP
+for a fetch. When that does not land in the refused page (an access that
+straddles two pages), the page address is reported.
+"""
+
+from __future__ import annotations
+
+import signal
+
+from capstone.x86 import X86_OP_MEM, X86_REG_FS, X86_REG_GS, X86_REG_INVALID, X86_REG_RIP
+
+from . import disasm
+from .errors import GuestFault
+from .mmu import RefusedAccess, UnmappedAccess
+from .paging import PAGE_4K
+from .registers import U64, UC_REGS
+
+# Exceptions Unicorn delivers to UC_HOOK_INTR: vector -> (reason, signal, trap).
+# A trap (int3, int n) leaves RIP after the instruction; a fault leaves it on it.
+VECTORS = {
+    0: ("divide error", signal.SIGFPE, False),
+    1: ("debug exception", signal.SIGTRAP, True),
+    3: ("breakpoint (int3)", signal.SIGTRAP, True),
+    4: ("overflow (into)", signal.SIGSEGV, True),
+    5: ("bound range exceeded", signal.SIGSEGV, False),
+    6: ("invalid instruction", signal.SIGILL, False),
+    7: ("no FPU available", signal.SIGSEGV, False),
+    8: ("double fault", signal.SIGSEGV, False),
+    13: ("general protection fault", signal.SIGSEGV, False),
+    16: ("x87 floating-point error", signal.SIGFPE, False),
+    17: ("alignment check", signal.SIGBUS, False),
+    19: ("SIMD floating-point error", signal.SIGFPE, False),
+}
+
+_STACK_PUSHES = {"push", "call", "pushfq", "pushf", "enter"}
+_STACK_POPS = {"pop", "ret", "popfq", "popf", "leave", "iretq"}
+
+
+class FaultReporter:
+    """Builds GuestFaults for one machine (its CPU, MMU and symbols)."""
+
+    def __init__(self, uc, mmu, symbols):
+        self._uc, self._mmu, self._symbols = uc, mmu, symbols
+
+    def _reg(self, name: str) -> int:
+        return self._uc.reg_read(UC_REGS[name])
+
+    def _mode(self, user: bool | None = None) -> str:
+        return "user" if (self._mmu.user if user is None else user) else "kernel"
+
+    def instruction_at(self, rip: int):
+        """The decoded instruction at rip in the current address space, or None."""
+        try:
+            code = self._mmu.read_virtual(rip, disasm.MAX_INSN)
+        except UnmappedAccess:
+            try:   # the instruction may end on the page before an unmapped one
+                code = self._mmu.read_virtual(rip, PAGE_4K - (rip & (PAGE_4K - 1)))
+            except UnmappedAccess:
+                return None
+        return disasm.decode(code, rip, detail=True)
+
+    def page_fault(self, refused: RefusedAccess) -> GuestFault:
+        rip = self._reg("rip")
+        insn = self.instruction_at(rip)
+        address = self._exact_address(refused, insn, rip)
+        return GuestFault(address=address, access=refused.access, rip=rip,
+                          reason=refused.reason, instruction=disasm.text(insn) if insn else "",
+                          mode=self._mode(refused.user), symbol=self._symbols.describe(rip))
+
+    def exception(self, vector: int) -> GuestFault:
+        """A CPU exception delivered to UC_HOOK_INTR (RIP as Unicorn left it)."""
+        reason, signo, trap = VECTORS.get(vector, (f"interrupt {vector:#x}", signal.SIGSEGV, True))
+        rip = self._reg("rip")
+        if trap:
+            rip = self._trap_origin(rip, vector)
+        insn = self.instruction_at(rip)
+        return GuestFault(address=rip, access=None, rip=rip, reason=reason,
+                          instruction=disasm.text(insn) if insn else "", mode=self._mode(),
+                          symbol=self._symbols.describe(rip), signo=signo)
+
+    def other(self, reason: str, signo: int = signal.SIGSEGV, rip: int | None = None) -> GuestFault:
+        """Any other stop the guest caused (invalid opcode, hlt, ...)."""
+        rip = self._reg("rip") if rip is None else rip
+        insn = self.instruction_at(rip)
+        return GuestFault(address=rip, access=None, rip=rip, reason=reason,
+                          instruction=disasm.text(insn) if insn else "", mode=self._mode(),
+                          symbol=self._symbols.describe(rip), signo=signo)
+
+    def _trap_origin(self, rip: int, vector: int) -> int:
+        """RIP of the int3 / int n that trapped (RIP is already past it)."""
+        for size in (1, 2):
+            insn = self.instruction_at(rip - size)
+            if insn is not None and insn.size == size and insn.mnemonic.startswith("int"):
+                return rip - size
+        return rip
+
+    def _exact_address(self, refused: RefusedAccess, insn, rip: int) -> int:
+        page = refused.vaddr
+        if refused.access == "fetch":
+            return rip if rip & ~(PAGE_4K - 1) == page else page
+        for candidate in self._candidates(insn):
+            if candidate & ~(PAGE_4K - 1) == page:
+                return candidate
+        return page
+
+    def _candidates(self, insn) -> list[int]:
+        if insn is None:
+            return []
+        found = []
+        for op in insn.operands:
+            if op.type == X86_OP_MEM:
+                found.append(self._effective(insn, op.mem))
+        mnemonic = insn.mnemonic.split()[-1]
+        if mnemonic in _STACK_PUSHES:
+            found.append((self._reg("rsp") - 8) & U64)
+        if mnemonic in _STACK_POPS:
+            found.append(self._reg("rsp"))
+        return found
+
+    def _effective(self, insn, mem) -> int:
+        address = mem.disp
+        if mem.base == X86_REG_RIP:
+            address += insn.address + insn.size
+        elif mem.base != X86_REG_INVALID:
+            address += self._reg_by_capstone(insn, mem.base)
+        if mem.index != X86_REG_INVALID:
+            address += self._reg_by_capstone(insn, mem.index) * mem.scale
+        if mem.segment == X86_REG_FS:
+            address += self._reg("fs_base")
+        elif mem.segment == X86_REG_GS:
+            address += self._reg("gs_base")
+        return address & U64
+
+    def _reg_by_capstone(self, insn, reg_id: int) -> int:
+        name = insn.reg_name(reg_id)
+        if name in UC_REGS:
+            return self._reg(name)
+        return 0

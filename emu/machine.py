@@ -1,0 +1,228 @@
+"""The machine: one x86-64 CPU (Unicorn), physical RAM, the MMU, a booted kernel.
+
+    m = Machine(ram_mib=1024)
+    m.load("asm/os_mem_allocate.asm")
+    regs = m.call("os_mem_allocate", rcx=3)     # kernel mode, kernel address space
+    m.memory_map.free_count()
+
+Every run has a budget (instructions and/or seconds). Running out is a clean
+BudgetExceeded; a refused access or CPU exception is a GuestFault; nothing the
+guest does can crash the host process.
+
+Two Unicorn facts shape run() (measured here, unicorn 2.1.4):
+  * the instruction `count` and the `until` address only take effect in code
+    translated after they are set: code cached by an earlier run ignores them.
+    So the translation cache is flushed whenever counting switches on or off,
+    and `until` is always an address that never runs (the return trap).
+  * a `timeout` costs ~0.16 ms per run (a watchdog thread), a count ~nothing
+    per run but doubles the cost of each instruction: calls count, long
+    process runs use the clock.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass
+
+from unicorn import (UC_ARCH_X86, UC_ERR_FETCH_UNMAPPED, UC_ERR_INSN_INVALID,
+                     UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_HOOK_INTR, UC_MODE_64,
+                     Uc, UcError)
+
+from kernel import layout
+from kernel.boot import boot
+
+from . import disasm
+from .assembler import Program, assemble, assemble_file
+from .errors import BudgetExceeded, EmuError, GuestFault, UsageError
+from .faults import FaultReporter
+from .mmu import MMU
+from .page_tables import PageTables
+from .ram import PhysicalRAM
+from .registers import GPRS, RFLAGS_RESERVED, UC_REGS, parse_value, read_file
+from .symbols import SymbolTable
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits for one run: None means no limit of that kind."""
+    instructions: int | None = None
+    seconds: float | None = None
+
+
+CALL_BUDGET = Budget(instructions=100_000_000)
+
+
+class Machine:
+    """An x86-64 machine with `ram_mib` MiB of RAM and the kernel booted."""
+
+    def __init__(self, ram_mib: int = 1024):
+        problem = layout.validate_ram_mib(ram_mib)
+        if problem:
+            raise UsageError(problem)
+        self.ram_mib = ram_mib
+        self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self.ram = PhysicalRAM(self.uc, ram_mib * layout.MiB)
+        self.memory_map, self.frames = boot(self.ram, ram_mib)
+        self.mmu = MMU(self.uc, PageTables(self.ram, self.frames))
+        self.mmu.switch(layout.KERNEL_PML4, user=False)
+        self.symbols = SymbolTable()
+        for name, value in layout.KERNEL_SYMBOLS.items():
+            self.symbols.add_constant(name, value)
+        self.faults = FaultReporter(self.uc, self.mmu, self.symbols)
+        self.programs: list[Program] = []
+        self._load_cursor = layout.KERNEL_CODE
+        self._stop_request = None
+        self._counting: bool | None = None
+        self._install_return_trap()
+        self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+
+    def _install_return_trap(self) -> None:
+        trap = assemble("kernel_return_trap: hlt", file="<return trap>",
+                        base=layout.RETURN_TRAP)
+        self.ram.write(trap.start, trap.image())
+        self.symbols.add_program(trap)
+
+    # -- registers ----------------------------------------------------------------
+
+    def registers(self) -> dict[str, int]:
+        """The 16 GPRs, rip and rflags."""
+        return read_file(self.uc)
+
+    def reg(self, name: str) -> int:
+        return self.uc.reg_read(UC_REGS[name])
+
+    def set_reg(self, name: str, value: int) -> None:
+        self.uc.reg_write(UC_REGS[name], value)
+
+    # -- loading kernel code ----------------------------------------------------------
+
+    def load(self, path) -> Program:
+        """Assemble a kernel asm file into the kernel code area; its labels join
+        the symbol table. Raises UsageError / AssemblyError."""
+        program = assemble_file(path, base=self._load_cursor, symbols=self.symbols.all())
+        return self._place(program)
+
+    def load_source(self, source: str, file: str = "<source>") -> Program:
+        """Like load(), from source text."""
+        program = assemble(source, file=file, base=self._load_cursor, symbols=self.symbols.all())
+        return self._place(program)
+
+    def _place(self, program: Program) -> Program:
+        if program.end > layout.KERNEL_CODE_END:
+            raise UsageError(f"{program.file}: kernel code area is full "
+                             f"({program.end:#x} > {layout.KERNEL_CODE_END:#x})")
+        self.ram.write(program.start, program.image())
+        self._load_cursor = (program.end + 15) & ~15
+        self.symbols.add_program(program)
+        self.programs.append(program)
+        return program
+
+    def resolve(self, target) -> int:
+        """An address from a symbol name or an int; UsageError for unknown names."""
+        if isinstance(target, int):
+            return target
+        value = self.symbols.get(target)
+        if value is None or target not in self.symbols.addresses():
+            raise UsageError(f"unknown symbol '{target}'")
+        return value
+
+    # -- running ---------------------------------------------------------------------
+
+    def call(self, target, *, budget: Budget = CALL_BUDGET, rflags: int = RFLAGS_RESERVED,
+             **regs: int) -> dict[str, int]:
+        """Run the routine at `target` in kernel mode until it returns.
+
+        General registers not given start at 0; rsp is the kernel stack with
+        the return-trap address on top. Returns the register file after `ret`.
+        Raises GuestFault, BudgetExceeded, UsageError (bad symbol/register).
+        """
+        address = self.resolve(target)
+        values = {name: 0 for name in GPRS}
+        for name, value in regs.items():
+            if name not in GPRS or name == "rsp":
+                raise UsageError(f"call: cannot set register '{name}'"
+                                 + (" (the call sets rsp)" if name == "rsp" else ""))
+            values[name] = parse_value(str(value), name) if not isinstance(value, int) \
+                else value & ((1 << 64) - 1)
+        values["rsp"] = layout.KERNEL_STACK_TOP - 8
+        self.ram.write_data(values["rsp"], layout.RETURN_TRAP.to_bytes(8, "little"))
+        for name, value in values.items():
+            self.set_reg(name, value)
+        self.set_reg("rflags", rflags)
+        self.run(address, until=layout.RETURN_TRAP, budget=budget)
+        return self.registers()
+
+    def stop(self, request) -> None:
+        """Called from a hook: stop the CPU; run() raises `request` if it is an
+        exception, or returns it."""
+        if self._stop_request is None:
+            self._stop_request = request
+        self.uc.emu_stop()
+
+    def run(self, begin: int, *, until: int, budget: Budget, root: int | None = None,
+            user: bool = False):
+        """Run from `begin` until rip reaches `until` (an address that never runs)
+        or a hook calls stop(). Returns None or the stop request."""
+        self.mmu.switch(layout.KERNEL_PML4 if root is None else root, user)
+        self.mmu.pending_fault = None
+        self._stop_request = None
+        counting = budget.instructions is not None
+        if counting != self._counting:
+            self.uc.ctl_flush_tb()
+            self._counting = counting
+        started = time.perf_counter()
+        try:
+            self.uc.emu_start(begin, until,
+                              timeout=int(budget.seconds * 1e6) if budget.seconds else 0,
+                              count=budget.instructions or 0)
+        except UcError as exc:
+            raise self._fault_from(exc) from None
+        request, self._stop_request = self._stop_request, None
+        if isinstance(request, EmuError):
+            raise request
+        if request is not None:
+            return request
+        rip = self.reg("rip")
+        if rip == until:
+            return None
+        if self._halted(rip):
+            raise self.faults.other("halted (hlt) instead of returning", signal.SIGSEGV,
+                                    rip=rip - 1)
+        elapsed = time.perf_counter() - started
+        if budget.seconds and elapsed >= budget.seconds * 0.95:
+            raise BudgetExceeded("time", budget.seconds, rip)
+        raise BudgetExceeded("instructions", budget.instructions or 0, rip)
+
+    def _halted(self, rip: int) -> bool:
+        insn = self.faults.instruction_at(rip - 1)
+        return insn is not None and insn.mnemonic == "hlt"
+
+    def _fault_from(self, exc: UcError) -> GuestFault:
+        refused = self.mmu.pending_fault
+        if refused is not None:
+            self.mmu.pending_fault = None
+            return self.faults.page_fault(refused)
+        if exc.errno == UC_ERR_INSN_INVALID:
+            return self.faults.other("invalid instruction", signal.SIGILL)
+        if exc.errno in (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED):
+            return self.faults.other("physical address outside RAM", signal.SIGBUS)
+        return self.faults.other(f"CPU exception ({exc})")
+
+    def _on_interrupt(self, _uc, vector: int, _data) -> None:
+        # Never resume after an exception here: Unicorn 2.1 keeps its exception
+        # state, and the next page fault would become a double fault (#1883).
+        self.stop(self.faults.exception(vector))
+
+    # -- looking at memory ---------------------------------------------------------------
+
+    def disassemble(self, address: int, count: int = 8, root: int | None = None) -> list[str]:
+        """`count` instructions from `address` as 'addr <sym>: text' lines."""
+        code = self.mmu.read_virtual(address, count * disasm.MAX_INSN, root) \
+            if count else b""
+        lines = []
+        for insn in disasm.decode_many(code, address, count):
+            where = self.symbols.describe(insn.address)
+            label = f" <{where}>" if where else ""
+            lines.append(f"{insn.address:#x}{label}: {disasm.text(insn)}")
+        return lines

@@ -1,0 +1,69 @@
+"""Register names, Unicorn ids, and parsing NAME=VALUE from the user.
+
+The register file a call returns and `--json` prints: the 16 general-purpose
+registers, rip and rflags, as unsigned 64-bit integers.
+"""
+
+from __future__ import annotations
+
+from unicorn import x86_const as X
+
+from .errors import UsageError
+
+GPRS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+        "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
+REGISTER_FILE = GPRS + ("rip", "rflags")
+
+UC_REGS = {name: getattr(X, f"UC_X86_REG_{name.upper()}") for name in REGISTER_FILE}
+UC_REGS.update({
+    "fs_base": X.UC_X86_REG_FS_BASE, "gs_base": X.UC_X86_REG_GS_BASE,
+    "cs": X.UC_X86_REG_CS, "ss": X.UC_X86_REG_SS, "ds": X.UC_X86_REG_DS,
+    "es": X.UC_X86_REG_ES, "fs": X.UC_X86_REG_FS, "gs": X.UC_X86_REG_GS,
+    "cr3": X.UC_X86_REG_CR3,
+})
+for _n in ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp"):
+    UC_REGS[_n] = getattr(X, f"UC_X86_REG_{_n.upper()}")
+for _n in range(8, 16):
+    UC_REGS[f"r{_n}d"] = getattr(X, f"UC_X86_REG_R{_n}D")
+
+# RFLAGS bits worth naming.
+FLAGS = (("CF", 0), ("PF", 2), ("AF", 4), ("ZF", 6), ("SF", 7), ("TF", 8), ("IF", 9),
+         ("DF", 10), ("OF", 11))
+RFLAGS_DF = 1 << 10
+RFLAGS_RESERVED = 1 << 1         # always reads as 1
+
+U64 = (1 << 64) - 1
+
+
+def read_file(uc) -> dict[str, int]:
+    """The register file as {name: value}."""
+    ids = [UC_REGS[n] for n in REGISTER_FILE]
+    return dict(zip(REGISTER_FILE, uc.reg_read_batch(ids)))
+
+
+def flag_names(rflags: int) -> str:
+    """'ZF PF' style list of the set flags."""
+    return " ".join(name for name, bit in FLAGS if rflags >> bit & 1) or "-"
+
+
+def parse_value(text: str, what: str) -> int:
+    """An unsigned 64-bit value from '42', '0x2a', '0b101' or '-1' (two's complement)."""
+    try:
+        value = int(text.replace("_", ""), 0)
+    except ValueError:
+        raise UsageError(f"{what}: '{text}' is not a number") from None
+    if not -(1 << 63) <= value <= U64:
+        raise UsageError(f"{what}: {text} does not fit in 64 bits")
+    return value & U64
+
+
+def parse_assignment(text: str, allowed=REGISTER_FILE) -> tuple[str, int]:
+    """('rcx', 3) from 'rcx=3'; UsageError naming the problem otherwise."""
+    name, sep, value = text.partition("=")
+    name = name.strip().lower()
+    if not sep or not value.strip():
+        raise UsageError(f"--reg {text}: expected NAME=VALUE, e.g. rcx=3")
+    if name not in allowed:
+        raise UsageError(f"--reg {text}: unknown register '{name}' "
+                         f"(one of {', '.join(allowed)})")
+    return name, parse_value(value.strip(), f"--reg {name}")
