@@ -3,7 +3,7 @@
 ;
 ;  IN:  nothing
 ; OUT:  RCX = number of free chunks
-;       Every other register is preserved; flags are clobbered.
+;       Every other register is preserved; flags are clobbered; DF is clear.
 ;
 ; Only the entries that describe RAM (os_MemAmount / 2 of them) are read. The
 ; 2014 original read 65,535 entries whatever the RAM size, and never the last.
@@ -25,6 +25,7 @@ os_mem_get_free:
         inc rcx
         jmp .next
 .done:
+        cld
         pop rsi
         pop rax
         ret

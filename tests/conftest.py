@@ -1,0 +1,34 @@
+"""Shared fixtures. Paths are resolved from this file, never from the cwd."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from emu import Machine
+
+ROOT = Path(__file__).resolve().parent.parent
+ASM = ROOT / "asm"
+EXAMPLES = ROOT / "examples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ALLOCATOR_ROUTINES = ("os_mem_allocate.asm", "os_mem_release.asm", "os_mem_get_free.asm")
+
+
+def boot_with_routines(ram_mib: int = 64) -> Machine:
+    machine = Machine(ram_mib=ram_mib)
+    for name in ALLOCATOR_ROUTINES:
+        machine.load(ASM / name)
+    return machine
+
+
+@pytest.fixture
+def machine() -> Machine:
+    """A fresh 64 MiB machine with nothing loaded."""
+    return Machine(ram_mib=64)
+
+
+@pytest.fixture
+def kernel() -> Machine:
+    """A fresh 64 MiB machine with os_mem_allocate/release/get_free loaded."""
+    return boot_with_routines()
