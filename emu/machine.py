@@ -171,6 +171,7 @@ class Machine:
         if counting != self._counting:
             self.uc.ctl_flush_tb()
             self._counting = counting
+        self.uc.ctl_remove_cache(until, until + 1)
         started = time.perf_counter()
         try:
             self.uc.emu_start(begin, until,
@@ -191,6 +192,7 @@ class Machine:
                                     rip=rip - 1)
         elapsed = time.perf_counter() - started
         if budget.seconds and elapsed >= budget.seconds * 0.95:
+            self._counting = None    # after a timeout, start the next run from fresh code
             raise BudgetExceeded("time", budget.seconds, rip)
         raise BudgetExceeded("instructions", budget.instructions or 0, rip)
 
