@@ -1,0 +1,19 @@
+"""`make bench`: every benchmark, one run each, figures as ratios measured together."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import mmu_loop  # noqa: E402
+
+
+def main() -> int:
+    mmu_loop.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
