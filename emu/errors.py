@@ -6,6 +6,8 @@
     ├── GuestFault           the guest did something the machine refuses (a page
     │                        fault, an invalid instruction, a divide error)
     ├── BudgetExceeded       the run hit its instruction or time budget
+    ├── ELFLoadError         a file that is not a static x86-64 ELF we can run
+    ├── CompileError         the C compiler refused the source (its own diagnostics)
     └── KernelPanic          a broken kernel invariant: a bug in this project
 
 str() of each is meant for a person: what was expected, what was found, and where.
@@ -39,6 +41,14 @@ class AssemblyError(EmuError):
         where = f"{file}:{line}: " if line else f"{file}: "
         tail = f": {self.source}" if self.source else ""
         super().__init__(f"{where}{message}{tail}")
+
+
+class ELFLoadError(EmuError):
+    """A file that cannot be loaded: not ELF, not x86-64, dynamic, or corrupt."""
+
+
+class CompileError(EmuError):
+    """The C compiler failed; str() is the compiler's own diagnostics."""
 
 
 class KernelPanic(EmuError):

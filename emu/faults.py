@@ -46,6 +46,14 @@ class FaultReporter:
 
     def __init__(self, uc, mmu, symbols):
         self._uc, self._mmu, self._symbols = uc, mmu, symbols
+        self.process_symbols = None     # the running process's table, tried first
+
+    def describe(self, address: int) -> str:
+        if self.process_symbols is not None:
+            name = self.process_symbols.describe(address)
+            if name:
+                return name
+        return self._symbols.describe(address)
 
     def _reg(self, name: str) -> int:
         return self._uc.reg_read(UC_REGS[name])
@@ -70,7 +78,7 @@ class FaultReporter:
         address = self._exact_address(refused, insn, rip)
         return GuestFault(address=address, access=refused.access, rip=rip,
                           reason=refused.reason, instruction=disasm.text(insn) if insn else "",
-                          mode=self._mode(refused.user), symbol=self._symbols.describe(rip))
+                          mode=self._mode(refused.user), symbol=self.describe(rip))
 
     def exception(self, vector: int) -> GuestFault:
         """A CPU exception delivered to UC_HOOK_INTR (RIP as Unicorn left it)."""
@@ -81,7 +89,7 @@ class FaultReporter:
         insn = self.instruction_at(rip)
         return GuestFault(address=rip, access=None, rip=rip, reason=reason,
                           instruction=disasm.text(insn) if insn else "", mode=self._mode(),
-                          symbol=self._symbols.describe(rip), signo=signo)
+                          symbol=self.describe(rip), signo=signo)
 
     def other(self, reason: str, signo: int = signal.SIGSEGV, rip: int | None = None) -> GuestFault:
         """Any other stop the guest caused (invalid opcode, hlt, ...)."""
@@ -89,7 +97,7 @@ class FaultReporter:
         insn = self.instruction_at(rip)
         return GuestFault(address=rip, access=None, rip=rip, reason=reason,
                           instruction=disasm.text(insn) if insn else "", mode=self._mode(),
-                          symbol=self._symbols.describe(rip), signo=signo)
+                          symbol=self.describe(rip), signo=signo)
 
     def _trap_origin(self, rip: int, vector: int) -> int:
         """RIP of the int3 / int n that trapped (RIP is already past it)."""

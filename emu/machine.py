@@ -9,11 +9,14 @@ Every run has a budget (instructions and/or seconds). Running out is a clean
 BudgetExceeded; a refused access or CPU exception is a GuestFault; nothing the
 guest does can crash the host process.
 
-Two Unicorn facts shape run() (measured here, unicorn 2.1.4):
-  * the instruction `count` and the `until` address only take effect in code
+Unicorn facts that shape run() (measured here, unicorn 2.1.4):
+  * the instruction `count` and the stop address only take effect in code
     translated after they are set: code cached by an earlier run ignores them.
     So the translation cache is flushed whenever counting switches on or off,
-    and `until` is always an address that never runs (the return trap).
+    and cached code at the stop address is dropped before each run.
+  * with a plain `until`, Unicorn fetches the page of `until - 1` when a hook
+    stops the run, which faults when that page is not mapped. Stop addresses
+    are therefore given as Unicorn "exits" (UC_CTL_UC_USE_EXITS), which do not.
   * a `timeout` costs ~0.16 ms per run (a watchdog thread), a count ~nothing
     per run but doubles the cost of each instruction: calls count, long
     process runs use the clock.
@@ -26,8 +29,9 @@ import time
 from dataclasses import dataclass
 
 from unicorn import (UC_ARCH_X86, UC_ERR_FETCH_UNMAPPED, UC_ERR_INSN_INVALID,
-                     UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_HOOK_INTR, UC_MODE_64,
-                     Uc, UcError)
+                     UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_HOOK_INSN, UC_HOOK_INTR,
+                     UC_MODE_64, Uc, UcError)
+from unicorn.x86_const import UC_X86_INS_SYSCALL
 
 from kernel import layout
 from kernel.boot import boot
@@ -51,6 +55,8 @@ class Budget:
 
 
 CALL_BUDGET = Budget(instructions=100_000_000)
+NEVER = 1 << 63          # "no stop address": run to exit, fault or budget
+ENOSYS = 38
 
 
 class Machine:
@@ -74,8 +80,11 @@ class Machine:
         self._load_cursor = layout.KERNEL_CODE
         self._stop_request = None
         self._counting: bool | None = None
+        self.on_syscall = None         # set by whoever runs a process: fn() -> None
+        self.uc.ctl_exits_enabled(True)
         self._install_return_trap()
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        self.uc.hook_add(UC_HOOK_INSN, self._on_syscall_insn, None, 1, 0, UC_X86_INS_SYSCALL)
 
     def _install_return_trap(self) -> None:
         trap = assemble("kernel_return_trap: hlt", file="<return trap>",
@@ -155,7 +164,7 @@ class Machine:
 
     def stop(self, request) -> None:
         """Called from a hook: stop the CPU; run() raises `request` if it is an
-        exception, or returns it."""
+        exception, or returns it. The first request of a run wins."""
         if self._stop_request is None:
             self._stop_request = request
         self.uc.emu_stop()
@@ -165,22 +174,25 @@ class Machine:
         """Run from `begin` until rip reaches `until` (an address that never runs)
         or a hook calls stop(). Returns None or the stop request."""
         self.mmu.switch(layout.KERNEL_PML4 if root is None else root, user)
-        self.mmu.pending_fault = None
-        self._stop_request = None
         counting = budget.instructions is not None
         if counting != self._counting:
             self.uc.ctl_flush_tb()
             self._counting = counting
-        self.uc.ctl_remove_cache(until, until + 1)
+        if until != NEVER:
+            self.uc.ctl_remove_cache(until, until + 1)
+        self.uc.ctl_set_exits([until] if until != NEVER else [])
+        self.mmu.pending_fault = None
+        self.mmu.handler_error = None
+        self._stop_request = None
         started = time.perf_counter()
         try:
-            self.uc.emu_start(begin, until,
+            self.uc.emu_start(begin, 0,
                               timeout=int(budget.seconds * 1e6) if budget.seconds else 0,
                               count=budget.instructions or 0)
         except UcError as exc:
             raise self._fault_from(exc) from None
         request, self._stop_request = self._stop_request, None
-        if isinstance(request, EmuError):
+        if isinstance(request, BaseException):
             raise request
         if request is not None:
             return request
@@ -200,7 +212,11 @@ class Machine:
         insn = self.faults.instruction_at(rip - 1)
         return insn is not None and insn.mnemonic == "hlt"
 
-    def _fault_from(self, exc: UcError) -> GuestFault:
+    def _fault_from(self, exc: UcError) -> BaseException:
+        if self.mmu.handler_error is not None:
+            return self.mmu.handler_error
+        if isinstance(self._stop_request, BaseException):
+            return self._stop_request
         refused = self.mmu.pending_fault
         if refused is not None:
             self.mmu.pending_fault = None
@@ -210,6 +226,15 @@ class Machine:
         if exc.errno in (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED):
             return self.faults.other("physical address outside RAM", signal.SIGBUS)
         return self.faults.other(f"CPU exception ({exc})")
+
+    def _on_syscall_insn(self, _uc, _data) -> None:
+        if self.on_syscall is None:
+            self.set_reg("rax", -ENOSYS & ((1 << 64) - 1))
+            return
+        try:
+            self.on_syscall()
+        except Exception as exc:          # raised again by run(), after the stop
+            self.stop(exc)
 
     def _on_interrupt(self, _uc, vector: int, _data) -> None:
         # Never resume after an exception here: Unicorn 2.1 keeps its exception

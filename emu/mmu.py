@@ -65,8 +65,11 @@ class MMU:
         self.tables = tables
         self.cr3 = 0
         self.user = False
-        self.fault_handler = None   # callable(vaddr, access, walk, reason) -> bool
+        # The kernel's hook point: fault_handler(vaddr, access, walk, reason)
+        # returns True when it mapped the page, or the reason to report.
+        self.fault_handler = None
         self.pending_fault: RefusedAccess | None = None
+        self.handler_error: Exception | None = None   # raised inside fault_handler
         self.fills = 0              # slow-path fills (walks) since the machine booted
         self._tlb: dict[int, tuple[int, int]] = {}
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
@@ -162,9 +165,16 @@ class MMU:
         result = self.walk(vaddr)
         reason = refusal(result, name, self.user)
         if reason is not None and self.fault_handler is not None:
-            if self.fault_handler(vaddr, name, result, reason):
+            try:
+                verdict = self.fault_handler(vaddr, name, result, reason)
+            except Exception as exc:       # reported by the machine after the stop
+                self.handler_error = exc
+                return False
+            if verdict is True:
                 result = self.walk(vaddr)
                 reason = refusal(result, name, self.user)
+            else:
+                reason = verdict
         if reason is not None:
             self.pending_fault = RefusedAccess(vaddr, name, reason, self.user)
             return False

@@ -114,3 +114,18 @@ def register_lines(regs: dict[str, int], changed: set[str] = frozenset()) -> lis
                  f"{regs['rflags']:#x} [{flag_names(regs['rflags'])}]")
     return lines
 
+
+
+# -- process address spaces -------------------------------------------------------------
+
+def maps_lines(result) -> list[str]:
+    """The address space like /proc/self/maps, then the break and page counts."""
+    lines = ["address space at exit:"]
+    for m in result.maps:
+        lines.append(f"  {m['start']:012x}-{m['end']:012x} {m['perms']} "
+                     f"{size_text(m['end'] - m['start']):>10}  {m['name']}")
+    brk = result.brk
+    lines.append(f"  brk {brk['start']:#x} -> {brk['end']:#x} ({brk['end'] - brk['start']} bytes); "
+                 f"{result.pages_mapped} pages mapped, {result.page_faults} page faults, "
+                 f"{result.syscalls} system calls")
+    return lines

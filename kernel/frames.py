@@ -69,6 +69,11 @@ class FrameAllocator:
     def frames_in_use(self) -> int:
         return len(self._handed_out)
 
+    def available(self) -> int:
+        """Frames that alloc() could still hand out."""
+        held_free = sum(len(frames) for frames in self._free.values())
+        return held_free + self._map.free_count() * layout.FRAMES_PER_CHUNK
+
     @property
     def chunks_held(self) -> int:
         return len(self._in_use)

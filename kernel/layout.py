@@ -40,8 +40,7 @@ KERNEL_PDS = 0x022000                    # KERNEL_PDS + i * 4 KiB maps GiB i
 KERNEL_PD_COUNT = 128
 KERNEL_PT_CHUNK0 = 0x0A2000
 KERNEL_TEXT = 0x100000                   # first executable kernel page
-RETURN_TRAP = 0x100008                   # not at a page start: Unicorn peeks at
-                                         # the byte before an `until` address
+RETURN_TRAP = 0x100008                   # never executed: calls stop on reaching it
 KERNEL_CODE = 0x100010
 KERNEL_CODE_END = 0x1E0000
 KERNEL_STACK_BOTTOM = 0x1E0000

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import AssemblyError, EmuError, UsageError
-from . import call, demo, memmap, pt
+from ..errors import AssemblyError, CompileError, ELFLoadError, EmuError, UsageError
+from . import call, demo, memmap, pt, run
 
-COMMANDS = (call, pt, memmap, demo)
+COMMANDS = (run, call, pt, memmap, demo)
 EXIT_USAGE = 2
 
 
@@ -36,10 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    guest_args = []
+    if "--" in argv:                      # everything after -- goes to the guest
+        cut = argv.index("--")
+        argv, guest_args = argv[:cut], argv[cut + 1:]
     args = build_parser().parse_args(argv)
+    args.guest_args = guest_args
     try:
         return args.run(args)
-    except (UsageError, AssemblyError) as exc:
+    except CompileError as exc:           # the compiler's own diagnostics, as they are
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_USAGE
+    except (UsageError, AssemblyError, ELFLoadError) as exc:
         sys.stderr.write(f"emu {args.command}: {exc}\n")
         return EXIT_USAGE
     except EmuError as exc:

@@ -1,0 +1,145 @@
+"""Reading programs to run: static x86-64 ELF files, and our assembler's output.
+
+Both become an Image: segments with their permissions, an entry point, the
+program headers' address (for AT_PHDR), symbols, and for assembly the line
+table. Static ET_EXEC loads at its link addresses; static-PIE (ET_DYN without
+PT_INTERP) loads at STATIC_PIE_BASE, as Linux does without randomization.
+Anything else is refused with one line saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.constants import P_FLAGS
+from elftools.elf.elffile import ELFFile
+
+from .errors import ELFLoadError, UsageError
+
+STATIC_PIE_BASE = 0x5555_5555_4000
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+_MACHINES = {"EM_386": "i386", "EM_ARM": "ARM", "EM_AARCH64": "AArch64",
+             "EM_RISCV": "RISC-V", "EM_MIPS": "MIPS", "EM_PPC64": "PowerPC"}
+
+
+@dataclass(frozen=True)
+class Segment:
+    vaddr: int
+    memsz: int
+    data: bytes          # the file bytes (filesz of them); the rest is zero
+    prot: int
+
+
+@dataclass
+class Image:
+    path: str
+    entry: int
+    segments: list[Segment]
+    symbols: dict[str, int] = field(default_factory=dict)
+    phdr: int = 0        # where the program headers are in memory (AT_PHDR)
+    phent: int = 56
+    phnum: int = 0
+    base: int = 0        # load bias: 0 for ET_EXEC
+    kind: str = "exec"   # "exec", "pie" or "asm"
+    program: object = None   # the assembler Program, for .asm images
+    elf_path: str | None = None
+
+    @property
+    def end(self) -> int:
+        return max(s.vaddr + s.memsz for s in self.segments)
+
+
+def read_elf(path) -> Image:
+    """Parse a static x86-64 ELF; ELFLoadError says what is wrong with any other."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    if raw[:4] != b"\x7fELF":
+        raise ELFLoadError(f"{path}: not an ELF file (and not .c or .asm)")
+    try:
+        return _parse(path, raw)
+    except (ELFError, ValueError, KeyError, IndexError, AssertionError) as exc:
+        raise ELFLoadError(f"{path}: corrupt ELF file: {exc}") from None
+
+
+def _parse(path: Path, raw: bytes) -> Image:
+    import io
+    elf = ELFFile(io.BytesIO(raw))
+    if elf.elfclass != 64:
+        raise ELFLoadError(f"{path}: 32-bit ELF; only x86-64 (64-bit) programs run here")
+    machine = elf["e_machine"]
+    if machine != "EM_X86_64":
+        raise ELFLoadError(f"{path}: ELF for {_MACHINES.get(machine, machine)}, not x86-64")
+    kind = elf["e_type"]
+    if kind not in ("ET_EXEC", "ET_DYN"):
+        raise ELFLoadError(f"{path}: ELF type {kind} is not an executable")
+    headers = list(elf.iter_segments())
+    for seg in headers:
+        if seg["p_type"] == "PT_INTERP":
+            interp = seg.get_interp_name()
+            raise ELFLoadError(f"{path}: dynamically linked (needs {interp}); "
+                               f"build it with -static")
+    base = STATIC_PIE_BASE if kind == "ET_DYN" else 0
+    segments = [_segment(path, raw, seg, base) for seg in headers if seg["p_type"] == "PT_LOAD"]
+    if not segments:
+        raise ELFLoadError(f"{path}: no loadable segments")
+    return Image(path=str(path.resolve()), entry=elf["e_entry"] + base, segments=segments,
+                 symbols=_symbols(elf, base), phdr=_phdr_address(elf, headers, base),
+                 phent=elf["e_phentsize"], phnum=elf["e_phnum"], base=base,
+                 kind="pie" if base else "exec", elf_path=str(path))
+
+
+def _segment(path: Path, raw: bytes, seg, base: int) -> Segment:
+    offset, filesz, memsz = seg["p_offset"], seg["p_filesz"], seg["p_memsz"]
+    if offset + filesz > len(raw) or filesz > memsz:
+        raise ELFLoadError(f"{path}: corrupt ELF file: a PT_LOAD segment runs past the file")
+    flags = seg["p_flags"]
+    prot = (PROT_READ if flags & P_FLAGS.PF_R else 0) | \
+           (PROT_WRITE if flags & P_FLAGS.PF_W else 0) | \
+           (PROT_EXEC if flags & P_FLAGS.PF_X else 0)
+    return Segment(seg["p_vaddr"] + base, memsz, raw[offset:offset + filesz], prot)
+
+
+def _phdr_address(elf, headers, base: int) -> int:
+    for seg in headers:
+        if seg["p_type"] == "PT_PHDR":
+            return seg["p_vaddr"] + base
+    phoff = elf["e_phoff"]
+    for seg in headers:
+        if seg["p_type"] == "PT_LOAD" and seg["p_offset"] <= phoff < seg["p_offset"] + seg["p_filesz"]:
+            return seg["p_vaddr"] + phoff - seg["p_offset"] + base
+    return 0
+
+
+def _symbols(elf, base: int) -> dict[str, int]:
+    table = elf.get_section_by_name(".symtab")
+    if table is None:
+        return {}
+    out = {}
+    for sym in table.iter_symbols():
+        if sym.name and sym["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE") \
+                and sym["st_shndx"] != "SHN_UNDEF" and sym["st_value"]:
+            out.setdefault(sym.name, sym["st_value"] + base)
+    return out
+
+
+def image_from_program(program) -> Image:
+    """An Image of an assembled Program (sections become segments)."""
+    segments = [Segment(s.address, s.size, bytes(s.data), _section_prot(s.perms))
+                for s in program.sections if s.size]
+    if not segments:
+        raise ELFLoadError(f"{program.file}: the program is empty")
+    labels = {name: program.symbols[name] for name in program.labels}
+    return Image(path=str(Path(program.file).resolve()), entry=program.entry,
+                 segments=segments, symbols=labels, kind="asm", program=program)
+
+
+def _section_prot(perms: str) -> int:
+    return (PROT_READ if "r" in perms else 0) | (PROT_WRITE if "w" in perms else 0) | \
+           (PROT_EXEC if "x" in perms else 0)

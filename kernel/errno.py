@@ -1,0 +1,23 @@
+"""Linux errno values the syscalls return (negated, in rax)."""
+
+EPERM = 1
+ENOENT = 2
+ESRCH = 3
+EINTR = 4
+EIO = 5
+EBADF = 9
+EAGAIN = 11
+ENOMEM = 12
+EACCES = 13
+EFAULT = 14
+EEXIST = 17
+ENODEV = 19
+ENOTDIR = 20
+EINVAL = 22
+ESPIPE = 29
+ERANGE = 34
+ENOSYS = 38
+ENOTTY = 25
+
+NAMES = {value: name for name, value in dict(globals()).items()
+         if name.startswith("E") and isinstance(value, int)}

@@ -1,0 +1,211 @@
+"""Memory syscalls: brk, mmap, munmap, mprotect, mremap, madvise.
+
+Semantics follow the Linux man pages, errno included. A request larger than
+the memory the machine has free fails with ENOMEM up front (the heuristic
+overcommit check); pages themselves arrive on first touch.
+"""
+
+from __future__ import annotations
+
+from ..address_space import MMAP_BASE, MMAP_MIN_ADDR, USER_TOP
+from ..errno import EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EPERM
+from ..layout import PAGE_SIZE, page_align_up
+from ..vma import PROT_EXEC, PROT_READ, PROT_WRITE
+
+PROT_MASK = PROT_READ | PROT_WRITE | PROT_EXEC
+PROT_GROWSDOWN = 0x0100_0000
+PROT_GROWSUP = 0x0200_0000
+
+MAP_SHARED = 0x01
+MAP_PRIVATE = 0x02
+MAP_SHARED_VALIDATE = 0x03
+MAP_TYPE = 0x0F
+MAP_FIXED = 0x10
+MAP_ANONYMOUS = 0x20
+MAP_FIXED_NOREPLACE = 0x10_0000
+MAP_KNOWN = 0x1F_FFFF            # every flag Linux defines; VALIDATE refuses others
+
+MREMAP_MAYMOVE = 1
+MREMAP_FIXED = 2
+MREMAP_DONTUNMAP = 4
+
+MADV_DONTNEED = 4
+MADV_FREE = 8
+MADV_KNOWN = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}
+
+HEAP_NAME = "[heap]"
+ANON_NAME = "[anon]"
+
+
+def _pages(length: int) -> int:
+    return page_align_up(length) // PAGE_SIZE
+
+
+def _fits_in_memory(proc, length: int) -> bool:
+    return _pages(length) <= proc.aspace.frames.available()
+
+
+def _aligned(addr: int) -> bool:
+    return addr % PAGE_SIZE == 0
+
+
+# -- brk ------------------------------------------------------------------------------
+
+def sys_brk(proc, addr: int) -> int:
+    """Set the program break; returns the new break, or the old one if refused
+    (brk(0) and any address below the start of the heap just report it)."""
+    space = proc.aspace
+    if addr < space.brk_start or addr > USER_TOP:
+        return space.brk
+    if proc.heap_limit is not None and addr - space.brk_start > proc.heap_limit:
+        return space.brk
+    old_end, new_end = page_align_up(space.brk), page_align_up(addr)
+    if new_end > old_end:
+        if not space.vmas.is_free(old_end, new_end) or \
+                not _fits_in_memory(proc, new_end - old_end):
+            return space.brk
+        space.add(old_end, new_end, PROT_READ | PROT_WRITE, HEAP_NAME)
+    elif new_end < old_end:
+        space.unmap(new_end, old_end)
+    space.brk = addr
+    return addr
+
+
+# -- mmap -------------------------------------------------------------------------------
+
+def sys_mmap(proc, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
+    space = proc.aspace
+    if length == 0 or prot & ~PROT_MASK or offset % PAGE_SIZE:
+        return -EINVAL
+    kind = flags & MAP_TYPE
+    if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
+        return -EINVAL
+    if kind == MAP_SHARED_VALIDATE and flags & ~MAP_KNOWN:
+        return -EINVAL
+    size = page_align_up(length)
+    if size > USER_TOP:
+        return -ENOMEM
+    if not flags & MAP_ANONYMOUS:
+        fd = fd if fd < (1 << 31) else fd - (1 << 32)
+        return -ENODEV if fd in (0, 1, 2) else -EBADF
+    if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
+        if not _aligned(addr):
+            return -EINVAL
+        if addr < MMAP_MIN_ADDR:
+            return -EPERM
+        if addr + size > USER_TOP:
+            return -ENOMEM
+        if flags & MAP_FIXED_NOREPLACE and not space.vmas.is_free(addr, addr + size):
+            return -EEXIST
+        if not _fits_in_memory(proc, size):
+            return -ENOMEM
+        space.unmap(addr, addr + size)
+        start = addr
+    else:
+        start = _place(space, addr, size)
+        if start is None or not _fits_in_memory(proc, size):
+            return -ENOMEM
+    space.add(start, start + size, prot, ANON_NAME)
+    return start
+
+
+def _place(space, hint: int, size: int) -> int | None:
+    """Where a non-fixed mapping goes: at the (page-rounded) hint if that range
+    is free, else the highest free gap below MMAP_BASE."""
+    if hint:
+        hint = page_align_up(hint)
+        if MMAP_MIN_ADDR <= hint and hint + size <= USER_TOP and \
+                space.vmas.is_free(hint, hint + size):
+            return hint
+    return space.vmas.free_gap_below(MMAP_BASE, size, MMAP_MIN_ADDR)
+
+
+def sys_munmap(proc, addr: int, length: int) -> int:
+    if not _aligned(addr) or length == 0 or addr + length > USER_TOP:
+        return -EINVAL
+    proc.aspace.unmap(addr, page_align_up(addr + length))
+    return 0
+
+
+def sys_mprotect(proc, addr: int, length: int, prot: int) -> int:
+    if not _aligned(addr) or prot & ~(PROT_MASK | PROT_GROWSDOWN | PROT_GROWSUP):
+        return -EINVAL
+    if length == 0:
+        return 0
+    end = page_align_up(addr + length)
+    if end > USER_TOP or not proc.aspace.vmas.covered(addr, end):
+        return -ENOMEM
+    proc.aspace.protect(addr, end, prot & PROT_MASK)
+    return 0
+
+
+# -- mremap ------------------------------------------------------------------------------
+
+def sys_mremap(proc, old: int, old_size: int, new_size: int, flags: int, new_addr: int) -> int:
+    space = proc.aspace
+    if not _aligned(old) or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP):
+        return -EINVAL
+    if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
+        return -EINVAL
+    if flags & MREMAP_DONTUNMAP:
+        return -EINVAL                    # not supported: no shared mappings here
+    old_size, new_size = page_align_up(old_size), page_align_up(new_size)
+    if new_size == 0 or old_size == 0:
+        return -EINVAL
+    vma = space.vmas.find(old)
+    if vma is None or old + old_size > vma.end:
+        return -EFAULT
+    if flags & MREMAP_FIXED:
+        return _remap_fixed(proc, vma, old, old_size, new_size, new_addr)
+    if new_size <= old_size:
+        space.unmap(old + new_size, old + old_size)
+        return old
+    grow = new_size - old_size
+    if not _fits_in_memory(proc, grow):
+        return -ENOMEM
+    if old + new_size <= USER_TOP and space.vmas.is_free(old + old_size, old + new_size):
+        space.add(old + old_size, old + new_size, vma.prot, vma.name)
+        return old
+    if not flags & MREMAP_MAYMOVE:
+        return -ENOMEM
+    target = space.vmas.free_gap_below(MMAP_BASE, new_size, MMAP_MIN_ADDR)
+    if target is None:
+        return -ENOMEM
+    space.move(old, target, old_size)
+    space.add(target + old_size, target + new_size, vma.prot, vma.name)
+    return target
+
+
+def _remap_fixed(proc, vma, old: int, old_size: int, new_size: int, new_addr: int) -> int:
+    space = proc.aspace
+    if not _aligned(new_addr) or new_addr + new_size > USER_TOP:
+        return -EINVAL
+    if new_addr < old + old_size and old < new_addr + new_size:
+        return -EINVAL                    # the ranges may not overlap
+    if new_size > old_size and not _fits_in_memory(proc, new_size - old_size):
+        return -ENOMEM
+    space.unmap(new_addr, new_addr + new_size)
+    kept = min(old_size, new_size)
+    if old_size > kept:
+        space.unmap(old + kept, old + old_size)
+    space.move(old, new_addr, kept)
+    if new_size > kept:
+        space.add(new_addr + kept, new_addr + new_size, vma.prot, vma.name)
+    return new_addr
+
+
+# -- madvise ------------------------------------------------------------------------------
+
+def sys_madvise(proc, addr: int, length: int, advice: int) -> int:
+    """Accept every advice Linux knows; DONTNEED and FREE drop the pages, so
+    the next touch sees zeros. The rest are hints with nothing to do here."""
+    if not _aligned(addr) or advice not in MADV_KNOWN:
+        return -EINVAL
+    if length == 0:
+        return 0
+    end = page_align_up(addr + length)
+    if not proc.aspace.vmas.covered(addr, end):
+        return -ENOMEM
+    if advice in (MADV_DONTNEED, MADV_FREE):
+        proc.aspace.discard(addr, end)
+    return 0
