@@ -30,6 +30,7 @@ class Segment:
     memsz: int
     data: bytes          # the file bytes (filesz of them); the rest is zero
     prot: int
+    name: str = ""       # the mapping's name when it is not the program's (a linked library)
 
 
 @dataclass
@@ -45,10 +46,15 @@ class Image:
     kind: str = "exec"   # "exec", "pie" or "asm"
     program: object = None   # the assembler Program, for .asm images
     elf_path: str | None = None
+    extra_segments: list[Segment] = field(default_factory=list)   # a linked asm library
 
     @property
     def end(self) -> int:
+        """End of the program proper: the break starts on the next page."""
         return max(s.vaddr + s.memsz for s in self.segments)
+
+    def all_segments(self) -> list[Segment]:
+        return self.segments + self.extra_segments
 
 
 def read_elf(path) -> Image:
@@ -131,7 +137,8 @@ def _symbols(elf, base: int) -> dict[str, int]:
 
 def image_from_program(program) -> Image:
     """An Image of an assembled Program (sections become segments)."""
-    segments = [Segment(s.address, s.size, bytes(s.data), _section_prot(s.perms))
+    name = str(Path(program.file).resolve())
+    segments = [Segment(s.address, s.size, bytes(s.data), _section_prot(s.perms), name)
                 for s in program.sections if s.size]
     if not segments:
         raise ELFLoadError(f"{program.file}: the program is empty")

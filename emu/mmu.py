@@ -16,9 +16,15 @@ guest RAM exactly as hardware does:
 
 Behind Unicorn's small TLB sits a second one in Python (`_tlb`, virtual page ->
 (physical page, perms)), filled only by successful walks. Like a hardware TLB it
-may hold a translation until it is flushed: on CR3 changes (switch) and on
-unmap/protect. A guest that edits its own tables must flush, as on hardware;
-guest writes to CR3 are not followed (the kernel switches address spaces).
+may hold a translation until it is invalidated: all of it on CR3 changes
+(switch), the pages of a range on unmap/protect (invalidate). Unicorn's own TLB
+can only be flushed whole, which is cheap: its misses refill from `_tlb`.
+A guest that edits its own tables must flush, as on hardware; guest writes to
+CR3 are not followed (the kernel switches address spaces).
+
+The fill's walk (_translate) is the common case written out flat: every level
+present and the access allowed. Anything else takes the full walk (paging.walk),
+which knows the reasons, and is offered to the kernel.
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ from unicorn.x86_const import UC_X86_REG_CR3
 
 from .errors import EmuError
 from .page_tables import PageTables
-from .paging import (PAGE_4K, PTE_A, PTE_D, NOT_PRESENT, Walk, refusal)
+from .paging import (PAGE_4K, PTE_A, PTE_ADDR_MASK, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW,
+                     PTE_US, NOT_PRESENT, Walk, refusal)
 
 ACCESS_NAMES = {UC_MEM_READ: "read", UC_MEM_WRITE: "write", UC_MEM_FETCH: "fetch"}
 _NEEDED = {UC_MEM_READ: UC_PROT_READ, UC_MEM_WRITE: UC_PROT_WRITE, UC_MEM_FETCH: UC_PROT_EXEC}
@@ -89,6 +96,17 @@ class MMU:
         self._tlb.clear()
         self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
+    def invalidate(self, vaddr: int, size: int) -> None:
+        """Forget the translations of [vaddr, vaddr+size) (INVLPG over a range)."""
+        first, end = vaddr & _PAGE_MASK, vaddr + size
+        if (end - first) // PAGE_4K > len(self._tlb):
+            for page in [p for p in self._tlb if first <= p < end]:
+                del self._tlb[page]
+        else:
+            for page in range(first, end, PAGE_4K):
+                self._tlb.pop(page, None)
+        self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
     # -- the page-table API (root defaults to the current CR3) ----------------------
 
     def map(self, vaddr: int, paddr: int, size: int, flags: int,
@@ -97,16 +115,20 @@ class MMU:
         return self.tables.map(self._root(root), vaddr, paddr, size, flags, page_size)
 
     def unmap(self, vaddr: int, size: int, root: int | None = None):
-        """Unmap a range and flush; returns the removed Mappings."""
+        """Unmap a range and invalidate it; returns the removed Mappings."""
         removed = self.tables.unmap(self._root(root), vaddr, size)
-        self.flush()
+        self._invalidate_if_current(root, vaddr, size)
         return removed
 
     def protect(self, vaddr: int, size: int, flags: int, root: int | None = None) -> int:
-        """Change leaf flags over a range and flush; returns leaves changed."""
+        """Change leaf flags over a range and invalidate it; returns leaves changed."""
         changed = self.tables.protect(self._root(root), vaddr, size, flags)
-        self.flush()
+        self._invalidate_if_current(root, vaddr, size)
         return changed
+
+    def _invalidate_if_current(self, root: int | None, vaddr: int, size: int) -> None:
+        if root is None or root == self.cr3:
+            self.invalidate(vaddr, size)
 
     def walk(self, vaddr: int, root: int | None = None) -> Walk:
         """The page walk for `vaddr`, without touching A/D bits."""
@@ -159,8 +181,55 @@ class MMU:
         return self._fill(vaddr, access, entry)
 
     def _fill(self, vaddr: int, access: int, entry) -> bool:
-        """The slow path: walk, check, offer faults to the kernel, set A/D."""
+        """The slow path: walk and check; on refusal, the kernel's turn."""
         self.fills += 1
+        translation = self._translate(vaddr, access)
+        if translation is None:
+            translation = self._refused(vaddr, access)
+            if translation is None:
+                return False
+        self._tlb[vaddr] = translation
+        entry.paddr, entry.perms = translation
+        return True
+
+    def _translate(self, vaddr: int, access: int) -> tuple[int, int] | None:
+        """(physical page, perms) when the walk allows the access, setting A in
+        every entry used and D in the leaf on a write; None otherwise."""
+        top = vaddr >> 47
+        if top and top != 0x1FFFF:
+            return None
+        read, write = self.tables.ram.read_u64, self.tables.ram.write_u64
+        write_access = access == UC_MEM_WRITE
+        table, writable, user, executable = self.cr3, True, True, True
+        for shift in (39, 30, 21, 12):
+            slot = table + ((vaddr >> shift) & 0x1FF) * 8
+            e = read(slot)
+            if not e & PTE_P:
+                return None
+            writable &= bool(e & PTE_RW)
+            user &= bool(e & PTE_US)
+            executable &= not e & PTE_NX
+            leaf = shift == 12 or (e & PTE_PS and shift != 39)
+            wanted = e | PTE_A | (PTE_D if leaf and write_access else 0)
+            if wanted != e:
+                write(slot, wanted)
+            if leaf:
+                size = 1 << shift
+                paddr = ((e & PTE_ADDR_MASK) & ~(size - 1)) | (vaddr & (size - 1))
+                break
+            table = e & PTE_ADDR_MASK
+        if paddr + PAGE_4K > self.tables.ram.size or (self.user and not user) or \
+                (write_access and not writable) or (access == UC_MEM_FETCH and not executable):
+            return None
+        perms = UC_PROT_READ
+        if writable and wanted & PTE_D:
+            perms |= UC_PROT_WRITE
+        if executable:
+            perms |= UC_PROT_EXEC
+        return paddr, perms
+
+    def _refused(self, vaddr: int, access: int) -> tuple[int, int] | None:
+        """The full walk says why; the kernel may map the page (demand paging)."""
         name = ACCESS_NAMES[access]
         result = self.walk(vaddr)
         reason = refusal(result, name, self.user)
@@ -169,31 +238,15 @@ class MMU:
                 verdict = self.fault_handler(vaddr, name, result, reason)
             except Exception as exc:       # reported by the machine after the stop
                 self.handler_error = exc
-                return False
+                return None
             if verdict is True:
-                result = self.walk(vaddr)
-                reason = refusal(result, name, self.user)
+                translation = self._translate(vaddr, access)
+                if translation is not None:
+                    return translation
+                reason = refusal(self.walk(vaddr), name, self.user) or NOT_PRESENT
             else:
                 reason = verdict
-        if reason is not None:
-            self.pending_fault = RefusedAccess(vaddr, name, reason, self.user)
-            return False
-        self._set_accessed_dirty(result, name == "write")
-        perms = UC_PROT_READ
-        if result.writable and (name == "write" or result.leaf.entry & PTE_D):
-            perms |= UC_PROT_WRITE
-        if result.executable:
-            perms |= UC_PROT_EXEC
-        translation = (result.paddr & _PAGE_MASK, perms)
-        self._tlb[vaddr] = translation
-        entry.paddr, entry.perms = translation
-        return True
-
-    def _set_accessed_dirty(self, result: Walk, write: bool) -> None:
-        """Set A in every entry the walk used, and D in the leaf on a write."""
-        ram = self.tables.ram
-        last = len(result.steps) - 1
-        for i, step in enumerate(result.steps):
-            wanted = step.entry | PTE_A | (PTE_D if write and i == last else 0)
-            if wanted != step.entry:
-                ram.write_u64(step.entry_addr, wanted)
+        if reason is None:      # the full walk allows what the flat one refused
+            raise AssertionError(f"mmu: walks disagree about {vaddr:#x} ({name})")
+        self.pending_fault = RefusedAccess(vaddr, name, reason, self.user)
+        return None

@@ -3,6 +3,14 @@
     FILE.asm   assembled by our front end, sections on their own pages at 0x400000
     FILE.c     compiled with the toolchain (runtime or musl flavour)
     anything   read as a static x86-64 ELF
+
+A C program may be linked with asm files (`--link asm/allocators/bump.asm`):
+our assembler makes no object files, so the asm is placed at ASM_LIBRARY_BASE
+and the two are joined by address. First the asm is assembled with stand-in
+values for its externs, to learn where its globals land; the C program is
+linked with `--defsym global=address` for each; then the asm is assembled
+again with its externs taken from the linked ELF's symbol table, and the
+globals must not have moved.
 """
 
 from __future__ import annotations
@@ -10,25 +18,54 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import toolchain
-from .assembler import assemble_file
+from .assembler import assemble, assemble_file, declared_externs, read_source
 from .elf import Image, image_from_program, read_elf
-from .errors import UsageError
+from .errors import AssemblyError, UsageError
 
 USER_BASE = 0x400000
+ASM_LIBRARY_BASE = 0x4000_0000     # within +-2 GiB of the C code: calls reach it
 
 
 def load_program(path, *, libc: str = "runtime", cc: str | None = None,
-                 defines=(), extra_sources=()) -> Image:
+                 defines=(), extra_sources=(), link=()) -> Image:
     """The Image for `path` (UsageError, AssemblyError, CompileError, ELFLoadError)."""
     path = Path(path)
     if not path.exists():
         raise UsageError(f"{path}: no such file")
+    if link and path.suffix != ".c":
+        raise UsageError(f"{path}: only a .c program can be linked with asm files")
     if path.suffix == ".asm":
         program = assemble_file(path, base=USER_BASE, page_aligned=True)
         return image_from_program(program)
     if path.suffix == ".c":
-        elf = toolchain.build([path, *extra_sources], libc=libc, cc=cc, defines=defines)
-        image = read_elf(elf)
+        return _c_program(path, [Path(s) for s in extra_sources], [Path(a) for a in link],
+                          libc=libc, cc=cc, defines=defines)
+    return read_elf(path)
+
+
+def _c_program(path: Path, extra: list[Path], link: list[Path], *, libc, cc, defines) -> Image:
+    if not link:
+        image = read_elf(toolchain.build([path, *extra], libc=libc, cc=cc, defines=defines))
         image.path = str(path.resolve())
         return image
-    return read_elf(path)
+    if len(link) > 1:
+        raise UsageError("link one asm file at a time (it may not call another)")
+    source, name = read_source(link[0]), str(link[0])
+    stand_ins = {n: ASM_LIBRARY_BASE for n in declared_externs(source, name)}
+    first = assemble(source, file=name, base=ASM_LIBRARY_BASE, symbols=stand_ins,
+                     page_aligned=True)
+    exported = {n: first.symbols[n] for n in first.globals if n in first.labels}
+    image = read_elf(toolchain.build([path, *extra], libc=libc, cc=cc, defines=defines,
+                                     defsyms=exported))
+    missing = sorted(set(stand_ins) - set(image.symbols))
+    if missing:
+        raise AssemblyError(f"extern '{missing[0]}' is not defined by {path.name}", name)
+    final = assemble(source, file=name, base=ASM_LIBRARY_BASE,
+                     symbols={n: image.symbols[n] for n in stand_ins}, page_aligned=True)
+    if any(final.symbols[n] != a for n, a in exported.items()):
+        raise AssemblyError("globals moved when the externs were filled in", name)
+    library = image_from_program(final)
+    image.extra_segments = library.segments
+    image.symbols.update(library.symbols)
+    image.path = str(path.resolve())
+    return image

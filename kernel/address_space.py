@@ -126,9 +126,12 @@ class AddressSpace:
         removed = self.tables.unmap(self.root, start, end - start)
         for mapping in removed:
             self.frames.free(mapping.paddr)
-        if removed and self.mmu.cr3 == self.root:
-            self.mmu.flush()
+        self._invalidate(start, end, bool(removed))
         return len(removed)
+
+    def _invalidate(self, start: int, end: int, changed: bool = True) -> None:
+        if changed and self.mmu.cr3 == self.root:
+            self.mmu.invalidate(start, end - start)
 
     def discard(self, start: int, end: int) -> int:
         """Drop the resident pages of [start, end) but keep the VMAs, so the next
@@ -136,16 +139,14 @@ class AddressSpace:
         removed = self.tables.unmap(self.root, start, end - start)
         for mapping in removed:
             self.frames.free(mapping.paddr)
-        if removed and self.mmu.cr3 == self.root:
-            self.mmu.flush()
+        self._invalidate(start, end, bool(removed))
         return len(removed)
 
     def protect(self, start: int, end: int, prot: int) -> None:
         """Set the protection of [start, end) (which must be covered by VMAs)."""
         self.vmas.reprotect(start, end, prot)
         self.tables.protect(self.root, start, end - start, pte_flags(prot))
-        if self.mmu.cr3 == self.root:
-            self.mmu.flush()
+        self._invalidate(start, end)
 
     def move(self, old: int, new: int, length: int) -> None:
         """Move the pages and VMAs of [old, old+length) to [new, new+length)
@@ -157,8 +158,7 @@ class AddressSpace:
             flags = mapping.entry & (PTE_US | PTE_RW | PTE_NX)
             if not self.tables.map(self.root, target, mapping.paddr, PAGE_SIZE, flags):
                 raise OutOfMemory("out of memory: no frame for a page table during mremap")
-        if self.mmu.cr3 == self.root:
-            self.mmu.flush()
+        self._invalidate(old, old + length)
 
     # -- accounting ------------------------------------------------------------------
 

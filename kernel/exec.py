@@ -35,14 +35,14 @@ def load_image(aspace: AddressSpace, image) -> None:
     Segments sharing a page get the later segment's protection on it (each is
     mapped MAP_FIXED on Linux), and the page keeps both segments' bytes.
     """
-    for seg in image.segments:
+    for seg in image.all_segments():
         start, end = page_align_down(seg.vaddr), page_align_up(seg.vaddr + seg.memsz)
         shared = aspace.vmas.overlapping(start, end)
         for vma in shared:
             lo, hi = max(vma.start, start), min(vma.end, end)
             aspace.protect(lo, hi, seg.prot)
         for lo, hi in _gaps(start, end, shared):
-            aspace.add(lo, hi, seg.prot, image.path)
+            aspace.add(lo, hi, seg.prot, seg.name or image.path)
         for page in range(start, end, PAGE_SIZE):
             aspace.map_page(page)
         if seg.data:

@@ -71,6 +71,7 @@ class Program:
     globals: set[str]
     lines: list[LineEntry]
     source: list[str]
+    externs: set[str] = field(default_factory=set)
 
     @property
     def start(self) -> int:
@@ -104,17 +105,31 @@ class Program:
         return None
 
 
-def assemble_file(path, *, base: int, symbols: dict[str, int] | None = None,
-                  page_aligned: bool = False) -> Program:
-    """Assemble the file at `path` (UsageError if it cannot be read)."""
+def read_source(path) -> str:
+    """The text of an asm file (UsageError if it cannot be read)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        return path.read_text()
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read: {exc}") from None
-    return assemble(text, file=str(path), base=base, symbols=symbols, page_aligned=page_aligned)
+
+
+def assemble_file(path, *, base: int, symbols: dict[str, int] | None = None,
+                  page_aligned: bool = False) -> Program:
+    """Assemble the file at `path` (UsageError if it cannot be read)."""
+    return assemble(read_source(path), file=str(path), base=base, symbols=symbols,
+                    page_aligned=page_aligned)
+
+
+def declared_externs(source: str, file: str = "<asm>") -> set[str]:
+    """The names a source declares `extern`: what it needs from elsewhere."""
+    names = set()
+    for stmt in Reader(file).read(source):
+        if stmt.kind == "extern":
+            names.update(op.strip() for op in stmt.operands)
+    return names
 
 
 def assemble(source: str, *, file: str = "<asm>", base: int,
@@ -342,7 +357,7 @@ class _Assembly:
         symbols = result["symbols"]
         labels = {s.label for s in self.statements if s.label and s.kind != "equ"}
         return Program(self.file, sections, symbols, labels, self.globals,
-                       result["lines"], self.source)
+                       result["lines"], self.source, self.externs)
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"',

@@ -35,6 +35,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--libc", choices=FLAVOURS, default="runtime",
                    help="for .c files: our small runtime (default) or full musl")
     p.add_argument("--cc", metavar="CC", help="C compiler command (default: zig's clang)")
+    p.add_argument("--link", action="append", default=[], metavar="FILE.asm",
+                   help="for .c files: link an asm file with it, e.g. an asm allocator")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="time budget (default 60)")
     p.add_argument("--max-insns", type=int, metavar="N", help="instruction budget (default none)")
@@ -46,7 +48,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    image = load_program(args.file, libc=args.libc, cc=args.cc)
+    image = load_program(args.file, libc=args.libc, cc=args.cc, link=args.link)
     machine = Machine(ram_mib=args.ram_mib)
     stdin = args.stdin.read() if args.stdin else b""
     trace = (lambda line: sys.stderr.write(line + "\n")) if args.strace else None
