@@ -56,7 +56,7 @@ def _c_program(path: Path, extra: list[Path], link: list[Path], *, libc, cc, def
                      page_aligned=True)
     exported = {n: first.symbols[n] for n in first.globals if n in first.labels}
     image = read_elf(toolchain.build([path, *extra], libc=libc, cc=cc, defines=defines,
-                                     defsyms=exported))
+                                     defsyms=exported, keep=sorted(stand_ins)))
     missing = sorted(set(stand_ins) - set(image.symbols))
     if missing:
         raise AssemblyError(f"extern '{missing[0]}' is not defined by {path.name}", name)

@@ -1,4 +1,5 @@
-/* mallocfun.c -- malloc, free, realloc and printf from a real libc.
+/* emu run: --libc musl -- 100
+ * mallocfun.c -- malloc, free, realloc and printf from a real libc.
  *
  * Built with gcc -static (glibc) or zig cc -static (musl), it prints the same
  * thing natively and under `emu run`: the acceptance test compares the two.
