@@ -199,7 +199,7 @@ class Machine:
         rip = self.reg("rip")
         if rip == until:
             return None
-        if self._halted(rip):
+        if self._halted(begin, rip, budget):
             raise self.faults.other("halted (hlt) instead of returning", signal.SIGSEGV,
                                     rip=rip - 1)
         elapsed = time.perf_counter() - started
@@ -208,7 +208,18 @@ class Machine:
             raise BudgetExceeded("time", budget.seconds, rip)
         raise BudgetExceeded("instructions", budget.instructions or 0, rip)
 
-    def _halted(self, rip: int) -> bool:
+    def _halted(self, begin: int, rip: int, budget: Budget) -> bool:
+        """Did the run stop because it executed hlt (rip is just past it)?
+
+        Unicorn says nothing when hlt stops it. For one-instruction runs the
+        instruction is known; otherwise the byte before rip is looked at, which
+        an instruction ending in 0xF4 at the exact end of a count budget could
+        fool."""
+        if budget.instructions == 1:
+            if rip != begin + 1:          # hlt is one byte long
+                return False
+            insn = self.faults.instruction_at(begin)
+            return insn is not None and insn.mnemonic == "hlt"
         insn = self.faults.instruction_at(rip - 1)
         return insn is not None and insn.mnemonic == "hlt"
 

@@ -41,6 +41,7 @@ class PhysicalRAM:
         self._uc = uc
         self.size = size
         self.view = memoryview(self._host)
+        self.journal = None     # dict page -> old bytes: the debugger's undo log
 
     def check(self, paddr: int, length: int) -> None:
         """Raise EmuError unless [paddr, paddr+length) lies inside RAM."""
@@ -52,9 +53,17 @@ class PhysicalRAM:
         self.check(paddr, length)
         return bytes(self.view[paddr:paddr + length])
 
+    def _remember(self, paddr: int, length: int) -> None:
+        """Keep the old contents of the pages about to change (when journaling)."""
+        for page in range(paddr & ~0xFFF, paddr + length, 0x1000):
+            if page not in self.journal:
+                self.journal[page] = bytes(self.view[page:page + 0x1000])
+
     def write(self, paddr: int, data: bytes) -> None:
         """Write bytes the guest may execute later (drops stale translations)."""
         self.check(paddr, len(data))
+        if self.journal is not None:
+            self._remember(paddr, len(data))
         self._uc.mem_write(paddr, bytes(data))
 
     def fill(self, paddr: int, length: int, byte: int = 0) -> None:
@@ -66,9 +75,13 @@ class PhysicalRAM:
 
     def write_u64(self, paddr: int, value: int) -> None:
         """Store an 8-byte value that is never executed (a page-table entry)."""
+        if self.journal is not None:
+            self._remember(paddr, 8)
         _U64.pack_into(self._host, paddr, value)
 
     def write_data(self, paddr: int, data: bytes) -> None:
         """Store bytes that are never executed (tables, os_MemoryMap) directly."""
         self.check(paddr, len(data))
+        if self.journal is not None:
+            self._remember(paddr, len(data))
         self.view[paddr:paddr + len(data)] = data

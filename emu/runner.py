@@ -43,6 +43,9 @@ class ProcessExit:
     code: int
 
 
+STEPPED = "stepped"          # resume(stepping=True) used up its instructions
+
+
 @dataclass
 class RunResult:
     """What happened to a process, with the figures `emu run --json` prints."""
@@ -131,6 +134,7 @@ class Session:
         self.stopped: str | None = None
         self.message = ""
         self.finished = False
+        self.before_kernel = None           # callable() run before syscalls and faults change state
 
     @property
     def aspace(self) -> AddressSpace:
@@ -142,15 +146,16 @@ class Session:
 
     # -- running ---------------------------------------------------------------------
 
-    def resume(self, budget: Budget, until: int = NEVER):
+    def resume(self, budget: Budget, until: int = NEVER, stepping: bool = False):
         """Run from the current rip until `until`, exit, a fault or the budget.
 
         Returns None when rip reached `until`, or the stop request of a hook
         (the debugger's breakpoints). Exit, fault and budget are recorded on the
-        session (alive turns False) instead of raised.
+        session (alive turns False) instead of raised; when `stepping`, running
+        out of instructions is the expected end and returns STEPPED instead.
         """
         m = self.machine
-        m.mmu.fault_handler = self.aspace.fault
+        m.mmu.fault_handler = self._fault
         m.on_syscall = self._on_syscall
         m.faults.process_symbols = self.symbols
         try:
@@ -160,6 +165,8 @@ class Session:
             self.fault, self.stopped, self.message = fault, "fault", str(fault)
             return None
         except BudgetExceeded as exc:
+            if stepping and exc.kind == "instructions":
+                return STEPPED
             self.stopped, self.message = "budget", str(exc)
             return None
         except OutOfMemory as exc:
@@ -183,7 +190,14 @@ class Session:
                 self.stopped, self.message = "fault", "stopped for no reason"
         return self.finish()
 
+    def _fault(self, vaddr, access, walk, reason):
+        if self.before_kernel is not None:
+            self.before_kernel()
+        return self.aspace.fault(vaddr, access, walk, reason)
+
     def _on_syscall(self) -> None:
+        if self.before_kernel is not None:
+            self.before_kernel()
         uc = self.machine.uc
         rax, rdi, rsi, rdx, r10, r8, r9, rip, rflags = uc.reg_read_batch(_SYSCALL_REGS)
         result = dispatch(self.process, rax, (rdi, rsi, rdx, r10, r8, r9),
@@ -196,6 +210,23 @@ class Session:
             self.trace(self.process.syscalls[-1].text if self.process.syscalls else "")
         if self.process.exit_code is not None:
             self.machine.stop(ProcessExit(self.process.exit_code))
+
+    # -- undo support for the debugger ------------------------------------------------
+
+    def kernel_state(self) -> dict:
+        """Everything a syscall or page fault may change outside guest RAM."""
+        m = self.machine
+        return {"aspace": self.aspace.snapshot(), "frames": m.frames.snapshot(),
+                "memory_map": m.memory_map.snapshot(), "process": self.process.snapshot(),
+                "session": (self.exit_code, self.stopped, self.fault, self.message)}
+
+    def restore_kernel_state(self, state: dict) -> None:
+        m = self.machine
+        self.aspace.restore(state["aspace"])
+        m.frames.restore(state["frames"])
+        m.memory_map.restore(state["memory_map"])
+        self.process.restore(state["process"])
+        self.exit_code, self.stopped, self.fault, self.message = state["session"]
 
     # -- the end -------------------------------------------------------------------------
 

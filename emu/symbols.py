@@ -47,13 +47,19 @@ class SymbolTable:
     def addresses(self) -> dict[str, int]:
         return dict(self._addresses)
 
-    def describe(self, address: int, max_offset: int = 0x10000) -> str:
-        """'name+0x12' for the nearest label at or below `address`, or ''."""
+    def lookup(self, address: int, max_offset: int = 0x10000) -> tuple[str, int] | None:
+        """(name, offset) of the nearest label at or below `address`, or None."""
         i = bisect.bisect_right(self._sorted, (address, "\uffff")) - 1
         if i < 0:
-            return ""
+            return None
         value, name = self._sorted[i]
         offset = address - value
-        if offset > max_offset:
+        return None if offset > max_offset else (name, offset)
+
+    def describe(self, address: int, max_offset: int = 0x10000) -> str:
+        """'name+0x12' for the nearest label at or below `address`, or ''."""
+        found = self.lookup(address, max_offset)
+        if found is None:
             return ""
+        name, offset = found
         return name if offset == 0 else f"{name}+{offset:#x}"

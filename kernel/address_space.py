@@ -160,6 +160,16 @@ class AddressSpace:
                 raise OutOfMemory("out of memory: no frame for a page table during mremap")
         self._invalidate(old, old + length)
 
+    def snapshot(self) -> dict:
+        """The Python-side state (VMAs, break, counters); page tables live in RAM."""
+        return {"vmas": self.vmas.snapshot(), "brk": self.brk, "brk_start": self.brk_start,
+                "page_faults": self.page_faults}
+
+    def restore(self, state: dict) -> None:
+        self.vmas.restore(state["vmas"])
+        self.brk, self.brk_start = state["brk"], state["brk_start"]
+        self.page_faults = state["page_faults"]
+
     # -- accounting ------------------------------------------------------------------
 
     def resident_pages(self) -> int:

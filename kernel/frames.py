@@ -78,6 +78,16 @@ class FrameAllocator:
     def chunks_held(self) -> int:
         return len(self._in_use)
 
+    def snapshot(self):
+        """The allocator's state, for the debugger's undo."""
+        return ({c: list(f) for c, f in self._free.items()}, dict(self._in_use),
+                set(self._handed_out))
+
+    def restore(self, state) -> None:
+        free, in_use, handed_out = state
+        self._free = {c: list(f) for c, f in free.items()}
+        self._in_use, self._handed_out = dict(in_use), set(handed_out)
+
     def owns(self, frame: int) -> bool:
         """True if `frame` is currently handed out by this allocator."""
         return frame in self._handed_out

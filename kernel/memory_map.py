@@ -92,6 +92,12 @@ class MemoryMap:
         self.entries[first:first + count] = bytes([layout.CHUNK_FREE]) * count
         return count
 
+    def snapshot(self) -> bytes:
+        return bytes(self.entries[:self.chunks])
+
+    def restore(self, entries: bytes) -> None:
+        self.entries[:self.chunks] = entries
+
     def state(self, index: int) -> int:
         return self.entries[index]
 

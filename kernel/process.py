@@ -111,6 +111,23 @@ class Process:
     def exit(self, code: int) -> None:
         self.exit_code = code & 0xFF
 
+    def snapshot(self) -> dict:
+        """What syscalls change in the process, for the debugger's undo."""
+        return {"exit_code": self.exit_code, "out": len(self.output[STDOUT]),
+                "err": len(self.output[STDERR]), "count": self.syscall_count,
+                "logged": len(self.syscalls), "stdin_pos": self.stdin_pos,
+                "random": self.random.getstate(), "tid": self.clear_child_tid}
+
+    def restore(self, state: dict) -> None:
+        self.exit_code = state["exit_code"]
+        del self.output[STDOUT][state["out"]:]
+        del self.output[STDERR][state["err"]:]
+        self.syscall_count = state["count"]
+        del self.syscalls[state["logged"]:]
+        self.stdin_pos = state["stdin_pos"]
+        self.random.setstate(state["random"])
+        self.clear_child_tid = state["tid"]
+
     def log(self, record: SyscallRecord) -> None:
         self.syscall_count += 1
         if len(self.syscalls) < LOG_LIMIT:

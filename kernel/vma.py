@@ -56,6 +56,12 @@ class VMAList:
     def __len__(self) -> int:
         return len(self._vmas)
 
+    def snapshot(self) -> list[VMA]:
+        return list(self._vmas)
+
+    def restore(self, vmas: list[VMA]) -> None:
+        self._vmas = list(vmas)
+
     def find(self, addr: int) -> VMA | None:
         """The VMA containing `addr`, or None."""
         i = bisect.bisect_right([v.start for v in self._vmas], addr) - 1

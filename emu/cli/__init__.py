@@ -10,9 +10,9 @@ import argparse
 import sys
 
 from ..errors import AssemblyError, CompileError, ELFLoadError, EmuError, UsageError
-from . import call, demo, memmap, pt, run
+from . import call, debug, demo, memmap, pt, run
 
-COMMANDS = (run, call, pt, memmap, demo)
+COMMANDS = (run, debug, call, pt, memmap, demo)
 EXIT_USAGE = 2
 
 

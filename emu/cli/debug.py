@@ -1,0 +1,74 @@
+"""emu debug FILE [-- ARGS]: an interactive debugger with gdb's commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..debug.debugger import Debugger
+from ..debug.repl import Repl
+from ..errors import UsageError
+from ..toolchain import FLAVOURS
+from .common import add_ram_option
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "debug", help="debug a program: breakpoints, stepping, reverse stepping, OS views",
+        description="Load FILE (.asm, .c or a static ELF) as a process stopped at its entry "
+                    "point and debug it with gdb's command names (type `help`).",
+        epilog="Examples:\n"
+               "  emu debug examples/allocators/implicit.c -- 200\n"
+               "  emu debug prog.c -ex 'break main' -ex run -ex next -ex heap --batch\n"
+               "  emu debug prog.c -x lab1.gdb --batch",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", help="program to debug: .asm, .c, or a static ELF")
+    p.add_argument("-x", dest="command_file", metavar="FILE",
+                   help="run the commands in FILE first (one per line)")
+    p.add_argument("-ex", dest="commands", action="append", default=[], metavar="CMD",
+                   help="run CMD (repeatable, after -x)")
+    p.add_argument("--batch", action="store_true",
+                   help="exit after the -x/-ex commands instead of reading more")
+    p.add_argument("--no-context", action="store_true",
+                   help="do not print the context (registers, code, source, stack) after stops")
+    p.add_argument("--history", type=int, default=4096, metavar="N",
+                   help="instructions kept for reverse stepping (default 4096)")
+    p.add_argument("--libc", choices=FLAVOURS, default="runtime")
+    p.add_argument("--cc", metavar="CC")
+    p.add_argument("--link", action="append", default=[], metavar="FILE.asm")
+    add_ram_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    script = []
+    if args.command_file:
+        try:
+            script = Path(args.command_file).read_text().splitlines()
+        except OSError as exc:
+            raise UsageError(f"-x {args.command_file}: {exc.strerror}") from None
+    if args.history < 1:
+        raise UsageError("--history must be at least 1")
+    dbg = Debugger.start(args.file, [args.file, *args.guest_args], ram_mib=args.ram_mib,
+                         libc=args.libc, cc=args.cc, link=args.link, echo=_echo,
+                         history=args.history)
+    repl = Repl(dbg, show_context=not args.no_context)
+    entry = dbg.target.rip
+    print(f"Reading symbols from {args.file}... "
+          f"{'(source lines found)' if dbg.info.has_lines else '(no source lines)'}")
+    print(f"Process loaded, stopped at the entry point {entry:#x} <{dbg.describe(entry)}>. "
+          f"Type `run`, `start`, or `help`.")
+    sys.stdout.flush()
+    repl.run_lines(script + args.commands)
+    if not args.batch:
+        repl.interact()
+    dbg.session.finish()
+    return 0
+
+
+def _echo(fd: int, data: bytes) -> None:
+    stream = sys.stdout if fd == 1 else sys.stderr
+    stream.flush()
+    stream.buffer.write(data)
+    stream.buffer.flush()

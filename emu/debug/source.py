@@ -1,0 +1,198 @@
+"""Source lines and functions of a program: DWARF for C, the line table for asm.
+
+    info = ProgramInfo.for_image(image)
+    info.line_at(0x401136)            -> SourceLine("prog.c", 12, "/path/prog.c")
+    info.addresses_of("prog.c", 12)   -> [0x401136]
+    info.function_at(0x401140)        -> Function("main", 0x401130, 0x4011a0)
+
+Lines come from the DWARF line program (pyelftools) of a C program built with
+-g, or from our assembler's line table for an .asm program. Functions come
+from the ELF symbol table (STT_FUNC with sizes), or from an asm program's labels.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    file: str            # the name as the program knows it (basename for display)
+    line: int
+    path: str            # where to read it from
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    start: int
+    end: int
+
+
+class ProgramInfo:
+    """What the debugger knows about a program beyond its bytes."""
+
+    def __init__(self, rows, functions):
+        # rows: sorted (address, SourceLine | None); None ends a sequence
+        self._rows = rows
+        self._addresses = [r[0] for r in rows]
+        self.functions = sorted(functions, key=lambda f: f.start)
+        self._starts = [f.start for f in self.functions]
+
+    @classmethod
+    def for_image(cls, image) -> "ProgramInfo":
+        if image.program is not None:
+            return cls._from_program(image.program, image.symbols)
+        if image.elf_path:
+            return cls._from_elf(image.elf_path, image.base)
+        return cls([], [])
+
+    @classmethod
+    def _from_program(cls, program, labels) -> "ProgramInfo":
+        path = str(Path(program.file).resolve())
+        name = Path(program.file).name
+        rows = []
+        for entry in sorted(program.lines, key=lambda e: e.address):
+            rows.append((entry.address, SourceLine(name, entry.line, path)))
+            rows.append((entry.address + entry.size, None))
+        rows = _drop_shadowed_ends(rows)
+        text = program.section(".text")
+        text_end = text.address + text.size
+        starts = sorted((addr, label) for label, addr in labels.items()
+                        if "." not in label and text.address <= addr < text_end)
+        functions = []
+        for i, (addr, label) in enumerate(starts):
+            end = starts[i + 1][0] if i + 1 < len(starts) else text_end
+            functions.append(Function(label, addr, max(end, addr + 1)))
+        return cls(rows, functions)
+
+    @classmethod
+    def _from_elf(cls, path: str, base: int) -> "ProgramInfo":
+        try:
+            with open(path, "rb") as f:
+                elf = ELFFile(f)
+                functions = _functions(elf, base)
+                rows = _dwarf_rows(elf, base) if elf.has_dwarf_info() else []
+        except (OSError, ELFError, ValueError, KeyError, IndexError):
+            return cls([], [])
+        return cls(rows, functions)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def line_at(self, address: int) -> SourceLine | None:
+        i = bisect.bisect_right(self._addresses, address) - 1
+        return self._rows[i][1] if i >= 0 else None
+
+    def addresses_of(self, file: str, line: int) -> list[int]:
+        """Addresses where code for `file:line` starts (file matched by basename)."""
+        wanted = Path(file).name
+        out = []
+        previous = None
+        for address, row in self._rows:
+            here = row is not None and Path(row.file).name == wanted and row.line == line
+            if here and previous != (row.file, row.line):
+                out.append(address)
+            previous = (row.file, row.line) if row else None
+        return out
+
+    def nearest_line(self, file: str, line: int) -> int | None:
+        """The first line >= `line` in `file` that has code, as gdb picks."""
+        wanted = Path(file).name
+        lines = sorted({r.line for _, r in self._rows if r and Path(r.file).name == wanted})
+        i = bisect.bisect_left(lines, line)
+        return lines[i] if i < len(lines) else None
+
+    def function_at(self, address: int) -> Function | None:
+        i = bisect.bisect_right(self._starts, address) - 1
+        if i >= 0 and address < self.functions[i].end:
+            return self.functions[i]
+        return None
+
+    def function_named(self, name: str) -> Function | None:
+        return next((f for f in self.functions if f.name == name), None)
+
+    @property
+    def has_lines(self) -> bool:
+        return bool(self._rows)
+
+
+def _drop_shadowed_ends(rows):
+    """Remove an end marker that sits where the next line starts."""
+    rows.sort(key=lambda r: (r[0], r[1] is not None))
+    out = []
+    for address, row in rows:
+        if out and out[-1][0] == address and out[-1][1] is None:
+            out.pop()
+        out.append((address, row))
+    return out
+
+
+def _functions(elf, base: int) -> list[Function]:
+    table = elf.get_section_by_name(".symtab")
+    if table is None:
+        return []
+    seen, out = set(), []
+    for sym in table.iter_symbols():
+        if sym["st_info"]["type"] == "STT_FUNC" and sym["st_value"] and sym.name:
+            start = sym["st_value"] + base
+            if start not in seen:
+                seen.add(start)
+                out.append(Function(sym.name, start, start + max(sym["st_size"], 1)))
+    return out
+
+
+def _dwarf_rows(elf, base: int):
+    dwarf = elf.get_dwarf_info()
+    rows = []
+    for cu in dwarf.iter_CUs():
+        program = dwarf.line_program_for_CU(cu)
+        if program is None:
+            continue
+        top = cu.get_top_DIE()
+        comp_dir = _attr(top, "DW_AT_comp_dir")
+        names = _file_names(program, comp_dir)
+        for entry in program.get_entries():
+            state = entry.state
+            if state is None:
+                continue
+            if state.end_sequence:
+                rows.append((state.address + base, None))
+                continue
+            if state.is_stmt and state.file in names:
+                display, path = names[state.file]
+                rows.append((state.address + base, SourceLine(display, state.line, path)))
+    return _drop_shadowed_ends(rows)
+
+
+def _attr(die, name: str) -> str:
+    value = die.attributes.get(name)
+    if value is None:
+        return ""
+    raw = value.value
+    return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+
+
+def _file_names(program, comp_dir: str) -> dict[int, tuple[str, str]]:
+    """File index -> (display name, full path), DWARF 4 and 5 numbering alike."""
+    header = program.header
+    version = header["version"]
+    dirs = [d.decode(errors="replace") if isinstance(d, bytes) else str(d)
+            for d in header["include_directory"]]
+    out = {}
+    for i, entry in enumerate(header["file_entry"]):
+        name = entry.name.decode(errors="replace") if isinstance(entry.name, bytes) else entry.name
+        index = i if version >= 5 else i + 1
+        dir_index = entry.dir_index
+        if version >= 5:
+            directory = dirs[dir_index] if dir_index < len(dirs) else comp_dir
+        else:
+            directory = comp_dir if dir_index == 0 else dirs[dir_index - 1]
+        path = name if os.path.isabs(name) else os.path.join(comp_dir, directory, name)
+        out[index] = (name, os.path.normpath(path))
+    return out
