@@ -246,13 +246,19 @@ class Target:
         return self._after(request, stepped=True)
 
     def cont(self) -> Stop:
-        """Run until a breakpoint, a watchpoint, exit, a fault or the time budget."""
-        if not self.alive:
-            return self._dead_stop()
-        self.history.stop_recording()
-        self._skip_breakpoint_at = self.rip if self.breakpoint_at(self.rip) else None
-        request = self._run(CONTINUE, stepping=False)
-        return self._after(request, stepped=False)
+        """Run until a breakpoint, a watchpoint, exit, a fault or the time budget.
+
+        As in gdb, a write watchpoint only stops when the value changed."""
+        while True:
+            if not self.alive:
+                return self._dead_stop()
+            self.history.stop_recording()
+            self._skip_breakpoint_at = self.rip if self.breakpoint_at(self.rip) else None
+            request = self._run(CONTINUE, stepping=False)
+            stop = self._after(request, stepped=False)
+            if not (stop.kind == "watchpoint" and stop.watchpoint.kind == "write"
+                    and stop.old == stop.new):
+                return stop
 
     def _after(self, request, stepped: bool) -> Stop:
         self._skip_breakpoint_at = None
