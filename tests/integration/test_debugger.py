@@ -1,0 +1,234 @@
+"""`emu debug`: each command family, asserted on its output, and reverse
+execution checked against a forward replay."""
+
+import subprocess
+import sys
+
+import pytest
+
+from emu.debug.debugger import Debugger
+from emu.debug.repl import Repl
+from tests.conftest import ASM, FIXTURES, ROOT
+
+LIST = FIXTURES / "linked_list.c"
+FIRSTFIT = ASM / "allocators" / "firstfit.asm"
+
+
+@pytest.fixture
+def repl():
+    dbg = Debugger.start(LIST, ["linked_list"], ram_mib=64, link=[FIRSTFIT])
+    r = Repl(dbg, show_context=False)
+    yield r
+    dbg.session.finish()
+
+
+def run(repl, *commands) -> str:
+    return "\n".join(line for c in commands for line in repl.execute(c))
+
+
+def line_of(text: str) -> int:
+    for number, line in enumerate(LIST.read_text().splitlines(), 1):
+        if text in line:
+            return number
+    raise AssertionError(text)
+
+
+# -- breakpoints and running -----------------------------------------------------------
+
+def test_break_run_and_info_breakpoints(repl):
+    out = run(repl, "break push", "run")
+    assert f"Breakpoint 1 at" in out and f"file linked_list.c, line {line_of('mm_malloc(sizeof')}" in out
+    assert f"Breakpoint 1, " in out and "in push () at linked_list.c" in out
+    out = run(repl, "c", "info breakpoints")
+    assert "breakpoint already hit 2 times" in out
+
+
+def test_tbreak_deletes_itself_and_delete_removes(repl):
+    run(repl, "tbreak sum", "break push", "delete 2")
+    out = run(repl, "run")
+    assert "Breakpoint 1, " in out and "in sum ()" in out
+    assert run(repl, "info breakpoints") == "No breakpoints or watchpoints."
+
+
+def test_break_file_line_and_address(repl):
+    line = line_of("total += head->value")
+    out = run(repl, f"break linked_list.c:{line}", "run")
+    assert f"linked_list.c:{line}" in out
+    address = repl.dbg.target.rip
+    run(repl, "delete", f"break *{address:#x}", "continue")
+    assert repl.dbg.target.rip == address
+
+
+def test_the_program_runs_to_its_exit(repl):
+    assert run(repl, "run") == "[Inferior 1 (process) exited with code 226]"   # 150, octal
+    assert repl.dbg.session.exit_code == 150
+    assert repl.dbg.session.process.output[1] == b"sum 150\n"
+    assert "the program is not running" in run(repl, "next")
+
+
+# -- stepping ------------------------------------------------------------------------
+
+def test_stepi_and_nexti_move_by_instructions(repl):
+    run(repl, "break main", "run")
+    rip = repl.dbg.target.rip
+    run(repl, "stepi")
+    assert repl.dbg.target.rip != rip
+    run(repl, "si 3", "ni 2")
+    assert len(repl.dbg.target.history) >= 5
+
+
+def current_line(repl) -> int:
+    return repl.dbg.info.line_at(repl.dbg.target.rip).line
+
+
+def test_next_steps_over_calls_and_step_goes_into_them(repl):
+    run(repl, "break main", "run")
+    assert current_line(repl) == line_of("mm_init();")
+    out = run(repl, "next")                           # over mm_init(): still in main
+    assert "in main () at linked_list.c" in out and current_line(repl) > line_of("mm_init();")
+    while current_line(repl) != line_of("list = push("):
+        run(repl, "next")
+    out = run(repl, "step")                           # into push()
+    assert "in push () at linked_list.c" in out
+
+
+def test_finish_returns_to_the_caller_and_until_runs_the_loop(repl):
+    run(repl, "break sum", "run")
+    out = run(repl, "finish")
+    assert "in main () at linked_list.c" in out
+    assert repl.dbg.target.registers()["rax"] == 150          # sum's return value
+    run(repl, "delete", "break push", "run", "finish")
+    before = repl.dbg.target.rip
+    out = run(repl, "delete", "until", "until")
+    assert repl.dbg.target.rip != before
+
+
+# -- data ------------------------------------------------------------------------------
+
+def test_registers_print_set_and_x(repl):
+    run(repl, "break push", "run")
+    regs = repl.dbg.target.registers()
+    assert run(repl, "info registers rip").startswith(f"rip           {regs['rip']:#x}")
+    assert run(repl, "p/x $rsp") == f"$1 = {regs['rsp']:#x}"
+    run(repl, "set $rax = 0x1234")
+    assert run(repl, "print $rax") == f"$2 = {0x1234}"
+    out = run(repl, "x/4gx $rsp")
+    words = [repl.dbg.target.read_u64(regs["rsp"] + 8 * i) for i in range(4)]
+    assert f"0x{words[0]:016x}" in out and f"0x{words[3]:016x}" in out
+    assert "Cannot access memory at address 0x10" in run(repl, "x/2gx 0x10")
+
+
+def test_disassemble_backtrace_and_info_symbol(repl):
+    run(repl, "break push", "run")
+    out = run(repl, "disassemble")
+    assert out.startswith("Dump of assembler code for function push:") and "=> " in out
+    frames = run(repl, "bt").splitlines()
+    assert frames[0].startswith("#0  push () at linked_list.c")
+    assert "in main () at linked_list.c" in frames[1]
+    assert run(repl, "info symbol $rip").startswith("push + ")
+
+
+def test_watchpoint_stops_after_the_write_with_old_and_new_values(repl):
+    run(repl, "break mm_malloc", "run", "finish")
+    first = repl.dbg.target.registers()["rax"]             # the first node's payload
+    # the next block's header (size, then the in-use flag) starts 16 bytes on
+    out = run(repl, f"watch {first + 16} 8", "delete 1", "continue")
+    assert "Hardware watchpoint 2: *" in out
+    assert "Old value = 0x0" in out and "New value = 0x20" in out   # a 32-byte block
+    writer = repl.dbg.describe(repl.dbg.target.rip)
+    assert writer.startswith("mm_malloc")                   # stopped inside the asm allocator
+
+
+# -- OS views -----------------------------------------------------------------------
+
+def test_pt_vmmap_memmap_syscalls(repl):
+    run(repl, "break sum", "run")
+    pt = run(repl, "pt $rsp")
+    assert "in [stack] (rw-p)" in pt and "PML4[255]" in pt and "PT[" in pt and "user, writable, NX" in pt
+    vmmap = run(repl, "vmmap")
+    assert "[stack]" in vmmap and "[heap]" in vmmap and "linked_list.c" in vmmap
+    assert "firstfit.asm" in vmmap
+    assert "os_MemoryMap at 0x10000" in run(repl, "memmap")
+    assert "brk(" in run(repl, "syscalls")
+
+
+def test_heap_walks_the_firstfit_blocks(repl):
+    run(repl, "break sum", "run")
+    out = run(repl, "heap")
+    assert "firstfit" in out and out.count("allocated") >= 5
+    assert "payload      16 at" in out
+
+
+# -- reverse execution ----------------------------------------------------------------
+
+def test_reverse_stepping_restores_registers_and_memory_exactly():
+    """Step forward N instructions (through mm_malloc, which grows the heap with
+    a brk syscall and demand-paged writes), reverse all of them, and compare
+    with the start; then replay forward and compare with the first run."""
+    dbg = Debugger.start(LIST, ["linked_list"], ram_mib=64, link=[FIRSTFIT])
+    dbg.break_at("push")
+    dbg.cont()
+    space = dbg.session.aspace
+
+    def state():
+        resident = {m.vaddr: dbg.target.read(m.vaddr, m.size) for v in space.vmas
+                    for _, m in space.tables.leaves(space.root, v.start, v.size, split=False)}
+        return dbg.target.registers(), resident, space.brk, \
+            [(v.start, v.end, v.prot) for v in space.vmas], \
+            dbg.machine.frames.frames_in_use, dbg.machine.memory_map.free_count()
+
+    start = state()
+    steps = 0
+    while steps < 400 and dbg.target.alive:
+        dbg.target.step()
+        steps += 1
+    end = state()
+    assert end != start
+    syscalls_seen = dbg.session.process.syscall_count
+    for _ in range(steps):
+        assert dbg.target.reverse_step().kind == "step"
+    assert state() == start
+    for _ in range(steps):
+        dbg.target.step()
+    assert state() == end
+    assert dbg.session.process.syscall_count == syscalls_seen
+    dbg.session.finish()
+
+
+def test_reverse_continue_goes_back_to_a_breakpoint(repl):
+    run(repl, "break push", "run")
+    stop_rip = repl.dbg.target.rip
+    run(repl, "next", "next", "next")
+    assert repl.dbg.target.rip != stop_rip
+    out = run(repl, "reverse-continue")
+    assert repl.dbg.target.rip == stop_rip and "Breakpoint 1" in out
+    out = run(repl, "rsi")
+    assert "No more reverse-execution history" in out
+
+
+# -- the command line ---------------------------------------------------------------------
+
+def test_batch_command_file_and_bad_commands(tmp_path):
+    script = tmp_path / "cmds.gdb"
+    script.write_text("break sum\nrun\nbt\nfrobnicate\nbreak nowhere\nx/2gx 0\ndelete\ncontinue\n")
+    proc = subprocess.run([sys.executable, "-m", "emu", "debug", str(LIST), "--link",
+                           str(FIRSTFIT), "-x", str(script), "--batch", "--no-context"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Breakpoint 1, " in out and "#1 " in out
+    assert 'Undefined command: "frobnicate".  Try "help".' in out
+    assert "break: no symbol 'nowhere' in the program" in out
+    assert "x: Cannot access memory at address 0x0" in out
+    assert "sum 150" in out and "[Inferior 1 (process) exited with code 226]" in out
+    assert "Traceback" not in proc.stderr
+
+
+def test_context_is_shown_after_a_stop():
+    dbg = Debugger.start(LIST, ["linked_list"], ram_mib=64, link=[FIRSTFIT])
+    r = Repl(dbg)
+    out = "\n".join(r.execute("break sum") + r.execute("run") + r.execute("stepi"))
+    assert "──[ registers ]" in out and "──[ code ]" in out and "──[ stack ]" in out
+    assert "──[ source linked_list.c:" in out and " → " in out
+    assert "rip*" in out                                  # changed registers are marked
+    dbg.session.finish()
