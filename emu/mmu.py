@@ -149,10 +149,8 @@ class MMU:
 
     def read_virtual(self, vaddr: int, length: int, root: int | None = None) -> bytes:
         """Read guest-virtual memory page by page through the walk."""
-        out = bytearray()
-        for paddr, chunk in self._pieces(vaddr, length, root):
-            out += self.tables.ram.read(paddr, chunk)
-        return bytes(out)
+        view = self.tables.ram.view
+        return b"".join(view[p:p + n] for p, n in self._pieces(vaddr, length, root))
 
     def write_virtual(self, vaddr: int, data: bytes, root: int | None = None) -> None:
         """Write guest-virtual memory through the walk (read-only pages too, as a
@@ -165,10 +163,11 @@ class MMU:
 
     def _pieces(self, vaddr: int, length: int, root: int | None):
         pieces = []
-        while length > 0:
-            chunk = min(length, PAGE_4K - (vaddr & (PAGE_4K - 1)))
-            pieces.append((self.translate(vaddr, root), chunk))
-            vaddr, length = vaddr + chunk, length - chunk
+        for paddr, chunk, _ in self.tables.translate_range(self._root(root), vaddr, length):
+            if paddr is None:
+                raise UnmappedAccess(vaddr, self.walk(vaddr, root).reason or NOT_PRESENT)
+            pieces.append((paddr, chunk))
+            vaddr += chunk
         return pieces
 
     # -- the TLB-fill hook ----------------------------------------------------------

@@ -49,6 +49,48 @@ class PageTables:
     def walk(self, root: int, vaddr: int):
         return walk(self.ram.read_u64, root, vaddr, self.ram.size)
 
+    def translate_range(self, root: int, vaddr: int, length: int):
+        """[(paddr or None, byte count, leaf entry)] covering [vaddr, vaddr+length),
+        one piece per page. Walks the upper levels once per 2 MiB, so a large
+        copy costs one entry read per page instead of a full walk."""
+        pieces, tables = [], {}
+        read = self.ram.read_u64
+        while length > 0:
+            count = min(length, PAGE_4K - (vaddr & (PAGE_4K - 1)))
+            region = vaddr >> 21
+            if region not in tables:
+                tables[region] = self._page_directory_entry(root, vaddr)
+            pde = tables[region]
+            entry = 0
+            if pde & PTE_P and pde & PTE_PS:
+                entry = pde
+                paddr = (pte_addr(pde) & ~(PAGE_2M - 1)) | (vaddr & (PAGE_2M - 1))
+            elif pde & PTE_P:
+                entry = read(pte_addr(pde) + 8 * index_at(vaddr, "PT"))
+                paddr = pte_addr(entry) | (vaddr & (PAGE_4K - 1)) if entry & PTE_P else None
+            else:
+                paddr = None
+            if paddr is not None and paddr + count > self.ram.size:
+                paddr = None
+            pieces.append((paddr, count, entry))
+            vaddr, length = vaddr + count, length - count
+        return pieces
+
+    def _page_directory_entry(self, root: int, vaddr: int) -> int:
+        """The PD entry for `vaddr` (a table or a 2 MiB page), or 0 when a level
+        above it is missing. The permission bits of the upper levels are ANDed in
+        (RW, US) and ORed in (NX), so the result speaks for the whole path."""
+        table, rw_us, nx = root, PTE_RW | PTE_US, 0
+        for level in ("PML4", "PDPT"):
+            entry = self.read_entry(table + 8 * index_at(vaddr, level))
+            if not entry & PTE_P or entry & PTE_PS:
+                return 0
+            rw_us &= entry
+            nx |= entry & PTE_NX
+            table = pte_addr(entry)
+        pde = self.read_entry(table + 8 * index_at(vaddr, "PD"))
+        return (pde & ~(PTE_RW | PTE_US)) | (pde & rw_us) | nx
+
     def new_root(self) -> int:
         """A fresh, empty PML4; 0 if no frame is left."""
         return self.frames.alloc()

@@ -104,7 +104,7 @@ class Session:
     """One program loaded as a process on `machine`, ready to run."""
 
     def __init__(self, machine: Machine, image, argv: list[str], *, envp=(), stdin=b"",
-                 trace=None, echo=None, heap_limit: int | None = None, seed: int = 0):
+                 trace=None, echo=None, data_limit: int | None = None, seed: int = 0):
         self.machine = machine
         self.image = image
         self.trace = trace                  # callable(line) for --strace, or None
@@ -112,7 +112,7 @@ class Session:
         self.process = Process(aspace, image.path, list(argv), cpu=_CpuPorts(machine),
                                stdin=stdin, seed=seed)
         self.process.echo = echo
-        self.process.heap_limit = heap_limit
+        self.process.data_limit = data_limit
         try:
             load_image(aspace, image)
             rsp = build_stack(aspace, image, list(argv), list(envp),

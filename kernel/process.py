@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from emu.mmu import UnmappedAccess
+from emu.paging import PTE_RW, PTE_US
 
 from .address_space import AddressSpace
 from .layout import PAGE_SIZE, page_align_down, page_align_up
@@ -47,40 +47,54 @@ class Process:
         self.syscall_count = 0
         self.random = random.Random(seed)  # AT_RANDOM and getrandom: reproducible
         self.clear_child_tid = 0
-        self.heap_limit: int | None = None # bytes the break may grow (None: RAM decides)
+        # RLIMIT_DATA: bytes of heap plus private writable anonymous mappings the
+        # process may have (None: only the machine's RAM limits it)
+        self.data_limit: int | None = None
 
     # -- user memory ---------------------------------------------------------------
 
-    def _fault_in(self, vaddr: int, length: int, access: str) -> bool:
-        """Map the pages of [vaddr, vaddr+length) that a user access could map;
-        False if any byte is outside the VMAs or not allowed."""
+    def _user_pieces(self, vaddr: int, length: int, access: str):
+        """[(paddr, count)] for a user access to [vaddr, vaddr+length), mapping
+        the pages a VMA allows first, as a page fault would; None (-EFAULT) when
+        any byte is outside the VMAs or the access is not allowed."""
         if length <= 0:
-            return True
+            return []
         if vaddr < 0 or vaddr + length > (1 << 47):
-            return False
+            return None
+        space = self.aspace
+        needed = PTE_US | (PTE_RW if access == "write" else 0)
+        pieces = space.tables.translate_range(space.root, vaddr, length)
+        if all(p is not None and e & needed == needed for p, _, e in pieces):
+            return [(p, n) for p, n, _ in pieces]
         for page in range(page_align_down(vaddr), page_align_up(vaddr + length), PAGE_SIZE):
-            vma = self.aspace.vmas.find(page)
+            vma = space.vmas.find(page)
             if vma is None or not vma.allows(access):
-                return False
-            if not self.aspace.tables.walk(self.aspace.root, page).mapped:
-                self.aspace.map_page(page)
-                self.aspace.page_faults += 1
-        return True
+                return None
+            if not space.tables.walk(space.root, page).mapped:
+                space.map_page(page)
+                space.page_faults += 1
+        pieces = space.tables.translate_range(space.root, vaddr, length)
+        if any(p is None for p, _, _ in pieces):
+            return None
+        return [(p, n) for p, n, _ in pieces]
 
     def read(self, vaddr: int, length: int) -> bytes | None:
         """copy_from_user: the bytes, or None (-EFAULT)."""
-        if not self._fault_in(vaddr, length, "read"):
+        pieces = self._user_pieces(vaddr, length, "read")
+        if pieces is None:
             return None
-        try:
-            return self.aspace.mmu.read_virtual(vaddr, length, root=self.aspace.root)
-        except UnmappedAccess:
-            return None
+        view = self.aspace.tables.ram.view
+        return b"".join(view[p:p + n] for p, n in pieces)
 
     def write(self, vaddr: int, data: bytes) -> bool:
         """copy_to_user: False (-EFAULT) if any byte is not writable user memory."""
-        if not self._fault_in(vaddr, len(data), "write"):
+        pieces = self._user_pieces(vaddr, len(data), "write")
+        if pieces is None:
             return False
-        self.aspace.mmu.write_virtual(vaddr, data, root=self.aspace.root)
+        ram, done = self.aspace.tables.ram, 0
+        for paddr, count in pieces:
+            ram.write(paddr, data[done:done + count])
+            done += count
         return True
 
     def read_u64(self, vaddr: int) -> int | None:

@@ -114,13 +114,32 @@ void *sbrk(intptr_t incr)
     return old;
 }
 
+/* Told about every successful mmap/munmap/mremap, when set: the malloc lab's
+ * driver watches the mappings an allocator makes (kind 1 = mapped, 2 = unmapped). */
+void (*emu_mmap_observer)(void *addr, size_t len, int kind);
+
+static void observe(void *addr, size_t len, int kind)
+{
+    if (emu_mmap_observer)
+        emu_mmap_observer(addr, len, kind);
+}
+
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
 {
     long ret = emu_syscall6(EMU_SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
-    return check(ret) == -1 ? MAP_FAILED : (void *)ret;
+    if (check(ret) == -1)
+        return MAP_FAILED;
+    observe((void *)ret, len, 1);
+    return (void *)ret;
 }
 
-int munmap(void *addr, size_t len) { return (int)check(emu_syscall2(EMU_SYS_munmap, addr, len)); }
+int munmap(void *addr, size_t len)
+{
+    int ret = (int)check(emu_syscall2(EMU_SYS_munmap, addr, len));
+    if (ret == 0)
+        observe(addr, len, 2);
+    return ret;
+}
 int mprotect(void *addr, size_t len, int prot) { return (int)check(emu_syscall3(EMU_SYS_mprotect, addr, len, prot)); }
 int madvise(void *addr, size_t len, int advice) { return (int)check(emu_syscall3(EMU_SYS_madvise, addr, len, advice)); }
 
@@ -132,7 +151,11 @@ void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
     va_end(ap);
     long ret = emu_syscall6(EMU_SYS_mremap, (long)old, (long)old_len, (long)new_len, flags,
                             (long)new_addr, 0);
-    return check(ret) == -1 ? MAP_FAILED : (void *)ret;
+    if (check(ret) == -1)
+        return MAP_FAILED;
+    observe(old, old_len, 2);
+    observe((void *)ret, new_len, 1);
+    return (void *)ret;
 }
 
 /* -- memory and strings ----------------------------------------------------

@@ -45,6 +45,18 @@ def _fits_in_memory(proc, length: int) -> bool:
     return _pages(length) <= proc.aspace.frames.available()
 
 
+def _data_size(space) -> int:
+    """Bytes counted against RLIMIT_DATA: the heap and writable anonymous maps."""
+    return sum(v.size for v in space.vmas
+               if v.name in (HEAP_NAME, ANON_NAME) and v.prot & PROT_WRITE)
+
+
+def _within_data_limit(proc, growth: int, writable: bool = True) -> bool:
+    if proc.data_limit is None or not writable:
+        return True
+    return _data_size(proc.aspace) + growth <= proc.data_limit
+
+
 def _aligned(addr: int) -> bool:
     return addr % PAGE_SIZE == 0
 
@@ -57,12 +69,11 @@ def sys_brk(proc, addr: int) -> int:
     space = proc.aspace
     if addr < space.brk_start or addr > USER_TOP:
         return space.brk
-    if proc.heap_limit is not None and addr - space.brk_start > proc.heap_limit:
-        return space.brk
     old_end, new_end = page_align_up(space.brk), page_align_up(addr)
     if new_end > old_end:
         if not space.vmas.is_free(old_end, new_end) or \
-                not _fits_in_memory(proc, new_end - old_end):
+                not _fits_in_memory(proc, new_end - old_end) or \
+                not _within_data_limit(proc, new_end - old_end):
             return space.brk
         space.add(old_end, new_end, PROT_READ | PROT_WRITE, HEAP_NAME)
     elif new_end < old_end:
@@ -97,13 +108,15 @@ def sys_mmap(proc, addr: int, length: int, prot: int, flags: int, fd: int, offse
             return -ENOMEM
         if flags & MAP_FIXED_NOREPLACE and not space.vmas.is_free(addr, addr + size):
             return -EEXIST
-        if not _fits_in_memory(proc, size):
+        if not _fits_in_memory(proc, size) or \
+                not _within_data_limit(proc, size, bool(prot & PROT_WRITE)):
             return -ENOMEM
         space.unmap(addr, addr + size)
         start = addr
     else:
         start = _place(space, addr, size)
-        if start is None or not _fits_in_memory(proc, size):
+        if start is None or not _fits_in_memory(proc, size) or \
+                not _within_data_limit(proc, size, bool(prot & PROT_WRITE)):
             return -ENOMEM
     space.add(start, start + size, prot, ANON_NAME)
     return start
@@ -161,7 +174,8 @@ def sys_mremap(proc, old: int, old_size: int, new_size: int, flags: int, new_add
         space.unmap(old + new_size, old + old_size)
         return old
     grow = new_size - old_size
-    if not _fits_in_memory(proc, grow):
+    if not _fits_in_memory(proc, grow) or \
+            not _within_data_limit(proc, grow, bool(vma.prot & PROT_WRITE)):
         return -ENOMEM
     if old + new_size <= USER_TOP and space.vmas.is_free(old + old_size, old + new_size):
         space.add(old + old_size, old + new_size, vma.prot, vma.name)

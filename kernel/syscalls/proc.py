@@ -17,6 +17,7 @@ ARCH_SET_FS = 0x1002
 ARCH_GET_FS = 0x1003
 ARCH_GET_GS = 0x1004
 RLIM_INFINITY = (1 << 64) - 1
+RLIMIT_DATA = 2
 RLIMIT_STACK = 3
 RLIMIT_NOFILE = 7
 RLIMIT_NLIMITS = 16
@@ -61,7 +62,9 @@ def sys_rseq(proc, rseq: int, length: int, flags: int, sig: int) -> int:
     return -ENOSYS
 
 
-def _limit(resource: int) -> tuple[int, int]:
+def _limit(proc, resource: int) -> tuple[int, int]:
+    if resource == RLIMIT_DATA and proc.data_limit is not None:
+        return proc.data_limit, proc.data_limit
     if resource == RLIMIT_STACK:
         return STACK_LIMIT, RLIM_INFINITY
     if resource == RLIMIT_NOFILE:
@@ -76,7 +79,7 @@ def sys_prlimit64(proc, pid: int, resource: int, new: int, old: int) -> int:
         return -EINVAL
     if new and proc.read(new, 16) is None:
         return -EFAULT
-    if old and not proc.write(old, struct.pack("<QQ", *_limit(resource))):
+    if old and not proc.write(old, struct.pack("<QQ", *_limit(proc, resource))):
         return -EFAULT
     return 0
 

@@ -65,11 +65,15 @@ def test_brk_cannot_grow_into_a_mapping(proc):
     assert call(proc, BRK, start + 3 * PAGE) == start
 
 
-def test_brk_refuses_past_the_heap_limit(proc):
-    proc.heap_limit = 8192
+def test_the_data_limit_covers_brk_and_writable_anonymous_maps(proc):
+    proc.data_limit = 4 * PAGE
     start = call(proc, BRK, 0)
-    assert call(proc, BRK, start + 8192) == start + 8192
-    assert call(proc, BRK, start + 8193) == start + 8192
+    assert call(proc, BRK, start + 2 * PAGE) == start + 2 * PAGE
+    assert call(proc, BRK, start + 2 * PAGE + 1) == start + 2 * PAGE + 1
+    assert mmap(proc, length=PAGE) > 0                    # heap 3 pages + 1 = the limit
+    assert mmap(proc, length=PAGE) == -ENOMEM
+    assert mmap(proc, length=PAGE, prot=RO) > 0          # read-only maps do not count
+    assert call(proc, BRK, start + 3 * PAGE + 1) == start + 2 * PAGE + 1
 
 
 # -- mmap ------------------------------------------------------------------------------

@@ -1,0 +1,184 @@
+"""CS:APP malloc-lab traces: reading `.rep` files and packing them for the guest.
+
+A trace file holds four header integers, one per line -- suggested heap size
+(unused), number of ids, number of ops, weight (unused) -- then one op per
+line: `a ID SIZE` (malloc), `f ID` (free), `r ID SIZE` (realloc). Reading
+checks what the driver would trip on: ids in range, no free of an id that is
+not allocated, no id allocated twice, the op count the header promises.
+Every problem is one TraceError naming the file and line.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+
+OP_ALLOC, OP_FREE, OP_REALLOC = 0, 1, 2
+_KINDS = {"a": OP_ALLOC, "f": OP_FREE, "r": OP_REALLOC}
+_NAMES = {OP_ALLOC: "a", OP_FREE: "f", OP_REALLOC: "r"}
+MAX_SIZE = 1 << 40
+
+
+class TraceError(UsageError):
+    """A trace file that cannot be replayed; str() is 'FILE:LINE: why'."""
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: int
+    id: int
+    size: int
+    line: int
+
+    def text(self) -> str:
+        if self.kind == OP_FREE:
+            return f"f {self.id}"
+        return f"{_NAMES[self.kind]} {self.id} {self.size}"
+
+
+@dataclass
+class Trace:
+    name: str
+    path: str
+    num_ids: int
+    ops: list[Op] = field(default_factory=list)
+
+    @property
+    def num_ops(self) -> int:
+        return len(self.ops)
+
+
+def read_trace(path) -> Trace:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise TraceError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TraceError(f"{path}: cannot read: {exc}") from None
+    return parse_trace(text, str(path))
+
+
+def parse_trace(text: str, path: str = "<trace>") -> Trace:
+    lines = text.splitlines()
+    header = _header(lines, path)
+    _, num_ids, num_ops, _ = header
+    trace = Trace(Path(path).stem, path, num_ids)
+    live: set[int] = set()
+    for number in range(5, len(lines) + 1):
+        words = lines[number - 1].split()
+        if not words:
+            continue
+        trace.ops.append(_op(words, number, path, num_ids, live))
+    if len(trace.ops) != num_ops:
+        last = len(lines)
+        raise TraceError(f"{path}:{last}: the header promises {num_ops} ops, the file has "
+                         f"{len(trace.ops)}" + (" (truncated?)" if len(trace.ops) < num_ops else ""))
+    return trace
+
+
+def _header(lines: list[str], path: str) -> list[int]:
+    names = ("suggested heap size", "number of ids", "number of ops", "weight")
+    values = []
+    for i, name in enumerate(names):
+        if i >= len(lines):
+            raise TraceError(f"{path}:{i + 1}: header: expected the {name}, found the end of the file")
+        text = lines[i].strip()
+        try:
+            value = int(text)
+        except ValueError:
+            raise TraceError(f"{path}:{i + 1}: header: expected the {name} (an integer), "
+                             f"found '{text}'") from None
+        if value < 0:
+            raise TraceError(f"{path}:{i + 1}: header: the {name} is negative ({value})")
+        values.append(value)
+    return values
+
+
+def _op(words: list[str], line: int, path: str, num_ids: int, live: set[int]) -> Op:
+    where = f"{path}:{line}"
+    kind = _KINDS.get(words[0])
+    if kind is None or len(words) != (2 if kind == OP_FREE else 3):
+        raise TraceError(f"{where}: expected 'a ID SIZE', 'f ID' or 'r ID SIZE', "
+                         f"found '{' '.join(words)}'")
+    try:
+        ident = int(words[1])
+        size = int(words[2]) if kind != OP_FREE else 0
+    except ValueError:
+        raise TraceError(f"{where}: expected integers, found '{' '.join(words)}'") from None
+    if not 0 <= ident < num_ids:
+        raise TraceError(f"{where}: id {ident} is out of range (the header says {num_ids} ids)")
+    if not 0 <= size <= MAX_SIZE:
+        raise TraceError(f"{where}: size {size} is out of range")
+    if kind == OP_ALLOC:
+        if ident in live:
+            raise TraceError(f"{where}: id {ident} is allocated again before it is freed")
+        live.add(ident)
+    elif kind == OP_FREE:
+        if ident not in live:
+            raise TraceError(f"{where}: free of id {ident}, which is not allocated")
+        live.discard(ident)
+    else:
+        live.add(ident)
+    return Op(kind, ident, size, line)
+
+
+# -- the image the guest driver reads (asm/malloclab/driver.c, struct lab) ---------------
+
+LAB_MAGIC = 0x4C414245
+HEADER = struct.Struct("<IIIIQQQQQ")          # magic .. max_nodes
+RESULTS = struct.Struct("<QQQQQQ")             # status .. timing_ns
+MESSAGE_BYTES = 256
+RESULTS_OFFSET = HEADER.size
+OP = struct.Struct("<BxxxIQ")
+NODE_BYTES = 40
+BLOCK_BYTES = 16
+
+
+def _align(value: int, to: int = 64) -> int:
+    return (value + to - 1) & ~(to - 1)
+
+
+def pack(trace: Trace, sample_every: int = 0) -> bytes:
+    """The trace as the driver's `struct lab`: header, empty results, ops, and
+    zeroed room for the per-op series, per-id blocks and the treap nodes."""
+    ops_offset = _align(RESULTS_OFFSET + RESULTS.size + MESSAGE_BYTES)
+    series_offset = _align(ops_offset + OP.size * trace.num_ops)
+    blocks_offset = _align(series_offset + 16 * trace.num_ops)
+    nodes_offset = _align(blocks_offset + BLOCK_BYTES * trace.num_ids)
+    max_nodes = trace.num_ids + 16384        # live blocks, plus the allocator's mappings
+    total = nodes_offset + NODE_BYTES * max_nodes
+    image = bytearray(total)
+    HEADER.pack_into(image, 0, LAB_MAGIC, trace.num_ids, trace.num_ops, sample_every,
+                     ops_offset, series_offset, blocks_offset, nodes_offset, max_nodes)
+    for i, op in enumerate(trace.ops):
+        OP.pack_into(image, ops_offset + OP.size * i, op.kind, op.id, op.size)
+    return bytes(image)
+
+
+@dataclass
+class LabResults:
+    status: int
+    failed_op: int
+    peak_payload: int
+    peak_footprint: int
+    final_heap: int
+    timing_ns: int
+    message: str
+    series: list[tuple[int, int]]
+
+
+def unpack_results(read, base: int, trace: Trace) -> LabResults:
+    """Read the driver's results from the lab image at `base` (read(vaddr, n))."""
+    header = HEADER.unpack(read(base, HEADER.size))
+    fields = RESULTS.unpack(read(base + RESULTS_OFFSET, RESULTS.size))
+    raw = read(base + RESULTS_OFFSET + RESULTS.size, MESSAGE_BYTES)
+    message = raw.split(b"\0", 1)[0].decode("utf-8", errors="replace")
+    series_offset = header[5]
+    count = min(trace.num_ops, fields[1] + 1) if fields[0] != 1 else trace.num_ops
+    data = read(base + series_offset, 16 * count) if count else b""
+    series = [struct.unpack_from("<QQ", data, 16 * i) for i in range(count)]
+    return LabResults(*fields, message=message, series=series)
