@@ -23,6 +23,10 @@
  * So the host hooks both functions: it writes the pattern, or compares it,
  * at host speed and returns for them. When a comparison fails, the host
  * lets the guest loop run, and the guest reports the failure as always.
+ *
+ * Built natively with -DLAB_NATIVE (make bench compares against it), argv[1]
+ * is instead "@FILE", a packed trace written by the host, and the results
+ * are printed: status failed_op peak_payload peak_footprint timing_ns.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,6 +63,21 @@ struct lab {
 };
 
 struct block { char *p; uint64_t size; };     /* per id, at blocks_offset */
+
+#ifdef LAB_NATIVE
+/* Natively there is no runtime to report mmap calls; the observer stays unused. */
+void (*emu_mmap_observer)(void *, size_t, int);
+
+static struct lab *load_native(const char *path)
+{
+    long fd = emu_syscall3(2, path, 0, 0);                        /* open(O_RDONLY) */
+    long size = emu_syscall3(8, fd, 0, 2);                        /* lseek(SEEK_END) */
+    void *p = (void *)emu_syscall6(EMU_SYS_mmap, 0, size, 3, 2, fd, 0);   /* MAP_PRIVATE */
+    return (struct lab *)p;
+}
+#else
+extern void (*emu_mmap_observer)(void *, size_t, int);
+#endif
 
 /* -- a treap of address ranges: live blocks, and the allocator's mappings ---- */
 
@@ -189,6 +208,9 @@ static __attribute__((noreturn)) void fail(const char *fmt, ...)
     va_end(ap);
     lab->failed_op = op_index;
     lab->status = STATUS_FAILED;
+#ifdef LAB_NATIVE
+    fprintf(stderr, "op %lu: %s\n", (unsigned long)op_index, lab->message);
+#endif
     exit(1);
 }
 
@@ -335,7 +357,11 @@ int main(int argc, char **argv)
 {
     if (argc < 2)
         return 2;
+#ifdef LAB_NATIVE
+    lab = load_native(argv[1] + 1);
+#else
     lab = (struct lab *)strtoul(argv[1], 0, 16);
+#endif
     if (lab->magic != LAB_MAGIC)
         return 3;
     ops = (struct op *)((char *)lab + lab->ops_offset);
@@ -343,7 +369,6 @@ int main(int argc, char **argv)
     blocks = (struct block *)((char *)lab + lab->blocks_offset);
     pool = (struct node *)((char *)lab + lab->nodes_offset);
     pool_size = lab->max_nodes;
-    extern void (*emu_mmap_observer)(void *, size_t, int);
     emu_mmap_observer = observe_mapping;
     mem_init();
     if (mm_init() < 0)
@@ -353,5 +378,10 @@ int main(int argc, char **argv)
     emu_mmap_observer = 0;
     timing_pass();
     lab->status = STATUS_OK;
+#ifdef LAB_NATIVE
+    printf("%lu %lu %lu %lu %lu\n", (unsigned long)lab->status, (unsigned long)lab->failed_op,
+           (unsigned long)lab->peak_payload, (unsigned long)lab->peak_footprint,
+           (unsigned long)lab->timing_ns);
+#endif
     return 0;
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from ..errors import BudgetExceeded, GuestFault
 from ..machine import Budget, Machine
 from ..registers import GPRS, parse_assignment
@@ -21,7 +23,7 @@ def add_parser(subparsers) -> None:
                "  emu call asm/os_mem_get_free.asm os_mem_get_free --ram-mib 256 --json\n"
                "Exit status: 0 when the routine returns, 128+signal on a guest fault "
                "(139 for SIGSEGV), 124 when the budget runs out, 2 for bad input.",
-        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="NASM-syntax asm file to load")
     p.add_argument("symbol", help="label to call")
     p.add_argument("--reg", action="append", default=[], metavar="NAME=VALUE",
