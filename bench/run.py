@@ -7,13 +7,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import churn_bench, mmu_loop  # noqa: E402
+from bench import churn_bench, gdb_roundtrip, malloclab_bench, mmu_loop  # noqa: E402
 
 
 def main() -> int:
-    mmu_loop.main()
-    print()
-    churn_bench.main()
+    for bench in (mmu_loop, churn_bench, gdb_roundtrip, malloclab_bench):
+        bench.main()
+        print()
     return 0
 
 

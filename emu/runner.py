@@ -16,7 +16,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field
 
-from unicorn.x86_const import (UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_R10, UC_X86_REG_R11,
+from unicorn.x86_const import (UC_X86_REG_FPCW, UC_X86_REG_FPTAG, UC_X86_REG_MXCSR, UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_R10, UC_X86_REG_R11,
                                UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDI, UC_X86_REG_RDX,
                                UC_X86_REG_RFLAGS, UC_X86_REG_RIP, UC_X86_REG_RSI)
 
@@ -33,6 +33,7 @@ from .symbols import SymbolTable
 _SYSCALL_REGS = [UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
                  UC_X86_REG_R10, UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_RIP, UC_X86_REG_RFLAGS]
 RFLAGS_AT_START = 0x202
+FPU_AT_START = ((UC_X86_REG_FPCW, 0x37F), (UC_X86_REG_FPTAG, 0xFFFF), (UC_X86_REG_MXCSR, 0x1F80))
 EXIT_BUDGET = 124
 EXIT_OOM = 128 + signal.SIGKILL
 
@@ -129,6 +130,8 @@ class Session:
         machine.set_reg("rip", image.entry)
         machine.set_reg("rflags", RFLAGS_AT_START)
         machine.set_reg("fs_base", 0)
+        for register, value in FPU_AT_START:      # what Linux gives a new process
+            machine.uc.reg_write(register, value)
         self.exit_code: int | None = None
         self.fault: GuestFault | None = None
         self.stopped: str | None = None

@@ -10,9 +10,9 @@ import argparse
 import sys
 
 from ..errors import AssemblyError, CompileError, ELFLoadError, EmuError, UsageError
-from . import call, debug, demo, malloclab, memmap, pt, run
+from . import call, debug, demo, gdbserver, malloclab, memmap, pt, run
 
-COMMANDS = (run, debug, malloclab, call, pt, memmap, demo)
+COMMANDS = (run, debug, gdbserver, malloclab, call, pt, memmap, demo)
 EXIT_USAGE = 2
 
 

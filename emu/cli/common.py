@@ -51,3 +51,11 @@ def print_lines(lines) -> None:
 
 def print_json(data) -> None:
     sys.stdout.write(json.dumps(data) + "\n")
+
+
+def echo_output(fd: int, data: bytes) -> None:
+    """Pass the guest's stdout/stderr through as it writes, unbuffered."""
+    stream = sys.stdout if fd == 1 else sys.stderr
+    stream.flush()
+    stream.buffer.write(data)
+    stream.buffer.flush()

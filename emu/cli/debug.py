@@ -10,7 +10,7 @@ from ..debug.debugger import Debugger
 from ..debug.repl import Repl
 from ..errors import UsageError
 from ..toolchain import FLAVOURS
-from .common import add_ram_option
+from .common import add_ram_option, echo_output
 
 
 def add_parser(subparsers) -> None:
@@ -51,7 +51,7 @@ def run(args) -> int:
     if args.history < 1:
         raise UsageError("--history must be at least 1")
     dbg = Debugger.start(args.file, [args.file, *args.guest_args], ram_mib=args.ram_mib,
-                         libc=args.libc, cc=args.cc, link=args.link, echo=_echo,
+                         libc=args.libc, cc=args.cc, link=args.link, echo=echo_output,
                          history=args.history)
     repl = Repl(dbg, show_context=not args.no_context)
     entry = dbg.target.rip
@@ -65,10 +65,3 @@ def run(args) -> int:
         repl.interact()
     dbg.session.finish()
     return 0
-
-
-def _echo(fd: int, data: bytes) -> None:
-    stream = sys.stdout if fd == 1 else sys.stderr
-    stream.flush()
-    stream.buffer.write(data)
-    stream.buffer.flush()

@@ -10,7 +10,7 @@ from ..program import load_program
 from ..runner import Session
 from ..toolchain import FLAVOURS
 from ..views import maps_lines
-from .common import add_json_option, add_ram_option, print_json, print_lines
+from .common import add_json_option, add_ram_option, echo_output, print_json, print_lines
 
 
 def add_parser(subparsers) -> None:
@@ -52,7 +52,7 @@ def run(args) -> int:
     machine = Machine(ram_mib=args.ram_mib)
     stdin = args.stdin.read() if args.stdin else b""
     trace = (lambda line: sys.stderr.write(line + "\n")) if args.strace else None
-    echo = None if args.json else _echo
+    echo = None if args.json else echo_output
     session = Session(machine, image, [args.file, *args.guest_args], stdin=stdin,
                       trace=trace, echo=echo)
     result = session.run(Budget(instructions=args.max_insns, seconds=args.timeout))
@@ -65,10 +65,3 @@ def run(args) -> int:
     if args.maps:
         print_lines(maps_lines(result))
     return result.status
-
-
-def _echo(fd: int, data: bytes) -> None:
-    stream = sys.stdout if fd == 1 else sys.stderr
-    stream.flush()
-    stream.buffer.write(data)
-    stream.buffer.flush()

@@ -248,7 +248,10 @@ class Target:
     def cont(self) -> Stop:
         """Run until a breakpoint, a watchpoint, exit, a fault or the time budget.
 
-        As in gdb, a write watchpoint only stops when the value changed."""
+        As in gdb, a write watchpoint only stops when the value changed. A
+        continue is not recorded, so the history before it can no longer be
+        replayed backwards from where it stops: it is dropped."""
+        self.history.clear()
         while True:
             if not self.alive:
                 return self._dead_stop()
