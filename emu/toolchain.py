@@ -126,13 +126,18 @@ def _absolute_symbols(defsyms: dict[str, int], keep) -> Path:
 
 
 def _key(command: list[str]) -> str:
-    """A hash of the command and the bytes of every file it reads."""
+    """A hash of the command and the bytes of every file it may read: the
+    sources, and the headers beside them and in the runtime (`#include "mm.h"`
+    finds those), so editing a header rebuilds."""
     digest = hashlib.sha256()
+    folders = {RUNTIME}
     for part in command:
         digest.update(part.encode() + b"\0")
         path = Path(part)
         if path.suffix in (".c", ".S", ".s", ".h") and path.is_file():
             digest.update(path.read_bytes())
-    for header in sorted(RUNTIME.rglob("*.h")):
-        digest.update(header.read_bytes())
+            folders.add(path.resolve().parent)
+    for folder in sorted(folders):
+        for header in sorted(folder.rglob("*.h")):
+            digest.update(str(header).encode() + header.read_bytes())
     return digest.hexdigest()[:24]
