@@ -13,6 +13,7 @@ bounds, and the first block that makes no sense ends the walk with a
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from .mmu import UnmappedAccess
@@ -102,6 +103,9 @@ def walk_heap(read, symbols: dict[str, int], brk_start: int, brk: int) -> HeapWa
                 break
     except UnmappedAccess as exc:
         message = f"heap memory is not mapped at {exc.vaddr:#x}"
+    if blocks and not start < end:          # a heap made of mappings (buddy)
+        start = min(b.address for b in blocks)
+        end = max(b.address + b.size for b in blocks)
     return HeapWalk(name, start, end, blocks, message)
 
 
@@ -168,7 +172,61 @@ def walk_boundary_tags(memory: Memory, symbols, start: int, end: int):
     yield _corrupt(end, "no epilogue before the break")
 
 
+# -- buddy: mappings in an AVL tree (examples/allocators/buddy.c, region_tree.h) ---------
+#
+# Every mapping starts with `struct region` {start, length, mapped, left, right,
+# height, kind} (48 bytes); `tree_root` points at the root. A pool (kind TINY
+# or SMALL) is `struct pool`: the region, then directory links, counts and
+# bitmaps, then unit_info[] at byte 864: one byte per unit saying what starts
+# there (0x80 | order: a used block; order: a free one; 0xff: inside a block).
+
+REGION = struct.Struct("<QQQQQiI")
+BUDDY_KINDS = {0: (4, 11), 1: (9, 10)}        # kind -> (log2 unit bytes, top order)
+UNIT_INFO_OFFSET = 864
+BUDDY_METADATA = 4096
+BUDDY_LARGE_HEADER = 48
+
+
+def _regions(memory: Memory, node: int, depth: int = 0):
+    """The tree's nodes in address order (bounded: a cycle is corruption)."""
+    if node == 0 or depth > 64:
+        return
+    start, length, mapped, left, right, _height, kind = REGION.unpack(memory.read(node, REGION.size))
+    yield from _regions(memory, left, depth + 1)
+    yield node, start, length, mapped, kind
+    yield from _regions(memory, right, depth + 1)
+
+
+def walk_buddy(memory: Memory, symbols, start: int, end: int):
+    root_at = symbols.get("tree_root")
+    if root_at is None:
+        return
+    for node, first, length, mapped, kind in _regions(memory, memory.u64(root_at)):
+        if kind not in BUDDY_KINDS:
+            yield Block(node, BUDDY_LARGE_HEADER, OVERHEAD, note="LARGE mapping header")
+            yield Block(first, length, ALLOCATED, first, length, note="LARGE")
+            slack = node + mapped - (first + length)
+            if slack > 0:
+                yield Block(first + length, slack, OVERHEAD, note="page rounding")
+            continue
+        yield Block(node, BUDDY_METADATA, OVERHEAD, note="pool metadata page")
+        shift, top = BUDDY_KINDS[kind]
+        units = 1 << top
+        info = memory.read(node + UNIT_INFO_OFFSET, units)
+        u = 0
+        while u < units:
+            order = info[u] & 0x7F
+            if info[u] == 0xFF or order > top or u + (1 << order) > units:
+                yield _corrupt(first + (u << shift), f"unit_info {info[u]:#x} at unit {u}")
+                return
+            size = (1 << order) << shift
+            state = ALLOCATED if info[u] & 0x80 else FREE
+            yield Block(first + (u << shift), size, state, first + (u << shift), size)
+            u += 1 << order
+
+
 WALKERS = {
+    "buddy": walk_buddy,
     "bump": walk_bump,
     "firstfit": walk_firstfit,
     "implicit": walk_boundary_tags,

@@ -106,17 +106,41 @@ class Debugger:
         return self.info.addresses_of(file, actual)[0], f"{file}:{actual}"
 
     def _after_prologue(self, start: int) -> int:
-        """Where gdb puts `break FUNCTION`: the second line of the function when
-        there is line information (after the prologue), else its first byte."""
-        first = self.info.line_at(start)
-        function = self.info.function_at(start)
-        if first is None or function is None:
+        """Where `break FUNCTION` goes: after the frame set-up (push rbp; mov
+        rbp, rsp; pushes of saved registers; sub rsp), which every call runs
+        through. Programs here keep frame pointers, so this is reliable where
+        reading the line table is not (-O2 moves lines out of order)."""
+        try:
+            code = self.target.read(start, 64)
+        except UnmappedAccess:
             return start
-        for address in range(start + 1, function.end):
-            line = self.info.line_at(address)
-            if line is not None and line != first and self._row_start(address):
-                return address
-        return start
+        address = start
+        insns = disasm.decode_many(code, start, 16)
+        for insn in insns:
+            text = disasm.text(insn)
+            if text == "push rbp" or text == "mov rbp, rsp" or \
+                    (insn.mnemonic == "push" and address > start) or \
+                    (insn.mnemonic == "sub" and insn.op_str.startswith("rsp,")):
+                address = insn.address + insn.size
+                continue
+            break
+        return self._first_body_line(address, insns)
+
+    def _first_body_line(self, address: int, insns) -> int:
+        """Move on to the first instruction of the body's first line when it
+        follows in straight-line code (no branch on the way), as gdb reports it."""
+        opening = self.info.line_at(address)
+        if opening is None:
+            return address
+        for insn in insns:
+            if insn.address < address:
+                continue
+            line = self.info.line_at(insn.address)
+            if line is not None and line != opening and self._row_start(insn.address):
+                return insn.address
+            if insn.mnemonic.startswith(("j", "call", "ret", "loop")):
+                break
+        return address
 
     def _row_start(self, address: int) -> bool:
         line = self.info.line_at(address)

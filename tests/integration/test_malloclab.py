@@ -98,3 +98,16 @@ def test_plots_are_written_as_svg(tmp_path):
     heap = ET.parse(tmp_path / "realloc_trace-heap.svg").getroot()
     assert util.tag.endswith("svg") and util.findall(".//{*}polyline")
     assert len(heap.findall(".//{*}rect")) > 5            # blocks of several samples
+
+
+@pytest.mark.parametrize("allocator", BUILTIN)
+def test_the_heap_walk_reads_every_builtin_allocator(allocator):
+    """The walker behind `heap` and the heap maps: at every sample the heap
+    parses with no corrupt block, and it holds at least the live payload."""
+    trace = read_trace(FIXTURES / "realloc_trace.rep")
+    result = Lab.for_allocator(allocator).run(trace, sample_every=1)
+    assert result.valid and len(result.samples) == trace.num_ops
+    for sample, (payload, _) in zip(result.samples, result.series):
+        assert all(b.state != "corrupt" for b in sample.blocks), sample.blocks
+        allocated = sum(b.payload_size for b in sample.blocks if b.state == "allocated")
+        assert allocated >= payload, (sample.op_index, allocated, payload)
