@@ -180,15 +180,26 @@ class PageTables:
         """Yield (slot, Mapping) for each present leaf in [vaddr, vaddr+size).
 
         A 2 MiB page only partly inside the range is split first when `split`.
-        Holes are skipped a whole missing table's reach at a time.
+        Holes are skipped a whole missing table's reach at a time, and the
+        entries of one page table are read in a row, without walking down again.
         """
         addr, end = vaddr, vaddr + size
+        read = self.read_entry
         while addr < end:
-            level, slot, entry = self._leaf_at(root, addr)
+            level, slot, entry = self._leaf_at(root, addr, stop_at_table=True)
             reach = 1 << LEVEL_SHIFT[level]
             base = addr & ~(reach - 1)
             if not entry & PTE_P:
                 addr = base + reach
+                continue
+            if level == "PD" and not entry & PTE_PS:      # a page table: read it in a row
+                table, stop = pte_addr(entry), min(end, base + PAGE_2M)
+                for page in range(addr, stop, PAGE_4K):
+                    pte_slot = table + 8 * index_at(page, "PT")
+                    pte = read(pte_slot)
+                    if pte & PTE_P:
+                        yield pte_slot, Mapping(page, pte_addr(pte), PAGE_4K, pte)
+                addr = stop
                 continue
             if reach > PAGE_4K and split and (base < vaddr or base + reach > end):
                 if level != "PD" or self._split(slot, entry, bool(entry & PTE_US)) == 0:
@@ -197,14 +208,16 @@ class PageTables:
             yield slot, Mapping(base, pte_addr(entry) & ~(reach - 1), reach, entry)
             addr = base + reach
 
-    def _leaf_at(self, root: int, vaddr: int) -> tuple[str, int, int]:
+    def _leaf_at(self, root: int, vaddr: int, stop_at_table: bool = False) -> tuple[str, int, int]:
         """(level, slot, entry) of the leaf mapping `vaddr`, or of the first entry
-        that is not present on the way down."""
+        that is not present on the way down; with stop_at_table, of the PD entry
+        when it points to a page table."""
         table = root
         for level in LEVELS:
             slot = table + 8 * index_at(vaddr, level)
             entry = self.read_entry(slot)
-            if not entry & PTE_P or level == "PT" or (entry & PTE_PS and level != "PML4"):
+            if not entry & PTE_P or level == "PT" or (entry & PTE_PS and level != "PML4") \
+                    or (stop_at_table and level == "PD"):
                 return level, slot, entry
             table = pte_addr(entry)
         raise KernelPanic("leaf_at: walked past the PT level")
