@@ -38,7 +38,7 @@ from kernel.boot import boot
 
 from . import disasm
 from .assembler import Program, assemble, assemble_file
-from .errors import BudgetExceeded, EmuError, GuestFault, UsageError
+from .errors import BudgetExceeded, UsageError
 from .faults import FaultReporter
 from .mmu import MMU
 from .page_tables import PageTables

@@ -23,7 +23,7 @@ from ..heap import walk_heap
 from ..machine import Budget, Machine
 from ..program import load_program
 from ..runner import Session
-from .traces import OP_FREE, LabResults, Trace, pack, unpack_results
+from .traces import LabResults, Trace, pack, unpack_results
 
 DRIVER = ASM_DIR / "malloclab" / "driver.c"
 C_ALLOCATORS = ("bump", "firstfit", "implicit", "explicit", "segregated", "buddy")

@@ -37,8 +37,8 @@ def line_of(text: str) -> int:
 
 def test_break_run_and_info_breakpoints(repl):
     out = run(repl, "break push", "run")
-    assert f"Breakpoint 1 at" in out and f"file linked_list.c, line {line_of('mm_malloc(sizeof')}" in out
-    assert f"Breakpoint 1, " in out and "in push () at linked_list.c" in out
+    assert "Breakpoint 1 at" in out and f"file linked_list.c, line {line_of('mm_malloc(sizeof')}" in out
+    assert "Breakpoint 1, " in out and "in push () at linked_list.c" in out
     out = run(repl, "c", "info breakpoints")
     assert "breakpoint already hit 2 times" in out
 

@@ -12,7 +12,7 @@ from emu.errors import CompileError, ELFLoadError
 from emu.program import load_program
 from emu.runner import Session
 from emu.toolchain import build
-from tests.conftest import EXAMPLES, FIXTURES, ROOT
+from tests.conftest import EXAMPLES, FIXTURES
 
 BUDGET = Budget(seconds=60)
 
