@@ -19,6 +19,8 @@ from elftools.elf.elffile import ELFFile
 from .errors import ELFLoadError, UsageError
 
 STATIC_PIE_BASE = 0x5555_5555_4000
+LOWEST_SEGMENT = 0x10000                  # mmap_min_addr: the NULL pages stay unmapped
+HIGHEST_SEGMENT_END = 0x7FFF_F7FF_F000    # below the stack's 8 MiB and the mmap area
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 _MACHINES = {"EM_386": "i386", "EM_ARM": "ARM", "EM_AARCH64": "AArch64",
              "EM_RISCV": "RISC-V", "EM_MIPS": "MIPS", "EM_PPC64": "PowerPC"}
@@ -95,6 +97,11 @@ def _parse(path: Path, raw: bytes) -> Image:
     segments = [_segment(path, raw, seg, base) for seg in headers if seg["p_type"] == "PT_LOAD"]
     if not segments:
         raise ELFLoadError(f"{path}: no loadable segments")
+    for seg in segments:
+        if not LOWEST_SEGMENT <= seg.vaddr <= seg.vaddr + seg.memsz <= HIGHEST_SEGMENT_END:
+            raise ELFLoadError(f"{path}: a segment at {seg.vaddr:#x}..{seg.vaddr + seg.memsz:#x} "
+                               f"lies outside user memory ({LOWEST_SEGMENT:#x}.."
+                               f"{HIGHEST_SEGMENT_END:#x})")
     return Image(path=str(path.resolve()), entry=elf["e_entry"] + base, segments=segments,
                  symbols=_symbols(elf, base), phdr=_phdr_address(elf, headers, base),
                  phent=elf["e_phentsize"], phnum=elf["e_phnum"], base=base,

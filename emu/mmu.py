@@ -193,35 +193,42 @@ class MMU:
 
     def _translate(self, vaddr: int, access: int) -> tuple[int, int] | None:
         """(physical page, perms) when the walk allows the access, setting A in
-        every entry used and D in the leaf on a write; None otherwise."""
+        every entry used and D in the leaf on a write; None otherwise (and then
+        nothing is set: hardware marks no entry for an access it refuses)."""
         top = vaddr >> 47
         if top and top != 0x1FFFF:
             return None
-        read, write = self.tables.ram.read_u64, self.tables.ram.write_u64
+        ram = self.tables.ram
+        read, limit = ram.read_u64, ram.size - PAGE_4K
         write_access = access == UC_MEM_WRITE
         table, writable, user, executable = self.cr3, True, True, True
+        used = []
         for shift in (39, 30, 21, 12):
+            if table > limit:
+                return None                          # an entry pointed outside RAM
             slot = table + ((vaddr >> shift) & 0x1FF) * 8
             e = read(slot)
             if not e & PTE_P:
                 return None
+            used.append((slot, e))
             writable &= bool(e & PTE_RW)
             user &= bool(e & PTE_US)
             executable &= not e & PTE_NX
-            leaf = shift == 12 or (e & PTE_PS and shift != 39)
-            wanted = e | PTE_A | (PTE_D if leaf and write_access else 0)
-            if wanted != e:
-                write(slot, wanted)
-            if leaf:
+            if shift == 12 or (e & PTE_PS and shift != 39):
                 size = 1 << shift
                 paddr = ((e & PTE_ADDR_MASK) & ~(size - 1)) | (vaddr & (size - 1))
                 break
             table = e & PTE_ADDR_MASK
-        if paddr + PAGE_4K > self.tables.ram.size or (self.user and not user) or \
+        if paddr > limit or (self.user and not user) or \
                 (write_access and not writable) or (access == UC_MEM_FETCH and not executable):
             return None
+        last = len(used) - 1
+        for i, (slot, e) in enumerate(used):
+            wanted = e | PTE_A | (PTE_D if write_access and i == last else 0)
+            if wanted != e:
+                ram.write_u64(slot, wanted)
         perms = UC_PROT_READ
-        if writable and wanted & PTE_D:
+        if writable and (write_access or used[last][1] & PTE_D):
             perms |= UC_PROT_WRITE
         if executable:
             perms |= UC_PROT_EXEC

@@ -16,12 +16,23 @@ from kernel.layout import PAGE_SIZE
 
 from .errors import KernelPanic
 from .paging import (ENTRIES, LEVELS, PAGE_2M, PAGE_4K, PTE_A, PTE_D, PTE_NX, PTE_P,
-                     PTE_PS, PTE_RW, PTE_US, LEVEL_SHIFT, index_at, make_pte, pte_addr, walk)
+                     PTE_PS, PTE_RW, PTE_US, LEVEL_SHIFT, index_at, is_canonical, make_pte,
+                     pte_addr, walk)
 
 # Bits a caller may ask for in a leaf; P is added, PS follows the page size.
 LEAF_FLAGS = PTE_RW | PTE_US | PTE_NX | (1 << 3) | (1 << 4) | (1 << 8)
 _TABLE_FLAGS = PTE_P | PTE_RW
 _LEVEL_OF_SIZE = {PAGE_4K: "PT", PAGE_2M: "PD"}
+
+
+def _unmapped_pieces(vaddr: int, length: int):
+    """translate_range's answer for a range no page of which is mapped."""
+    pieces = []
+    while length > 0:
+        count = min(length, PAGE_4K - (vaddr & (PAGE_4K - 1)))
+        pieces.append((None, count, 0))
+        vaddr, length = vaddr + count, length - count
+    return pieces
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,8 @@ class PageTables:
         copy costs one entry read per page instead of a full walk."""
         pieces, tables = [], {}
         read = self.ram.read_u64
+        if not (is_canonical(vaddr) and is_canonical(vaddr + max(length, 1) - 1)):
+            return _unmapped_pieces(vaddr, length)
         while length > 0:
             count = min(length, PAGE_4K - (vaddr & (PAGE_4K - 1)))
             region = vaddr >> 21
@@ -88,7 +101,11 @@ class PageTables:
             rw_us &= entry
             nx |= entry & PTE_NX
             table = pte_addr(entry)
+            if table > self.ram.size - PAGE_4K:
+                return 0                             # an entry pointing outside RAM
         pde = self.read_entry(table + 8 * index_at(vaddr, "PD"))
+        if pde & PTE_P and not pde & PTE_PS and pte_addr(pde) > self.ram.size - PAGE_4K:
+            return 0
         return (pde & ~(PTE_RW | PTE_US)) | (pde & rw_us) | nx
 
     def new_root(self) -> int:

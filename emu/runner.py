@@ -25,7 +25,7 @@ from kernel.exec import build_stack, load_image
 from kernel.process import Process
 from kernel.syscalls import dispatch
 
-from .errors import BudgetExceeded, GuestFault
+from .errors import BudgetExceeded, EmuError, GuestFault
 from .machine import NEVER, Budget, Machine
 from .registers import GPRS, U64
 from .symbols import SymbolTable
@@ -54,7 +54,7 @@ class RunResult:
     stdout: bytes
     stderr: bytes
     fault: GuestFault | None
-    stopped: str | None                  # why it did not exit: "fault", "budget", "oom"
+    stopped: str | None                  # why it did not exit: fault, budget, oom, panic
     message: str                         # the report for a person, "" after a clean exit
     syscalls: int
     maps: list[dict]
@@ -175,6 +175,12 @@ class Session:
         except OutOfMemory as exc:
             self.stopped = "oom"
             self.message = f"SIGKILL: {exc} (the machine has {m.ram_mib} MiB of RAM)"
+            return None
+        except (EmuError, ArithmeticError, ValueError, MemoryError) as exc:
+            # A kernel invariant broke on the guest's behalf: stop the process,
+            # never the host. This is a bug in emu; the message says where.
+            self.stopped = "panic"
+            self.message = f"kernel panic: {type(exc).__name__}: {exc} (a bug in emu)"
             return None
         finally:
             m.mmu.fault_handler = None

@@ -65,6 +65,10 @@ class AddressSpace:
         self.page_faults = 0
         self.brk_start = 0
         self.brk = 0
+        # What the program's own pages held when it was loaded: a page dropped
+        # with MADV_DONTNEED comes back with this, as a file page comes back
+        # from the file on Linux (exec.load_image fills it in).
+        self.file_pages: dict[int, bytes] = {}
 
     # -- VMAs and pages ---------------------------------------------------------------
 
@@ -90,12 +94,15 @@ class AddressSpace:
         return True
 
     def _map_new_page(self, page: int, prot: int) -> int:
+        """A zeroed frame (or the page's file contents) mapped at `page`."""
         frame = self.frames.alloc()
         if frame == 0:
             raise OutOfMemory(f"out of memory: no free frame for the page at {page:#x}")
         if not self.tables.map(self.root, page, frame, PAGE_SIZE, pte_flags(prot)):
             self.frames.free(frame)
             raise OutOfMemory(f"out of memory: no frame for a page table at {page:#x}")
+        if page in self.file_pages:
+            self.tables.ram.write(frame, self.file_pages[page])
         return frame
 
     def map_page(self, page: int) -> bool:

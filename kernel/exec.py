@@ -47,6 +47,10 @@ def load_image(aspace: AddressSpace, image) -> None:
             aspace.map_page(page)
         if seg.data:
             aspace.populate(seg.vaddr, seg.data)
+    for seg in image.all_segments():
+        for page in range(page_align_down(seg.vaddr), page_align_up(seg.vaddr + seg.memsz),
+                          PAGE_SIZE):
+            aspace.file_pages[page] = aspace.mmu.read_virtual(page, PAGE_SIZE, root=aspace.root)
     aspace.brk_start = aspace.brk = page_align_up(image.end)
 
 

@@ -53,13 +53,25 @@ class Process:
 
     # -- user memory ---------------------------------------------------------------
 
+    def can_access(self, vaddr: int, length: int, access: str) -> bool:
+        """Would a user access to every byte of [vaddr, vaddr+length) be allowed
+        by the VMAs? Checked before any work proportional to `length`."""
+        if length <= 0:
+            return True
+        if vaddr < 0 or vaddr + length > (1 << 47):
+            return False
+        end = vaddr + length
+        vmas = self.aspace.vmas
+        return vmas.covered(vaddr, end) and \
+            all(v.allows(access) for v in vmas.overlapping(vaddr, end))
+
     def _user_pieces(self, vaddr: int, length: int, access: str):
         """[(paddr, count)] for a user access to [vaddr, vaddr+length), mapping
         the pages a VMA allows first, as a page fault would; None (-EFAULT) when
         any byte is outside the VMAs or the access is not allowed."""
         if length <= 0:
             return []
-        if vaddr < 0 or vaddr + length > (1 << 47):
+        if not self.can_access(vaddr, length, access):
             return None
         space = self.aspace
         needed = PTE_US | (PTE_RW if access == "write" else 0)

@@ -36,8 +36,12 @@ class VMA:
                ("x" if self.prot & PROT_EXEC else "-") + "p"
 
     def allows(self, access: str) -> bool:
-        """May the process make this access ('read' | 'write' | 'fetch')?"""
-        needed = {"read": PROT_READ, "write": PROT_WRITE, "fetch": PROT_EXEC}[access]
+        """May the process make this access ('read' | 'write' | 'fetch')? On x86
+        every mapping that is not PROT_NONE can be read: PROT_WRITE and
+        PROT_EXEC imply PROT_READ, as Linux's page tables make them."""
+        if access == "read":
+            return self.prot != PROT_NONE
+        needed = {"write": PROT_WRITE, "fetch": PROT_EXEC}[access]
         return bool(self.prot & needed)
 
     def __contains__(self, addr: int) -> bool:

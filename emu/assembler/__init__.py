@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from .parse import DATA_SIZES, RESERVE_SIZES, Reader, Statement
 
 MAX_PASSES = 12
 FREEZE_AFTER = 5
+MAX_SECTION = 1 << 30                 # a larger section is a mistake, not a program
 SECTION_ORDER = (".text", ".rodata", ".data", ".bss")
 SECTION_PERMS = {".text": "r-x", ".rodata": "r--", ".data": "rw-", ".bss": "rw-"}
 _NOP = 0x90
@@ -184,9 +186,13 @@ class _Assembly:
         raise self.error(stmt, f"addresses did not settle after {MAX_PASSES} passes")
 
     def _layout(self, sections: dict[str, Section]) -> dict[str, int]:
+        """.text starts at the base itself; each later section on a new page
+        (page_aligned) or a 16-byte boundary."""
         starts, addr = {}, self.base
         for name in SECTION_ORDER:
-            if self.page_aligned:
+            if name == ".text":
+                pass
+            elif self.page_aligned:
                 addr = (addr + 0xFFF) & ~0xFFF
             else:
                 addr = (addr + 15) & ~15
@@ -270,6 +276,8 @@ class _Assembly:
             count = self._value(stmt, stmt.times, ctx)
             if count < 0:
                 raise self.error(stmt, f"times count is negative ({count})")
+            if count > MAX_SECTION:
+                raise self.error(stmt, f"times count {count} is larger than any section may be")
         for _ in range(count):
             ctx.here = section.address + section.size
             self._emit_once(stmt, section, ctx, freeze)
@@ -282,7 +290,7 @@ class _Assembly:
             self._put(stmt, section, self._data(stmt, ctx))
         elif kind == "reserve":
             size = RESERVE_SIZES[stmt.name] * self._count_operand(stmt, ctx)
-            self._put(stmt, section, bytes(size))
+            self._reserve(stmt, section, size)
         elif kind == "align":
             boundary = self._count_operand(stmt, ctx)
             if boundary <= 0 or boundary & (boundary - 1):
@@ -309,7 +317,22 @@ class _Assembly:
                 raise self.error(stmt, "only zeros (resb/resq, or db 0) may go in .bss")
         else:
             section.data += data
-        section.size += len(data)
+        self._grow(stmt, section, len(data))
+
+    def _grow(self, stmt: Statement, section: Section, size: int) -> None:
+        if section.size + size > MAX_SECTION:
+            raise self.error(stmt, f"section {section.name} would exceed "
+                                   f"{MAX_SECTION >> 20} MiB")
+        section.size += size
+
+    def _reserve(self, stmt: Statement, section: Section, size: int) -> None:
+        """resb and friends: zeros, never built in memory for .bss."""
+        if section.size + size > MAX_SECTION:
+            self._grow(stmt, section, size)                # says what is too big
+        if section.name == ".bss":
+            self._grow(stmt, section, size)
+        else:
+            self._put(stmt, section, bytes(size))
 
     def _count_operand(self, stmt: Statement, ctx: Context) -> int:
         if len(stmt.operands) != 1:
@@ -343,7 +366,10 @@ class _Assembly:
             text = item.strip()
             if len(text) >= 2 and text[0] in "'\"`" and text[-1] == text[0] and \
                     (unit == 1 or len(text) > 2 + unit):
-                raw = _string_bytes(text)
+                try:
+                    raw = _string_bytes(text)
+                except ValueError as exc:
+                    raise self.error(stmt, str(exc)) from None
                 out += raw + bytes(-len(raw) % unit)
                 continue
             value = self._value(stmt, text, ctx)
@@ -360,27 +386,39 @@ class _Assembly:
                        result["lines"], self.source, self.externs)
 
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"',
-            "`": "`", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "e": "\x1b"}
+_ESCAPES = {"n": 10, "t": 9, "r": 13, "\\": 92, "'": 39, '"': 34, "`": 96, "?": 63,
+            "a": 7, "b": 8, "f": 12, "v": 11, "e": 27}
 
 
 def _string_bytes(text: str) -> bytes:
-    """Bytes of a NASM string: '...' and "..." literally, `...` with C escapes."""
+    r"""Bytes of a NASM string: '...' and "..." literally, `...` with C escapes:
+    \n \t and friends, octal \0..\377, hex \xHH, and \uHHHH / \UHHHHHHHH as UTF-8."""
     body = text[1:-1]
     if text[0] != "`":
         return body.encode("latin-1", errors="replace")
-    out, i = [], 0
+    out, i = bytearray(), 0
     while i < len(body):
         ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt == "x" and i + 3 < len(body) + 1:
-                out.append(chr(int(body[i + 2:i + 4], 16)))
-                i += 4
-                continue
-            out.append(_ESCAPES.get(nxt, nxt))
-            i += 2
+        if ch != "\\" or i + 1 == len(body):
+            out += ch.encode("utf-8")
+            i += 1
             continue
-        out.append(ch)
-        i += 1
-    return "".join(out).encode("latin-1", errors="replace")
+        nxt = body[i + 1]
+        octal = re.match(r"[0-7]{1,3}", body[i + 1:])
+        hexa = re.match(r"x([0-9a-fA-F]{1,2})", body[i + 1:])
+        uni = re.match(r"(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})", body[i + 1:])
+        if octal:
+            out.append(int(octal.group(), 8) & 0xFF)
+            i += 1 + len(octal.group())
+        elif hexa:
+            out.append(int(hexa.group(1), 16))
+            i += 1 + len(hexa.group())
+        elif uni:
+            out += chr(int(uni.group()[1:], 16)).encode("utf-8")
+            i += 1 + len(uni.group())
+        elif nxt in _ESCAPES:
+            out.append(_ESCAPES[nxt])
+            i += 2
+        else:
+            raise ValueError(f"unknown escape \\{nxt} in {text}")
+    return bytes(out)

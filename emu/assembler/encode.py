@@ -19,6 +19,11 @@ keystone 0.9.2 gets some of them silently wrong:
   * symbols resolved through keystone's own resolver give branch targets 4 bytes
     off and drop `+ 1` from `sym + 1` (measured here), so symbols never reach
     keystone; branch targets are checked after decoding too.
+  * `push 0xffff` comes out as `push -1` (6a ff), and `push 0x80000000` as a
+    16-bit push: every immediate is compared with the decoded one.
+  * `jmp near X` and `call`-size jumps: NASM's `near` forces a 32-bit
+    displacement; keystone picks the short form when it can, so a near jump is
+    encoded against a far target and its displacement set afterwards.
 Anything that does not decode back to exactly what was meant raises an
 AssemblyError that says so: never a silently wrong instruction.
 """
@@ -105,12 +110,14 @@ class Encoder:
         self._cs = Cs(CS_ARCH_X86, CS_MODE_64)
         self._cs.detail = True
         self.default_rel = False
+        self._near = False          # the current instruction said `near`
 
     def encode(self, mnemonic: str, operands: list[str], ctx: Context) -> Encoded:
         """Bytes for `mnemonic operands` at address ctx.here."""
         missing_before = set(ctx.missing)
-        memory, texts, target = None, [], None
+        memory, texts, target, immediates = None, [], None, []
         branch = _BRANCHES.match(mnemonic.split()[-1]) is not None
+        self._near = False
         for op in operands:
             kind, value = self._operand(op, ctx)
             if kind == "mem":
@@ -122,11 +129,15 @@ class Encoder:
                 texts.append(str(value))
                 if branch:
                     target = value
+                else:
+                    immediates.append(value)
             else:
                 texts.append(value)
         missing = ctx.missing - missing_before
         address = ctx.here
-        if memory is None:
+        if memory is None and target is not None and self._near:
+            data = self._near_branch(mnemonic, address, target)
+        elif memory is None:
             data = self._keystone(mnemonic, texts, address)
             if target is not None and not missing:
                 self._check_branch(data, address, target)
@@ -139,6 +150,8 @@ class Encoder:
             data = self._rip_relative(mnemonic, texts, memory, address)
         else:
             data = self._absolute(mnemonic, texts, memory, address, bool(missing))
+        if immediates and not missing:
+            self._check_immediates(data, address, immediates)
         return Encoded(data, missing)
 
     # -- operands ---------------------------------------------------------------------
@@ -151,6 +164,8 @@ class Encoder:
             word = words.pop(0).lower()
             if word in _SIZES:
                 size = _SIZE_ALIASES.get(word, word)
+            elif word == "near":
+                self._near = True
         if words and words[0].lower() == "ptr":
             words.pop(0)
         rest = " ".join(words)
@@ -163,6 +178,8 @@ class Encoder:
             return "reg", lowered
         if re.fullmatch(r"(cs|ds|es|fs|gs|ss)\s*:.*", lowered):
             raise EncodeError(f"segment override needs a memory operand: '{op}'")
+        if size == "word":
+            raise EncodeError(f"16-bit immediates ('{op}') are not supported: drop 'word'")
         try:
             return "imm", evaluate(rest, ctx)
         except ExprError as exc:
@@ -267,6 +284,32 @@ class Encoder:
         imms = [o.imm for o in insn.operands if o.type == X86_OP_IMM]
         if imms and imms[0] & ((1 << 64) - 1) != target & ((1 << 64) - 1):
             raise EncodeError(f"branch to {target:#x} encoded as {insn.mnemonic} {insn.op_str}")
+
+    def _check_immediates(self, data: bytes, address: int, wanted: list[int]) -> None:
+        """Every immediate decodes to the value written, in the operand's width."""
+        insn = self._decode_one(data, address)
+        found = [o for o in insn.operands if o.type == X86_OP_IMM]
+        for op, value in zip(found, wanted):
+            bits = 8 * op.size
+            mask = (1 << bits) - 1
+            if not -(1 << (bits - 1)) <= value <= mask:
+                raise EncodeError(f"value {value:#x} does not fit in {op.size} byte(s) "
+                                  f"({insn.mnemonic} {insn.op_str})")
+            if op.imm & mask != value & mask:
+                raise EncodeError(f"keystone encodes this as '{insn.mnemonic} {insn.op_str}' "
+                                  f"({data.hex()}), not with {value:#x}: put the value in a "
+                                  f"register first")
+
+    def _near_branch(self, mnemonic: str, address: int, target: int) -> bytes:
+        """A jump or call with a 32-bit displacement (NASM's `near`)."""
+        far = address + 0x4000_0000
+        data = bytearray(self._keystone(mnemonic, [str(far)], address))
+        delta = target - (address + len(data))
+        if len(data) < 5 or not -(1 << 31) <= delta < (1 << 31):
+            raise EncodeError(f"cannot encode a near {mnemonic} to {target:#x}")
+        data[-4:] = delta.to_bytes(4, "little", signed=True)
+        self._check_branch(bytes(data), address, target)
+        return bytes(data)
 
     @staticmethod
     def _rip_target(insn) -> int | None:

@@ -5,9 +5,9 @@ Keystone cannot be trusted with these (it has no `%`, misreads `1_000` and
 itself and hands keystone plain decimal numbers.
 
 Precedence, lowest first (as in NASM):  |   ^   &   << >>   + -   * / // % %%
-then the unary operators - + ~ !. Division truncates toward zero; `/` and `//`
-are the same here, as are `%` and `%%` (NASM's unsigned and signed forms differ
-only for negative operands, which assembly code rarely divides).
+then the unary operators - + ~ !. Arithmetic is NASM's, on 64-bit values:
+`/`, `%` and `>>` treat their operands as unsigned 64-bit numbers; `//` and
+`%%` are signed (truncating toward zero); `<<` keeps 64 bits.
 """
 
 from __future__ import annotations
@@ -93,11 +93,19 @@ class Context:
     missing: set[str] = field(default_factory=set)
 
 
+U64 = (1 << 64) - 1
+
+
+def _signed(value: int) -> int:
+    value &= U64
+    return value - (1 << 64) if value >> 63 else value
+
+
 _BINARY = [  # lowest precedence first
     {"|": lambda a, b: a | b},
     {"^": lambda a, b: a ^ b},
     {"&": lambda a, b: a & b},
-    {"<<": lambda a, b: a << b, ">>": lambda a, b: a >> b},
+    {"<<": lambda a, b: _signed(a << (b & 63)), ">>": lambda a, b: (a & U64) >> (b & 63)},
     {"+": lambda a, b: a + b, "-": lambda a, b: a - b},
     {"*": lambda a, b: a * b, "/": None, "//": None, "%": None, "%%": None},
 ]
@@ -135,10 +143,14 @@ class _Parser:
         return value
 
     def apply(self, op: str, a: int, b: int) -> int:
-        if b == 0:
+        if b & U64 == 0:
             raise ExprError(f"division by zero in '{self.text}'")
+        if op in ("/", "%"):                       # unsigned 64-bit
+            ua, ub = a & U64, b & U64
+            return ua // ub if op == "/" else ua % ub
+        a, b = _signed(a), _signed(b)              # signed, truncating like C
         quotient = abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)
-        return quotient if op in ("/", "//") else a - b * quotient
+        return quotient if op == "//" else a - b * quotient
 
     def unary(self) -> int:
         tok = self.peek()

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import AssemblyError
-from .expr import ExprError, tokenize
+from .expr import Context, ExprError, evaluate, tokenize
 
 IDENT = r"[A-Za-z_.?@][\w.?@$#~]*"
 _LABEL = re.compile(rf"^\s*(\$?{IDENT})\s*:(?!:)")
@@ -113,9 +113,10 @@ class Reader:
         if line.startswith("[") and line.endswith("]"):        # [section .text]
             line = line[1:-1].strip()
         equ = _EQU.match(line)
-        if equ:
-            stmt.label, stmt.kind = self._full_name(equ.group(1), stmt), "equ"
+        if equ:                          # a constant: the local-label scope stays
+            stmt.label, stmt.kind = self._full_name(equ.group(1), stmt, scoping=False), "equ"
             stmt.operands = [equ.group(2).strip()]
+            stmt.scope = self.scope
             return stmt
         label = _LABEL.match(line)
         if label:
@@ -132,20 +133,31 @@ class Reader:
             word = line.split()[0]
             raise self.error(f"preprocessor directive {word} is not supported "
                              f"(only %define and %assign)", stmt.line, stmt.source)
-        self.defines[m.group(2)] = self._substitute(m.group(3).strip())
+        text = self._substitute(m.group(3).strip())
+        if m.group(1).lower() == "assign":       # %assign evaluates, %define substitutes
+            try:
+                text = str(evaluate(text, Context(lambda name: None)))
+            except ExprError as exc:
+                raise self.error(f"%assign {m.group(2)}: {exc}", stmt.line, stmt.source) from None
+        self.defines[m.group(2)] = text
 
     def _substitute(self, line: str) -> str:
+        """Replace defined names outside string and character constants."""
         if not self.defines:
             return line
-        return re.sub(IDENT, lambda m: self.defines.get(m.group(), m.group()), line)
+        parts = re.split(r"""('[^']*'|"[^"]*"|`(?:\\.|[^`])*`)""", line)
+        for i in range(0, len(parts), 2):
+            parts[i] = re.sub(IDENT, lambda m: self.defines.get(m.group(), m.group()), parts[i])
+        return "".join(parts)
 
-    def _full_name(self, name: str, stmt: Statement) -> str:
+    def _full_name(self, name: str, stmt: Statement, scoping: bool = True) -> str:
         if name.startswith(".") and not name.startswith(".."):
             if not self.scope:
                 raise self.error(f"local label {name} has no label before it",
                                  stmt.line, stmt.source)
             return self.scope + name
-        self.scope = name
+        if scoping:
+            self.scope = name
         return name
 
     def _body(self, line: str, stmt: Statement) -> None:

@@ -8,7 +8,7 @@ from ..errors import BudgetExceeded, GuestFault
 from ..machine import Budget, Machine
 from ..registers import GPRS, parse_assignment
 from ..views import memmap_lines, register_lines
-from .common import add_json_option, add_ram_option, print_json, print_lines
+from .common import add_json_option, add_ram_option, check_budget, print_json, print_lines
 
 EXIT_BUDGET = 124      # as timeout(1) does
 
@@ -40,6 +40,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    check_budget(None, args.max_insns)
     regs = dict(parse_assignment(text, allowed=tuple(r for r in GPRS if r != "rsp"))
                 for text in args.reg)
     machine = Machine(ram_mib=args.ram_mib)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from kernel import layout
@@ -59,3 +60,12 @@ def echo_output(fd: int, data: bytes) -> None:
     stream.flush()
     stream.buffer.write(data)
     stream.buffer.flush()
+
+
+def check_budget(seconds: float | None, instructions: int | None) -> None:
+    """A time budget must be a positive number of seconds, an instruction
+    budget a positive count (None means no limit)."""
+    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+        raise UsageError(f"--timeout must be a positive number of seconds, got {seconds}")
+    if instructions is not None and instructions < 1:
+        raise UsageError(f"--max-insns must be at least 1, got {instructions}")

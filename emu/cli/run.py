@@ -10,7 +10,8 @@ from ..program import load_program
 from ..runner import Session
 from ..toolchain import FLAVOURS
 from ..views import maps_lines
-from .common import add_json_option, add_ram_option, echo_output, print_json, print_lines
+from .common import (add_json_option, add_ram_option, check_budget, echo_output, print_json,
+                     print_lines)
 
 
 def add_parser(subparsers) -> None:
@@ -48,6 +49,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    check_budget(args.timeout, args.max_insns)
     image = load_program(args.file, libc=args.libc, cc=args.cc, link=args.link)
     machine = Machine(ram_mib=args.ram_mib)
     stdin = args.stdin.read() if args.stdin else b""

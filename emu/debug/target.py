@@ -13,6 +13,10 @@ is the resume itself and is skipped.
 Watchpoints watch virtual ranges through the physical frames behind them
 (memory hooks see physical addresses). Watched pages are kept mapped, and the
 frames are looked up again after every syscall, so remapping is followed.
+Unicorn matches a hook's range against an access's first byte only, so each
+hook starts up to WIDEST_ACCESS bytes early (on the frame of the previous page
+too, when the range starts near a page's start) and the callback keeps the
+accesses that overlap the watched bytes.
 Unicorn stops a memory hook with the store already done but RIP still on the
 instruction, so running on would repeat it: the target puts the old bytes
 back and steps that one instruction with the hooks off. The stop is then
@@ -31,6 +35,7 @@ from ..runner import STEPPED, Session
 from .history import DEFAULT_LIMIT, History
 
 PAGE = 0x1000
+WIDEST_ACCESS = 64                 # an AVX-512 store; most are 8 bytes or fewer
 STEP = Budget(instructions=1)
 CONTINUE = Budget(seconds=3600)
 
@@ -56,6 +61,10 @@ class Watchpoint:
     old: bytes = b""
     hooks: list = field(default_factory=list)
     frames: tuple = ()
+    watched: list = field(default_factory=list)   # physical [lo, hi) ranges of the bytes
+
+    def overlaps(self, paddr: int, size: int) -> bool:
+        return any(paddr < hi and lo < paddr + size for lo, hi in self.watched)
 
 
 @dataclass
@@ -164,16 +173,27 @@ class Target:
     def _hook_watch(self, wp: Watchpoint) -> None:
         """(Re)install memory hooks on the frames behind wp's range."""
         self._unhook_watch(wp)
-        space = self.session.aspace
-        uc, frames = self.machine.uc, []
-        for page in range(wp.address & ~(PAGE - 1), wp.address + wp.length, PAGE):
+        space, mmu = self.session.aspace, self.machine.mmu
+        first = wp.address & ~(PAGE - 1)
+        frames = []
+        for page in range(first, wp.address + wp.length, PAGE):
             if not space.map_page(page):
                 raise UnmappedAccess(page, "outside every mapping of the process")
-            frames.append(self.machine.mmu.translate(page, root=space.root))
-        for page_vaddr, frame in zip(range(wp.address & ~(PAGE - 1), wp.address + wp.length,
-                                           PAGE), frames):
+            frames.append(mmu.translate(page, root=space.root))
+        wp.watched, ranges = [], []
+        for page_vaddr, frame in zip(range(first, wp.address + wp.length, PAGE), frames):
             lo = max(wp.address, page_vaddr) - page_vaddr + frame
-            hi = min(wp.address + wp.length, page_vaddr + PAGE) - page_vaddr + frame - 1
+            hi = min(wp.address + wp.length, page_vaddr + PAGE) - page_vaddr + frame
+            wp.watched.append((lo, hi))
+            ranges.append((max(frame, lo - WIDEST_ACCESS + 1), hi - 1))
+        if wp.address - first < WIDEST_ACCESS - 1:       # an access may start a page early
+            before = mmu.walk(first - PAGE, space.root)
+            if before.mapped:
+                frame = before.paddr & ~(PAGE - 1)
+                ranges.append((frame + PAGE - (WIDEST_ACCESS - 1 - (wp.address - first)),
+                               frame + PAGE - 1))
+        uc = self.machine.uc
+        for lo, hi in ranges:
             if wp.kind in ("write", "access"):
                 wp.hooks.append(uc.hook_add(UC_HOOK_MEM_WRITE, self._on_watch_write, wp, lo, hi))
             if wp.kind in ("read", "access"):
@@ -205,12 +225,12 @@ class Target:
             self.machine.stop(_Hit(breakpoint=bp, rip=address))
 
     def _on_watch_write(self, _uc, _access, paddr: int, size: int, _value, wp: Watchpoint) -> None:
-        if self._watch_enabled:
+        if self._watch_enabled and wp.overlaps(paddr, size):
             old = self.machine.ram.read(paddr, size)
             self.machine.stop(_Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, old=old))
 
     def _on_watch_read(self, _uc, _access, paddr: int, size: int, _value, wp: Watchpoint) -> None:
-        if self._watch_enabled:
+        if self._watch_enabled and wp.overlaps(paddr, size):
             self.machine.stop(_Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, read=True))
 
     # -- running ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ AT_FDCWD = -100 & 0xFFFF_FFFF
 AT_EMPTY_PATH = 0x1000
 S_IFIFO = 0o010000
 IOV_MAX = 1024
+MAX_RW_COUNT = 0x7FFF_F000          # Linux never reads or writes more in one call
 STDIO = (STDIN, STDOUT, STDERR)
 
 
@@ -27,6 +28,7 @@ def _fd(value: int) -> int:
 def sys_read(proc, fd: int, buf: int, count: int) -> int:
     if _fd(fd) != STDIN:
         return -EBADF
+    count = min(count, MAX_RW_COUNT)
     data = proc.stdin[proc.stdin_pos:proc.stdin_pos + count]
     if data and not proc.write(buf, data):
         return -EFAULT
@@ -37,6 +39,7 @@ def sys_read(proc, fd: int, buf: int, count: int) -> int:
 def sys_write(proc, fd: int, buf: int, count: int) -> int:
     if _fd(fd) not in (STDOUT, STDERR):
         return -EBADF
+    count = min(count, MAX_RW_COUNT)
     data = proc.read(buf, count)
     if data is None:
         return -EFAULT
@@ -52,9 +55,11 @@ def sys_writev(proc, fd: int, iov: int, iovcnt: int) -> int:
     vector = proc.read(iov, 16 * iovcnt)
     if vector is None:
         return -EFAULT
-    pieces = []
+    pieces, total = [], 0
     for i in range(iovcnt):
         base, length = struct.unpack_from("<QQ", vector, 16 * i)
+        length = min(length, MAX_RW_COUNT - total)
+        total += length
         data = proc.read(base, length) if length else b""
         if data is None:
             return -EFAULT

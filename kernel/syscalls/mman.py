@@ -22,6 +22,7 @@ MAP_SHARED_VALIDATE = 0x03
 MAP_TYPE = 0x0F
 MAP_FIXED = 0x10
 MAP_ANONYMOUS = 0x20
+MAP_NORESERVE = 0x4000
 MAP_FIXED_NOREPLACE = 0x10_0000
 MAP_KNOWN = 0x1F_FFFF            # every flag Linux defines; VALIDATE refuses others
 
@@ -43,6 +44,12 @@ def _pages(length: int) -> int:
 
 def _fits_in_memory(proc, length: int) -> bool:
     return _pages(length) <= proc.aspace.frames.available()
+
+
+def _reserves_only(prot: int, flags: int) -> bool:
+    """A PROT_NONE or MAP_NORESERVE mapping reserves address space only: Linux
+    does not hold it against the machine's memory (runtimes rely on that)."""
+    return prot == 0 or bool(flags & MAP_NORESERVE)
 
 
 def _data_size(space) -> int:
@@ -86,8 +93,9 @@ def sys_brk(proc, addr: int) -> int:
 
 def sys_mmap(proc, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
     space = proc.aspace
-    if length == 0 or prot & ~PROT_MASK or offset % PAGE_SIZE:
+    if length == 0 or offset % PAGE_SIZE:
         return -EINVAL
+    prot &= PROT_MASK                   # Linux ignores the bits it does not know here
     kind = flags & MAP_TYPE
     if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
         return -EINVAL
@@ -108,27 +116,33 @@ def sys_mmap(proc, addr: int, length: int, prot: int, flags: int, fd: int, offse
             return -ENOMEM
         if flags & MAP_FIXED_NOREPLACE and not space.vmas.is_free(addr, addr + size):
             return -EEXIST
-        if not _fits_in_memory(proc, size) or \
-                not _within_data_limit(proc, size, bool(prot & PROT_WRITE)):
+        if not _granted(proc, size, prot, flags):
             return -ENOMEM
         space.unmap(addr, addr + size)
         start = addr
     else:
         start = _place(space, addr, size)
-        if start is None or not _fits_in_memory(proc, size) or \
-                not _within_data_limit(proc, size, bool(prot & PROT_WRITE)):
+        if start is None or not _granted(proc, size, prot, flags):
             return -ENOMEM
     space.add(start, start + size, prot, ANON_NAME)
     return start
 
 
+def _granted(proc, size: int, prot: int, flags: int) -> bool:
+    """The overcommit check and RLIMIT_DATA, for a new mapping."""
+    if _reserves_only(prot, flags):
+        return True
+    return _fits_in_memory(proc, size) and \
+        _within_data_limit(proc, size, bool(prot & PROT_WRITE))
+
+
 def _place(space, hint: int, size: int) -> int | None:
-    """Where a non-fixed mapping goes: at the (page-rounded) hint if that range
-    is free, else the highest free gap below MMAP_BASE."""
+    """Where a non-fixed mapping goes: at the hint (rounded down to a page, and
+    raised to MMAP_MIN_ADDR) if that range is free, else the highest free gap
+    below MMAP_BASE, as x86 Linux does."""
     if hint:
-        hint = page_align_up(hint)
-        if MMAP_MIN_ADDR <= hint and hint + size <= USER_TOP and \
-                space.vmas.is_free(hint, hint + size):
+        hint = max(hint & ~(PAGE_SIZE - 1), MMAP_MIN_ADDR)
+        if hint + size <= USER_TOP and space.vmas.is_free(hint, hint + size):
             return hint
     return space.vmas.free_gap_below(MMAP_BASE, size, MMAP_MIN_ADDR)
 
@@ -143,6 +157,12 @@ def sys_munmap(proc, addr: int, length: int) -> int:
 def sys_mprotect(proc, addr: int, length: int, prot: int) -> int:
     if not _aligned(addr) or prot & ~(PROT_MASK | PROT_GROWSDOWN | PROT_GROWSUP):
         return -EINVAL
+    if prot & PROT_GROWSUP:
+        return -EINVAL                  # nothing grows up on x86
+    if prot & PROT_GROWSDOWN:
+        vma = proc.aspace.vmas.find(addr)
+        if vma is None or vma.name != "[stack]":
+            return -EINVAL              # only the stack grows down
     if length == 0:
         return 0
     end = page_align_up(addr + length)
@@ -165,14 +185,16 @@ def sys_mremap(proc, old: int, old_size: int, new_size: int, flags: int, new_add
     old_size, new_size = page_align_up(old_size), page_align_up(new_size)
     if new_size == 0 or old_size == 0:
         return -EINVAL
+    if old + old_size > USER_TOP:
+        return -EINVAL
+    if new_size <= old_size and not flags & MREMAP_FIXED:
+        space.unmap(old + new_size, old + old_size)     # shrinking: across VMAs too
+        return old
     vma = space.vmas.find(old)
     if vma is None or old + old_size > vma.end:
         return -EFAULT
     if flags & MREMAP_FIXED:
         return _remap_fixed(proc, vma, old, old_size, new_size, new_addr)
-    if new_size <= old_size:
-        space.unmap(old + new_size, old + old_size)
-        return old
     grow = new_size - old_size
     if not _fits_in_memory(proc, grow) or \
             not _within_data_limit(proc, grow, bool(vma.prot & PROT_WRITE)):
@@ -194,6 +216,8 @@ def _remap_fixed(proc, vma, old: int, old_size: int, new_size: int, new_addr: in
     space = proc.aspace
     if not _aligned(new_addr) or new_addr + new_size > USER_TOP:
         return -EINVAL
+    if new_addr < MMAP_MIN_ADDR:
+        return -EPERM
     if new_addr < old + old_size and old < new_addr + new_size:
         return -EINVAL                    # the ranges may not overlap
     if new_size > old_size and not _fits_in_memory(proc, new_size - old_size):
@@ -211,15 +235,23 @@ def _remap_fixed(proc, vma, old: int, old_size: int, new_size: int, new_addr: in
 # -- madvise ------------------------------------------------------------------------------
 
 def sys_madvise(proc, addr: int, length: int, advice: int) -> int:
-    """Accept every advice Linux knows; DONTNEED and FREE drop the pages, so
-    the next touch sees zeros. The rest are hints with nothing to do here."""
+    """Accept every advice Linux knows. DONTNEED drops the pages: the next
+    touch sees zeros, or the program's file contents in its own segments.
+    FREE does the same but only for anonymous memory. The rest are hints with
+    nothing to do here."""
     if not _aligned(addr) or advice not in MADV_KNOWN:
         return -EINVAL
     if length == 0:
         return 0
     end = page_align_up(addr + length)
-    if not proc.aspace.vmas.covered(addr, end):
+    if end <= addr or end > USER_TOP:
+        return -EINVAL                  # the length wraps around
+    space = proc.aspace
+    if not space.vmas.covered(addr, end):
         return -ENOMEM
+    if advice == MADV_FREE and any(not v.name.startswith("[")
+                                   for v in space.vmas.overlapping(addr, end)):
+        return -EINVAL                  # MADV_FREE is for private anonymous memory
     if advice in (MADV_DONTNEED, MADV_FREE):
-        proc.aspace.discard(addr, end)
+        space.discard(addr, end)
     return 0

@@ -103,10 +103,16 @@ def sys_sched_getaffinity(proc, pid: int, size: int, mask: int) -> int:
     return 8 if proc.write(mask, struct.pack("<Q", 1)) else -EFAULT
 
 
+GETRANDOM_MAX = (1 << 25) - 1      # Linux returns at most this much per call
+
+
 def sys_getrandom(proc, buf: int, length: int, flags: int) -> int:
     """Bytes from the process's seeded generator: runs are reproducible."""
     if flags & ~0x7:
         return -EINVAL
+    length = min(length, GETRANDOM_MAX)
+    if not proc.can_access(buf, length, "write"):
+        return -EFAULT
     data = proc.random.randbytes(length)
     return length if proc.write(buf, data) else -EFAULT
 

@@ -96,3 +96,33 @@ def test_data_directives_strings_times_and_bss():
 def test_redefining_a_kernel_symbol_is_refused():
     with pytest.raises(AssemblyError, match="already defined outside"):
         Machine(16).load_source("os_MemoryMap: nop")
+
+
+def test_immediates_keystone_gets_wrong_are_refused_not_miscompiled():
+    with pytest.raises(AssemblyError, match="push -1"):
+        assemble("push 0xffff", base=0x400000)           # keystone: 6a ff
+    with pytest.raises(AssemblyError, match="does not fit in 1 byte"):
+        assemble("mov byte [rdi], 300", base=0x400000)
+    assert one("push 0x7fffffff\npush -1\nand rax, 0xfffffffffffffff0") == \
+        ["push 0x7fffffff", "push -1", "and rax, 0xfffffffffffffff0"]
+
+
+def test_near_forces_a_32_bit_displacement():
+    program = assemble("jmp near next\nnext: nop", base=0x400000)
+    assert bytes(program.section(".text").data)[:5] == bytes.fromhex("e900000000")
+
+
+def test_backquote_escapes_as_nasm():
+    program = assemble("section .data\nd: db `\\101\\012\\x41\\u00e9\\n`", base=0x400000)
+    assert bytes(program.section(".data").data) == b"A\nA\xc3\xa9\n"
+
+
+def test_oversized_sections_are_refused_quickly():
+    with pytest.raises(AssemblyError, match="exceed"):
+        assemble("section .bss\nbuf: resb 1 << 40", base=0x400000)
+    with pytest.raises(AssemblyError, match="times count"):
+        assemble("times 100000000000 nop", base=0x400000)
+
+
+def test_text_starts_exactly_at_the_base():
+    assert assemble("t: nop", base=0x100008).symbols["t"] == 0x100008

@@ -232,3 +232,16 @@ def test_context_is_shown_after_a_stop():
     assert "──[ source linked_list.c:" in out and " → " in out
     assert "rip*" in out                                  # changed registers are marked
     dbg.session.finish()
+
+
+def test_a_store_that_starts_before_the_watched_bytes_still_stops(tmp_path):
+    """Unicorn matches hooks on an access's first byte; the target widens them."""
+    program = tmp_path / "straddle.asm"
+    program.write_text("_start:\n  mov rax, 0x1111111122222222\n  mov [rel val - 4], rax\n"
+                       "  mov eax, 60\n  xor edi, edi\n  syscall\n"
+                       "section .data\npad: dd 0\nval: dd 0\n")
+    dbg = Debugger.start(program, ["straddle"], ram_mib=16)
+    r = Repl(dbg, show_context=False)
+    out = run(r, "watch val 4", "continue")
+    assert "Old value = 0x0" in out and "New value = 0x11111111" in out
+    dbg.session.finish()

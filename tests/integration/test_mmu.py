@@ -190,3 +190,29 @@ def test_kernel_identity_map_covers_ram_with_2m_supervisor_pages(machine):
     assert not walk.user and walk.writable and not walk.executable
     assert machine.mmu.walk(layout.KERNEL_CODE).executable
     assert not machine.mmu.walk(64 << 20).mapped       # past the end of RAM
+
+
+def test_a_refused_write_sets_no_dirty_bit(space):
+    """Hardware marks nothing for an access it refuses."""
+    space.page(DATA, PTE_US | PTE_NX)                      # read-only
+    space.run(f"mov rax, [{DATA}]")
+    assert fault_of(space, f"mov rbx, {DATA}\nmov [rbx], rbx").reason == READ_ONLY
+    assert not space.m.mmu.walk(DATA, space.root).steps[-1].entry & PTE_D
+
+
+def test_non_canonical_addresses_do_not_alias_canonical_ones(space):
+    space.page(DATA, PTE_US | PTE_RW)
+    with pytest.raises(UnmappedAccess):
+        space.m.mmu.read_virtual(DATA | (1 << 48), 8, root=space.root)
+    with pytest.raises(UnmappedAccess):
+        space.m.mmu.read_virtual(DATA | 0xDEAD_0000_0000_0000, 8, root=space.root)
+
+
+def test_a_table_entry_pointing_outside_ram_is_reported_as_such(machine):
+    from emu.paging import BAD_PHYSICAL, make_pte, PTE_P
+    from kernel import layout
+    machine.ram.write_u64(layout.KERNEL_PML4 + 8 * 1, make_pte(1 << 40, PTE_P | PTE_RW))
+    machine.load_source("far:\n  mov rax, 0x8000000000\n  mov rax, [rax]\n  ret\n")
+    with pytest.raises(GuestFault) as info:
+        machine.call("far")
+    assert info.value.reason == BAD_PHYSICAL

@@ -130,3 +130,23 @@ def test_a_zig_musl_program_prints_what_it_prints_natively():
     elf = build([EXAMPLES / "programs" / "mallocfun.c"], libc="musl")
     native, result = native_and_emulated(elf, "300")
     assert result.stdout == native.stdout and result.exit_code == native.returncode == 7
+
+
+@pytest.mark.parametrize("vaddr", [0x0, 0xFFFF_8000_0040_0000, 0x7FFF_FFF0_0000])
+def test_segments_outside_user_memory_are_refused(tmp_path, vaddr):
+    """A segment at NULL, in the kernel half, or over the stack is refused."""
+    header = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
+    header += struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, vaddr, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+    phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, vaddr, vaddr, 120, 120, 0x1000)
+    path = tmp_path / "prog"
+    path.write_bytes(header + phdr)
+    with pytest.raises(ELFLoadError, match="outside user memory"):
+        read_elf(path)
+
+
+def test_a_kernel_bug_on_the_guests_behalf_stops_the_process_not_the_host(monkeypatch):
+    from kernel.syscalls import TABLE, Syscall
+    broken = Syscall("write", lambda proc, fd, buf, count: 1 // 0, ("fd", "buf", "size"))
+    monkeypatch.setitem(TABLE, 1, broken)
+    result = run(EXAMPLES / "hello.asm")
+    assert result.stopped == "panic" and "ZeroDivisionError" in result.message

@@ -24,7 +24,10 @@ def test_precedence_and_operators():
     assert ev("(2 + 3) * 4") == 20
     assert ev("1 << 4 | 1") == 17
     assert ev("7 % 3") == 1
-    assert ev("-7 / 2") == -3
+    assert ev("-7 // 2") == -3                        # signed, truncating
+    assert ev("-7 / 2") == 0x7FFF_FFFF_FFFF_FFFC      # NASM: unsigned 64-bit
+    assert ev("-16 >> 4") == 0x0FFF_FFFF_FFFF_FFFF    # NASM: a logical shift
+    assert ev("~0 >> 60") == 0xF
     assert ev("~0 & 0xff") == 0xff
     assert ev("'ab'") == 0x6261
 
@@ -68,3 +71,14 @@ def test_unsupported_preprocessor_directive_names_the_line():
     with pytest.raises(AssemblyError) as info:
         Reader("t.asm").read("nop\n%macro foo 1\n")
     assert info.value.line == 2 and "%macro" in str(info.value)
+
+
+def test_define_leaves_strings_alone_and_assign_evaluates():
+    stmts = Reader("t.asm").read('%define N 5\n%assign X 2+3\ndb "N items", N\nmov eax, X*2\n')
+    assert stmts[2].operands == ['"N items"', "5"]
+    assert stmts[3].operands == ["eax", "5*2"]
+
+
+def test_equ_does_not_reset_the_local_label_scope():
+    stmts = Reader("t.asm").read("start:\n.a: nop\nX equ 5\n jmp .a\n")
+    assert stmts[3].scope == "start"
