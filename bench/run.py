@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ def main() -> int:
     for bench in (mmu_loop, churn_bench, gdb_roundtrip, malloclab_bench):
         bench.main()
         print()
+        gc.collect()          # each starts without the last one's machines around
     return 0
 
 
