@@ -324,17 +324,20 @@ class Debugger:
     # -- frames ---------------------------------------------------------------------------
 
     def backtrace(self) -> list[Frame]:
-        """Frames by the frame-pointer chain (programs here keep frame pointers)."""
+        """Frames by the frame-pointer chain (programs here keep frame pointers).
+
+        The innermost frame may not have set up its frame yet: at its start, or
+        in code clang runs before the prologue (shrink wrapping), the return
+        address is still at [rsp], and after `push rbp` at [rsp + 8]."""
         regs = self.target.registers()
         rip, rsp, rbp = regs["rip"], regs["rsp"], regs["rbp"]
         frames = [self._frame(0, rip, rbp)]
-        function = self.info.function_at(rip)
+        setup = self._frame_setup(rip)
         try:
-            if function is not None and rip == function.start:
-                ret, fp = self.target.read_u64(rsp), rbp            # before push rbp
-            elif function is not None and rip == function.start + 1 and \
-                    self.target.read(function.start, 1) == b"\x55":
-                ret, fp = self.target.read_u64(rsp + 8), rbp        # after push rbp
+            if setup == "none":
+                ret, fp = self.target.read_u64(rsp), rbp
+            elif setup == "pushed":
+                ret, fp = self.target.read_u64(rsp + 8), rbp
             else:
                 ret, fp = self.target.read_u64(rbp + 8), self.target.read_u64(rbp)
             while ret and len(frames) < MAX_FRAMES:
@@ -345,6 +348,25 @@ class Debugger:
         except UnmappedAccess:
             pass
         return frames
+
+    def _frame_setup(self, rip: int) -> str:
+        """How far the function holding rip got with `push rbp; mov rbp, rsp`
+        before rip: "none", "pushed" or "framed" (also when unknown)."""
+        function = self.info.function_at(rip)
+        if function is None or not function.start <= rip < function.start + 4096:
+            return "framed"
+        try:
+            code = self.target.read(function.start, rip - function.start)
+        except UnmappedAccess:
+            return "framed"
+        state = "none"
+        for insn in disasm.decode_many(code, function.start):
+            text = disasm.text(insn)
+            if text == "push rbp":
+                state = "pushed"
+            elif text == "mov rbp, rsp" and state == "pushed":
+                return "framed"
+        return state
 
     def _frame(self, level: int, rip: int, fp: int) -> Frame:
         function = self.info.function_at(rip)

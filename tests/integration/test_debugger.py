@@ -8,7 +8,7 @@ import pytest
 
 from emu.debug.debugger import Debugger
 from emu.debug.repl import Repl
-from tests.conftest import ASM, FIXTURES, ROOT
+from tests.conftest import ASM, EXAMPLES, FIXTURES, ROOT
 
 LIST = FIXTURES / "linked_list.c"
 FIRSTFIT = ASM / "allocators" / "firstfit.asm"
@@ -244,4 +244,17 @@ def test_a_store_that_starts_before_the_watched_bytes_still_stops(tmp_path):
     r = Repl(dbg, show_context=False)
     out = run(r, "watch val 4", "continue")
     assert "Old value = 0x0" in out and "New value = 0x11111111" in out
+    dbg.session.finish()
+
+
+def test_backtrace_in_a_function_before_its_frame_is_set_up():
+    """clang may test arguments before `push rbp; mov rbp, rsp` (shrink
+    wrapping): the caller must still show up as frame #1."""
+    dbg = Debugger.start(EXAMPLES / "allocators" / "implicit.c", ["implicit", "20"], ram_mib=64)
+    r = Repl(dbg, show_context=False)
+    run(r, "break *mm_malloc", "run")
+    frames = run(r, "bt").splitlines()
+    assert frames[0].startswith("#0  mm_malloc ()") and " in main () at demo_main.h:" in frames[1]
+    run(r, "si 8")                                     # now inside the set-up frame
+    assert " in main () at demo_main.h:" in run(r, "bt").splitlines()[1]
     dbg.session.finish()
