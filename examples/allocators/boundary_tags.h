@@ -54,6 +54,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "mm.h"
 
 typedef uint64_t tag_t;
@@ -127,6 +129,32 @@ static inline char *heap_grow(size_t bytes)
     set_block(bp, bytes, 0);
     put_tag(header(next_block(bp)), pack(0, 1));
     return bp;
+}
+
+/* realloc as the three allocators do it: in place when `resize_in_place` can
+ * give bp the block size it needs (their policies differ: how a neighbour is
+ * taken off a free list), else a new block, a copy, and a free of the old one.
+ * NULL and size 0 behave as mm.h says; when it fails, ptr stays valid. */
+static inline void *realloc_in_place_or_move(void *ptr, size_t size,
+                                             int (*resize_in_place)(char *bp, size_t need))
+{
+    if (ptr == NULL)
+        return mm_malloc(size);
+    if (size == 0) {
+        mm_free(ptr);
+        return NULL;
+    }
+    if (size > MM_MAX_REQUEST)
+        return NULL;
+    if (resize_in_place(ptr, block_size_for(size)) == 0)
+        return ptr;
+    size_t old = payload_capacity(ptr);
+    void *moved = mm_malloc(size);
+    if (moved == NULL)
+        return NULL;                          /* the old block stays valid */
+    memcpy(moved, ptr, old < size ? old : size);
+    mm_free(ptr);
+    return moved;
 }
 
 #endif

@@ -265,23 +265,7 @@ static int resize_in_place(char *bp, size_t need)
 /* mm_realloc: in place when possible, else a new block and a copy. */
 void *mm_realloc(void *ptr, size_t size)
 {
-    if (ptr == NULL)
-        return mm_malloc(size);
-    if (size == 0) {
-        mm_free(ptr);
-        return NULL;
-    }
-    if (size > MM_MAX_REQUEST)
-        return NULL;
-    if (resize_in_place(ptr, block_size_for(size)) == 0)
-        return ptr;
-    size_t old = payload_capacity(ptr);
-    void *moved = mm_malloc(size);
-    if (moved == NULL)
-        return NULL;                          /* the old block stays valid */
-    memcpy(moved, ptr, old < size ? old : size);
-    mm_free(ptr);
-    return moved;
+    return realloc_in_place_or_move(ptr, size, resize_in_place);
 }
 
 #include "demo_main.h"
