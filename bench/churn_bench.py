@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.raw_runner import RawRunner
 from emu import Budget, Machine
 from emu.elf import read_elf
-from emu.runner import Session
+from emu.runner import ProcessRunner
 from emu.toolchain import build
 
 OPS = 200_000
@@ -27,7 +27,7 @@ def main() -> dict:
     raw_s = time.perf_counter() - start
     machine = Machine(ram_mib=1024)
     start = time.perf_counter()
-    result = Session(machine, read_elf(elf), argv).run(Budget(seconds=600))
+    result = ProcessRunner(machine, read_elf(elf), argv).run(Budget(seconds=600))
     emu_s = time.perf_counter() - start
     if (result.exit_code, result.stdout) != (raw_code, raw_out):
         raise SystemExit(f"churn: the runs disagree: {result.stdout!r} vs {raw_out!r}")

@@ -40,7 +40,7 @@ def steps_per_second(count: int = STEPS) -> float:
                 raise SystemExit(f"gdb_roundtrip: the program stopped early: {stop.kind}")
         return count / (time.perf_counter() - start)
     finally:
-        dbg.session.finish()
+        dbg.runner.finish()
 
 
 def round_trip_ms(count: int = STEPS) -> float:
@@ -64,7 +64,7 @@ def round_trip_ms(count: int = STEPS) -> float:
         return elapsed / count * 1000
     finally:
         listener.close()
-        dbg.session.finish()
+        dbg.runner.finish()
 
 
 def main() -> dict:

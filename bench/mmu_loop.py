@@ -23,7 +23,7 @@ from unicorn import (UC_ARCH_X86, UC_HOOK_TLB_FILL, UC_MODE_64, UC_PROT_EXEC, UC
 
 from emu import Budget, Machine
 from emu.assembler import assemble
-from emu.paging import PTE_NX, PTE_RW, PTE_US
+from emu.paging import PAGE_4K, PTE_NX, PTE_RW, PTE_US
 
 CODE = 0x400000
 DATA = 0x1000000
@@ -49,12 +49,13 @@ INSTRUCTIONS = PASSES * (SIZE // STRIDE) * 5
 def ours(program) -> tuple[float, int]:
     machine = Machine(ram_mib=256)
     mmu = machine.mmu
-    root = mmu.tables.new_root()
+    tables = machine.page_tables
+    root = tables.new_root()
     code = machine.frames.alloc()
     machine.ram.write(code, program.image())
-    mmu.map(CODE, code, 4096, PTE_US, root=root)
-    for offset in range(0, SIZE, 4096):
-        mmu.map(DATA + offset, machine.frames.alloc(), 4096, PTE_US | PTE_RW | PTE_NX, root=root)
+    tables.map(root, CODE, code, PAGE_4K, PTE_US)
+    for offset in range(0, SIZE, PAGE_4K):
+        tables.map(root, DATA + offset, machine.frames.alloc(), PAGE_4K, PTE_US | PTE_RW | PTE_NX)
     fills = mmu.fills
     start = time.perf_counter()
     machine.run(CODE, until=program.symbols["done"], budget=Budget(seconds=600), root=root,

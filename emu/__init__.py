@@ -4,17 +4,28 @@
     m = Machine(ram_mib=1024)
     m.load(ASM_DIR / "os_mem_allocate.asm")
     m.call("os_mem_allocate", rcx=2)["rax"]
+
+The names below are imported on first use (PEP 562), so importing one module of
+the package (emu.errors, emu.paging: the kernel does) does not load the
+machine, Unicorn or the kernel with it.
 """
 
+from importlib import import_module
 from pathlib import Path
-
-from .errors import (AssemblyError, BudgetExceeded, EmuError, GuestFault, KernelPanic,
-                     UsageError)
-from .machine import Budget, Machine
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ASM_DIR = PROJECT_ROOT / "asm"
 EXAMPLES_DIR = PROJECT_ROOT / "examples"
 
-__all__ = ["Machine", "Budget", "EmuError", "UsageError", "AssemblyError", "GuestFault",
-           "BudgetExceeded", "KernelPanic", "ASM_DIR", "EXAMPLES_DIR", "PROJECT_ROOT"]
+_LAZY = {"Machine": "machine", "Budget": "machine", "Traps": "machine",
+         "EmuError": "errors", "UsageError": "errors", "AssemblyError": "errors",
+         "GuestFault": "errors", "BudgetExceeded": "errors", "KernelPanic": "errors",
+         "OutOfMemory": "errors", "UnmappedAccess": "errors"}
+
+__all__ = [*_LAZY, "ASM_DIR", "EXAMPLES_DIR", "PROJECT_ROOT"]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'emu' has no attribute '{name}'")
+    return getattr(import_module(f".{_LAZY[name]}", __name__), name)

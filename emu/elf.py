@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError
 from elftools.elf.constants import P_FLAGS
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
-from .errors import ELFLoadError, UsageError
+from .errors import ELFLoadError, EmuError
+from .userfiles import read_user_file
 
 STATIC_PIE_BASE = 0x5555_5555_4000
 LOWEST_SEGMENT = 0x10000                  # mmap_min_addr: the NULL pages stay unmapped
@@ -62,18 +63,16 @@ class Image:
 def read_elf(path) -> Image:
     """Parse a static x86-64 ELF; ELFLoadError says what is wrong with any other."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    raw = read_user_file(path)
     if raw[:4] != b"\x7fELF":
         raise ELFLoadError(f"{path}: not an ELF file (and not .c or .asm)")
     try:
         return _parse(path, raw)
-    except (ELFError, ValueError, KeyError, IndexError, AssertionError) as exc:
-        raise ELFLoadError(f"{path}: corrupt ELF file: {exc}") from None
+    except EmuError:
+        raise
+    except Exception as exc:    # pyelftools on a malformed file: any exception at all
+        raise ELFLoadError(f"{path}: corrupt ELF file: {type(exc).__name__}: "
+                           f"{str(exc)[:200]}") from None
 
 
 def _parse(path: Path, raw: bytes) -> Image:
@@ -102,7 +101,10 @@ def _parse(path: Path, raw: bytes) -> Image:
             raise ELFLoadError(f"{path}: a segment at {seg.vaddr:#x}..{seg.vaddr + seg.memsz:#x} "
                                f"lies outside user memory ({LOWEST_SEGMENT:#x}.."
                                f"{HIGHEST_SEGMENT_END:#x})")
-    return Image(path=str(path.resolve()), entry=elf["e_entry"] + base, segments=segments,
+    entry = elf["e_entry"] + base
+    if not entry < HIGHEST_SEGMENT_END:        # Linux's execve: BAD_ADDR(e_entry) -> EINVAL
+        raise ELFLoadError(f"{path}: the entry point {entry:#x} lies outside user memory")
+    return Image(path=str(path.resolve()), entry=entry, segments=segments,
                  symbols=_symbols(elf, base), phdr=_phdr_address(elf, headers, base),
                  phent=elf["e_phentsize"], phnum=elf["e_phnum"], base=base,
                  kind="pie" if base else "exec", elf_path=str(path))
@@ -131,15 +133,21 @@ def _phdr_address(elf, headers, base: int) -> int:
 
 
 def _symbols(elf, base: int) -> dict[str, int]:
-    table = elf.get_section_by_name(".symtab")
-    if table is None:
+    """The symbol table's functions and objects. Linux runs a program whatever
+    its sections say, so a missing or corrupt .symtab gives no symbols, not a
+    refusal."""
+    try:
+        table = elf.get_section_by_name(".symtab")
+        if not isinstance(table, SymbolTableSection):
+            return {}
+        out = {}
+        for sym in table.iter_symbols():
+            if sym.name and sym["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE") \
+                    and sym["st_shndx"] != "SHN_UNDEF" and sym["st_value"]:
+                out.setdefault(sym.name, sym["st_value"] + base)
+        return out
+    except Exception:          # pyelftools on a malformed section table
         return {}
-    out = {}
-    for sym in table.iter_symbols():
-        if sym.name and sym["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE") \
-                and sym["st_shndx"] != "SHN_UNDEF" and sym["st_value"]:
-            out.setdefault(sym.name, sym["st_value"] + base)
-    return out
 
 
 def image_from_program(program) -> Image:

@@ -1,30 +1,46 @@
-"""The project's exceptions: one small hierarchy.
+"""The project's exceptions: one small hierarchy, and what each means to the CLI.
 
     EmuError                 anything the machine reports to its user
-    ├── UsageError           bad input from the user: a flag, a file, a size
-    ├── AssemblyError        guest assembly that does not assemble (file:line: text)
+    ├── UsageError           bad input from the user: a flag, a file, a size     exit 2
+    │   └── (TraceError)     a malformed malloc-lab trace (emu/malloclab)         exit 2
+    ├── AssemblyError        guest assembly that does not assemble (file:line)   exit 2
+    ├── ELFLoadError         a file that is not a static x86-64 ELF we can run    exit 2
+    ├── CompileError         the C compiler refused the source                   exit 2
     ├── GuestFault           the guest did something the machine refuses (a page
-    │                        fault, an invalid instruction, a divide error)
-    ├── BudgetExceeded       the run hit its instruction or time budget
-    ├── ELFLoadError         a file that is not a static x86-64 ELF we can run
-    ├── CompileError         the C compiler refused the source (its own diagnostics)
-    └── KernelPanic          a broken kernel invariant: a bug in this project
+    │                        fault, an invalid instruction, a divide error)      128+signal
+    ├── BudgetExceeded       the run hit its instruction or time budget          exit 124
+    ├── OutOfMemory          no frame left for a page the guest was entitled to  exit 137
+    ├── UnmappedAccess       a host-side look at guest memory hit an unmapped page exit 2
+    └── KernelPanic          a broken kernel invariant: a bug in this project    exit 70
 
-str() of each is meant for a person: what was expected, what was found, and where.
-What a guest can see through a syscall is never an exception: it is -errno.
+`exit_status` on each class is what `emu` exits with when that error ends a
+command; anything that is not an EmuError is a bug in emu (exit 70, see
+emu/cli). str() of each is meant for a person: what was expected, what was
+found, and where. What a guest can see through a syscall is never an
+exception: it is -errno.
+
+This module imports nothing from the project, so every layer (the kernel
+included) may use it.
 """
 
 from __future__ import annotations
 
 import signal
 
+EXIT_USAGE = 2
+EXIT_SOFTWARE = 70               # sysexits.h EX_SOFTWARE: an internal error
+EXIT_BUDGET = 124                # what timeout(1) returns
+EXIT_OOM = 128 + signal.SIGKILL  # killed, as Linux's OOM killer does
+
 
 class EmuError(Exception):
     """Base of every error the machine reports."""
+    exit_status = 1
 
 
 class UsageError(EmuError):
     """Bad input from the user (command-line value, missing file, size)."""
+    exit_status = EXIT_USAGE
 
 
 class AssemblyError(EmuError):
@@ -32,6 +48,7 @@ class AssemblyError(EmuError):
 
     Carries the file, the 1-based line number and that line's source text.
     """
+    exit_status = EXIT_USAGE
 
     def __init__(self, message: str, file: str = "<asm>", line: int = 0, source: str = ""):
         self.message = message
@@ -45,30 +62,56 @@ class AssemblyError(EmuError):
 
 class ELFLoadError(EmuError):
     """A file that cannot be loaded: not ELF, not x86-64, dynamic, or corrupt."""
+    exit_status = EXIT_USAGE
 
 
 class CompileError(EmuError):
     """The C compiler failed; str() is the compiler's own diagnostics."""
+    exit_status = EXIT_USAGE
 
 
 class KernelPanic(EmuError):
-    """A kernel invariant broke, e.g. KernelPanic("map_pages: remap")."""
+    """A kernel invariant broke: KernelPanic("map_pages: remap of 0x400000").
+
+    The message starts with the function that found it. It is always a bug in
+    this project, never the guest's or the user's doing."""
+    exit_status = EXIT_SOFTWARE
+
+
+class OutOfMemory(EmuError):
+    """No frame was left for a page the process was entitled to (the OOM kill)."""
+    exit_status = EXIT_OOM
+
+
+class UnmappedAccess(EmuError):
+    """A host-side virtual access (debugger, loader) hit an unmapped page."""
+    exit_status = EXIT_USAGE
+
+    def __init__(self, vaddr: int, reason: str = "not present"):
+        self.vaddr = vaddr
+        self.reason = reason
+        super().__init__(f"cannot access virtual address {vaddr:#x}: {reason}")
 
 
 class BudgetExceeded(EmuError):
     """A run used up its instruction budget or its time budget.
 
     `kind` is "instructions" or "time"; `limit` is the budget (a count or
-    seconds); `rip` is where the guest was stopped.
+    seconds); `rip` is where the guest was stopped, or None when the budget ran
+    out before the guest started (while assembling or compiling it).
     """
+    exit_status = EXIT_BUDGET
 
-    def __init__(self, kind: str, limit: float, rip: int):
+    def __init__(self, kind: str, limit: float, rip: int | None):
         self.kind = kind
         self.limit = limit
         self.rip = rip
         unit = "instructions" if kind == "instructions" else "seconds"
-        super().__init__(f"budget exceeded: ran {limit:g} {unit} without finishing "
-                         f"(stopped at rip {rip:#x})")
+        if rip is None:
+            text = f"building the program took more than the {limit:g}-second budget"
+        else:
+            text = (f"ran {limit:g} {unit} without finishing (stopped at rip {rip:#x})")
+        super().__init__(f"budget exceeded: {text}")
 
 
 class GuestFault(EmuError):
@@ -97,6 +140,10 @@ class GuestFault(EmuError):
         self.symbol = symbol
         self.signo = signo
         super().__init__(self._report())
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signo
 
     def _report(self) -> str:
         name = signal.Signals(self.signo).name

@@ -15,10 +15,10 @@ import signal
 from capstone.x86 import X86_OP_MEM, X86_REG_FS, X86_REG_GS, X86_REG_INVALID, X86_REG_RIP
 
 from . import disasm
-from .errors import GuestFault
-from .mmu import RefusedAccess, UnmappedAccess
-from .paging import PAGE_4K
-from .registers import U64, UC_REGS
+from .errors import GuestFault, UnmappedAccess
+from .mmu import RefusedAccess
+from .paging import PAGE_4K, U64, page_align_down, page_offset
+from .registers import UC_REGS
 
 # Exceptions Unicorn delivers to UC_HOOK_INTR: vector -> (reason, signal, trap).
 # A trap (int3, int n) leaves RIP after the instruction; a fault leaves it on it.
@@ -42,21 +42,11 @@ _STACK_POPS = {"pop", "ret", "popfq", "popf", "leave", "iretq"}
 
 
 class FaultReporter:
-    """Builds GuestFaults for one machine (its CPU, MMU and symbols)."""
+    """Builds GuestFaults for one machine: `reg(name)` reads its registers,
+    `describe(address)` names an address with the symbols in force."""
 
-    def __init__(self, uc, mmu, symbols):
-        self._uc, self._mmu, self._symbols = uc, mmu, symbols
-        self.process_symbols = None     # the running process's table, tried first
-
-    def describe(self, address: int) -> str:
-        if self.process_symbols is not None:
-            name = self.process_symbols.describe(address)
-            if name:
-                return name
-        return self._symbols.describe(address)
-
-    def _reg(self, name: str) -> int:
-        return self._uc.reg_read(UC_REGS[name])
+    def __init__(self, reg, mmu, describe):
+        self._reg, self._mmu, self.describe = reg, mmu, describe
 
     def _mode(self, user: bool | None = None) -> str:
         return "user" if (self._mmu.user if user is None else user) else "kernel"
@@ -67,7 +57,7 @@ class FaultReporter:
             code = self._mmu.read_virtual(rip, disasm.MAX_INSN)
         except UnmappedAccess:
             try:   # the instruction may end on the page before an unmapped one
-                code = self._mmu.read_virtual(rip, PAGE_4K - (rip & (PAGE_4K - 1)))
+                code = self._mmu.read_virtual(rip, PAGE_4K - page_offset(rip))
             except UnmappedAccess:
                 return None
         return disasm.decode(code, rip, detail=True)
@@ -110,9 +100,9 @@ class FaultReporter:
     def _exact_address(self, refused: RefusedAccess, insn, rip: int) -> int:
         page = refused.vaddr
         if refused.access == "fetch":
-            return rip if rip & ~(PAGE_4K - 1) == page else page
+            return rip if page_align_down(rip) == page else page
         for candidate in self._candidates(insn):
-            if candidate & ~(PAGE_4K - 1) == page:
+            if page_align_down(candidate) == page:
                 return candidate
         return page
 

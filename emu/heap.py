@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .mmu import UnmappedAccess
+from .errors import UnmappedAccess
 
 ALLOCATED, FREE, OVERHEAD, CORRUPT = "allocated", "free", "overhead", "corrupt"
 MAX_BLOCKS = 200_000

@@ -27,10 +27,12 @@ from __future__ import annotations
 import signal
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from unicorn import (UC_ARCH_X86, UC_ERR_FETCH_UNMAPPED, UC_ERR_INSN_INVALID,
-                     UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_HOOK_INSN, UC_HOOK_INTR,
-                     UC_MODE_64, Uc, UcError)
+                     UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_HOOK_CODE, UC_HOOK_INSN,
+                     UC_HOOK_INTR, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_64, UC_PROT_ALL,
+                     Uc, UcError)
 from unicorn.x86_const import UC_X86_INS_SYSCALL
 
 from kernel import layout
@@ -41,9 +43,9 @@ from .assembler import Program, assemble, assemble_file
 from .errors import BudgetExceeded, UsageError
 from .faults import FaultReporter
 from .mmu import MMU
-from .page_tables import PageTables
+from .paging import U64
 from .ram import PhysicalRAM
-from .registers import GPRS, RFLAGS_RESERVED, UC_REGS, parse_value, read_file
+from .registers import GPRS, REGISTER_FILE, RFLAGS_RESERVED, UC_REGS, parse_value
 from .symbols import SymbolTable
 
 
@@ -54,37 +56,71 @@ class Budget:
     seconds: float | None = None
 
 
+@dataclass(frozen=True)
+class Traps:
+    """Where the CPU goes when the guest traps to the kernel during one run.
+
+    syscall()                               the guest ran `syscall`; the call is in
+                                            the registers, the result goes in rax
+    page_fault(vaddr, access, walk, reason) the MMU refused an access: True when
+                                            the kernel mapped the page (the access
+                                            is retried), else the reason to report
+    symbols                                 the running program's symbols, tried
+                                            before the kernel's in fault reports
+    Without a syscall handler, `syscall` returns -ENOSYS; without a fault
+    handler, every refused access is a GuestFault.
+    """
+    syscall: Callable[[], None] | None = None
+    page_fault: Callable | None = None
+    symbols: SymbolTable | None = None
+
+
+@dataclass(frozen=True)
+class Hook:
+    """What add_breakpoint / add_memory_watch / add_write_observer return:
+    give it to remove_hook()."""
+    handles: tuple = ()
+    observer: Callable | None = None
+
+
 CALL_BUDGET = Budget(instructions=100_000_000)
 NEVER = 1 << 63          # "no stop address": run to exit, fault or budget
+NO_TRAPS = Traps()
 ENOSYS = 38
 
 
 class Machine:
-    """An x86-64 machine with `ram_mib` MiB of RAM and the kernel booted."""
+    """An x86-64 machine with `ram_mib` MiB of RAM and the kernel booted.
+
+    Tools (the debugger, the gdb stub, the malloc lab) use the API below and
+    never the Unicorn object: registers by name, breakpoints and memory
+    watches as hooks, observers of every write, run() with the kernel's traps.
+    """
 
     def __init__(self, ram_mib: int = 1024):
         problem = layout.validate_ram_mib(ram_mib)
         if problem:
             raise UsageError(problem)
         self.ram_mib = ram_mib
-        self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
-        self.ram = PhysicalRAM(self.uc, ram_mib * layout.MiB)
-        self.memory_map, self.frames = boot(self.ram, ram_mib)
-        self.mmu = MMU(self.uc, PageTables(self.ram, self.frames))
+        self._uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self.ram = PhysicalRAM(ram_mib * layout.MiB, self._uc.mem_write)
+        self._uc.mem_map_ptr(0, self.ram.size, UC_PROT_ALL, self.ram.host_address)
+        self.memory_map, self.frames, self.page_tables = boot(self.ram, ram_mib)
+        self.mmu = MMU(self._uc, self.ram)
         self.mmu.switch(layout.KERNEL_PML4, user=False)
         self.symbols = SymbolTable()
         for name, value in layout.KERNEL_SYMBOLS.items():
             self.symbols.add_constant(name, value)
-        self.faults = FaultReporter(self.uc, self.mmu, self.symbols)
+        self.faults = FaultReporter(self.reg, self.mmu, self.describe)
         self.programs: list[Program] = []
         self._load_cursor = layout.KERNEL_CODE
         self._stop_request = None
         self._counting: bool | None = None
-        self.on_syscall = None         # set by whoever runs a process: fn() -> None
-        self.uc.ctl_exits_enabled(True)
+        self._traps = NO_TRAPS
+        self._uc.ctl_exits_enabled(True)
         self._install_return_trap()
-        self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
-        self.uc.hook_add(UC_HOOK_INSN, self._on_syscall_insn, None, 1, 0, UC_X86_INS_SYSCALL)
+        self._uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        self._uc.hook_add(UC_HOOK_INSN, self._on_syscall_insn, None, 1, 0, UC_X86_INS_SYSCALL)
 
     def _install_return_trap(self) -> None:
         trap = assemble("kernel_return_trap: hlt", file="<return trap>",
@@ -92,17 +128,74 @@ class Machine:
         self.ram.write(trap.start, trap.image())
         self.symbols.add_program(trap)
 
-    # -- registers ----------------------------------------------------------------
+    # -- registers (names: emu/registers.py) ---------------------------------------
 
     def registers(self) -> dict[str, int]:
         """The 16 GPRs, rip and rflags."""
-        return read_file(self.uc)
+        return dict(zip(REGISTER_FILE, self.read_regs(REGISTER_FILE)))
 
-    def reg(self, name: str) -> int:
-        return self.uc.reg_read(UC_REGS[name])
+    def reg(self, name: str):
+        return self._uc.reg_read(UC_REGS[name])
 
-    def set_reg(self, name: str, value: int) -> None:
-        self.uc.reg_write(UC_REGS[name], value)
+    def set_reg(self, name: str, value) -> None:
+        self._uc.reg_write(UC_REGS[name], value)
+
+    def read_regs(self, names) -> list:
+        """The values of several registers, in one call."""
+        return self._uc.reg_read_batch([UC_REGS[n] for n in names])
+
+    def write_regs(self, values: dict) -> None:
+        """Set several registers {name: value} in one call."""
+        self._uc.reg_write_batch([(UC_REGS[n], v) for n, v in values.items()])
+
+    def save_context(self):
+        """The whole CPU state, for restore_context() (the debugger's undo)."""
+        return self._uc.context_save()
+
+    def restore_context(self, context) -> None:
+        self._uc.context_restore(context)
+
+    # -- hooks for tools --------------------------------------------------------------
+
+    def add_breakpoint(self, address: int, callback) -> Hook:
+        """callback(address) runs before the instruction at virtual `address`
+        executes; it may call stop(). Costs nothing at other addresses."""
+        handle = self._uc.hook_add(UC_HOOK_CODE, lambda _uc, a, _s, _d: callback(a), None,
+                                   address, address)
+        self.drop_translation(address)
+        return Hook((handle,))
+
+    def add_memory_watch(self, lo: int, hi: int, kind: str, callback) -> Hook:
+        """callback(paddr, size) runs on every guest `kind` ("read" or "write")
+        access whose first byte is in physical [lo, hi]. A write's callback runs
+        before the store; stop() from it leaves the store done and RIP on the
+        instruction (Unicorn's behaviour)."""
+        hook_type = UC_HOOK_MEM_WRITE if kind == "write" else UC_HOOK_MEM_READ
+        handle = self._uc.hook_add(hook_type, lambda _uc, _k, a, n, _v, _d: callback(a, n),
+                                   None, lo, hi)
+        return Hook((handle,))
+
+    def add_write_observer(self, callback) -> Hook:
+        """callback(paddr, size) runs before any change to physical memory,
+        by a guest store or by the host (kernel, loader, debugger)."""
+        handle = self._uc.hook_add(UC_HOOK_MEM_WRITE,
+                                   lambda _uc, _k, a, n, _v, _d: callback(a, n), None, 1, 0)
+        self.ram.observers.append(callback)
+        return Hook((handle,), callback)
+
+    def remove_hook(self, hook: Hook) -> None:
+        for handle in hook.handles:
+            self._uc.hook_del(handle)
+        if hook.observer is not None:
+            self.ram.observers.remove(hook.observer)
+
+    def drop_translation(self, address: int) -> None:
+        """Forget code translated at `address` (a breakpoint changes what runs there)."""
+        self._uc.ctl_remove_cache(address, address + 1)
+
+    def code_changed(self) -> None:
+        """Forget all translated code (the host wrote bytes that may be code)."""
+        self._uc.ctl_flush_tb()
 
     # -- loading kernel code ----------------------------------------------------------
 
@@ -153,12 +246,10 @@ class Machine:
                 raise UsageError(f"call: cannot set register '{name}'"
                                  + (" (the call sets rsp)" if name == "rsp" else ""))
             values[name] = parse_value(str(value), name) if not isinstance(value, int) \
-                else value & ((1 << 64) - 1)
+                else value & U64
         values["rsp"] = layout.KERNEL_STACK_TOP - 8
         self.ram.write_data(values["rsp"], layout.RETURN_TRAP.to_bytes(8, "little"))
-        for name, value in values.items():
-            self.set_reg(name, value)
-        self.set_reg("rflags", rflags)
+        self.write_regs({**values, "rflags": rflags})
         self.run(address, until=layout.RETURN_TRAP, budget=budget)
         return self.registers()
 
@@ -167,28 +258,38 @@ class Machine:
         exception, or returns it. The first request of a run wins."""
         if self._stop_request is None:
             self._stop_request = request
-        self.uc.emu_stop()
+        self._uc.emu_stop()
 
     def run(self, begin: int, *, until: int, budget: Budget, root: int | None = None,
-            user: bool = False):
+            user: bool = False, traps: Traps = NO_TRAPS):
         """Run from `begin` until rip reaches `until` (an address that never runs)
-        or a hook calls stop(). Returns None or the stop request."""
+        or a hook calls stop(). Returns None or the stop request; raises
+        GuestFault, BudgetExceeded, or what a trap handler raised."""
         self.mmu.switch(layout.KERNEL_PML4 if root is None else root, user)
         counting = budget.instructions is not None
         if counting != self._counting:
-            self.uc.ctl_flush_tb()
+            self._uc.ctl_flush_tb()
             self._counting = counting
         if until != NEVER:
-            self.uc.ctl_remove_cache(until, until + 1)
-        self.uc.ctl_set_exits([until] if until != NEVER else [])
+            self.drop_translation(until)
+        self._uc.ctl_set_exits([until] if until != NEVER else [])
         self.mmu.pending_fault = None
         self.mmu.handler_error = None
+        self.mmu.fault_handler = traps.page_fault
+        self._traps = traps
         self._stop_request = None
+        try:
+            return self._run(begin, until, budget)
+        finally:
+            self.mmu.fault_handler = None
+            self._traps = NO_TRAPS
+
+    def _run(self, begin: int, until: int, budget: Budget):
         started = time.perf_counter()
         try:
-            self.uc.emu_start(begin, 0,
-                              timeout=int(budget.seconds * 1e6) if budget.seconds else 0,
-                              count=budget.instructions or 0)
+            self._uc.emu_start(begin, 0,
+                               timeout=int(budget.seconds * 1e6) if budget.seconds else 0,
+                               count=budget.instructions or 0)
         except UcError as exc:
             raise self._fault_from(exc) from None
         request, self._stop_request = self._stop_request, None
@@ -239,11 +340,11 @@ class Machine:
         return self.faults.other(f"CPU exception ({exc})")
 
     def _on_syscall_insn(self, _uc, _data) -> None:
-        if self.on_syscall is None:
-            self.set_reg("rax", -ENOSYS & ((1 << 64) - 1))
+        if self._traps.syscall is None:
+            self.set_reg("rax", -ENOSYS & U64)
             return
         try:
-            self.on_syscall()
+            self._traps.syscall()
         except Exception as exc:          # raised again by run(), after the stop
             self.stop(exc)
 
@@ -253,6 +354,15 @@ class Machine:
         self.stop(self.faults.exception(vector))
 
     # -- looking at memory ---------------------------------------------------------------
+
+    def describe(self, address: int) -> str:
+        """'symbol+0x12' for an address: the running program's symbols first,
+        then the kernel's; '' when none is near."""
+        if self._traps.symbols is not None:
+            name = self._traps.symbols.describe(address)
+            if name:
+                return name
+        return self.symbols.describe(address)
 
     def disassemble(self, address: int, count: int = 8, root: int | None = None) -> list[str]:
         """`count` instructions from `address` as 'addr <sym>: text' lines."""

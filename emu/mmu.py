@@ -36,23 +36,12 @@ from unicorn import (UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_TLB_FILL, UC_MEM
                      UC_TLB_VIRTUAL, Uc)
 from unicorn.x86_const import UC_X86_REG_CR3
 
-from .errors import EmuError
-from .page_tables import PageTables
+from .errors import KernelPanic, UnmappedAccess
 from .paging import (PAGE_4K, PTE_A, PTE_ADDR_MASK, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW,
-                     PTE_US, NOT_PRESENT, Walk, refusal)
+                     PTE_US, NOT_PRESENT, Walk, page_align_down, refusal, translate_range, walk)
 
 ACCESS_NAMES = {UC_MEM_READ: "read", UC_MEM_WRITE: "write", UC_MEM_FETCH: "fetch"}
 _NEEDED = {UC_MEM_READ: UC_PROT_READ, UC_MEM_WRITE: UC_PROT_WRITE, UC_MEM_FETCH: UC_PROT_EXEC}
-_PAGE_MASK = ~(PAGE_4K - 1)
-
-
-class UnmappedAccess(EmuError):
-    """A host-side virtual access (debugger, loader) hit an unmapped page."""
-
-    def __init__(self, vaddr: int, reason: str = NOT_PRESENT):
-        self.vaddr = vaddr
-        self.reason = reason
-        super().__init__(f"cannot access virtual address {vaddr:#x}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -67,13 +56,14 @@ class RefusedAccess:
 class MMU:
     """Translation for one CPU: current root (CR3), privilege, and TLBs."""
 
-    def __init__(self, uc: Uc, tables: PageTables):
+    def __init__(self, uc: Uc, ram):
         self._uc = uc
-        self.tables = tables
+        self.ram = ram
         self.cr3 = 0
         self.user = False
-        # The kernel's hook point: fault_handler(vaddr, access, walk, reason)
-        # returns True when it mapped the page, or the reason to report.
+        # The kernel's page-fault entry for the current run (Machine.run sets
+        # it): fault_handler(vaddr, access, walk, reason) returns True when it
+        # mapped the page, or the reason to report.
         self.fault_handler = None
         self.pending_fault: RefusedAccess | None = None
         self.handler_error: Exception | None = None   # raised inside fault_handler
@@ -98,7 +88,7 @@ class MMU:
 
     def invalidate(self, vaddr: int, size: int) -> None:
         """Forget the translations of [vaddr, vaddr+size) (INVLPG over a range)."""
-        first, end = vaddr & _PAGE_MASK, vaddr + size
+        first, end = page_align_down(vaddr), vaddr + size
         if (end - first) // PAGE_4K > len(self._tlb):
             for page in [p for p in self._tlb if first <= p < end]:
                 del self._tlb[page]
@@ -107,32 +97,11 @@ class MMU:
                 self._tlb.pop(page, None)
         self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
-    # -- the page-table API (root defaults to the current CR3) ----------------------
-
-    def map(self, vaddr: int, paddr: int, size: int, flags: int,
-            page_size: int = PAGE_4K, root: int | None = None) -> bool:
-        """Map a range (see PageTables.map). New mappings need no flush."""
-        return self.tables.map(self._root(root), vaddr, paddr, size, flags, page_size)
-
-    def unmap(self, vaddr: int, size: int, root: int | None = None):
-        """Unmap a range and invalidate it; returns the removed Mappings."""
-        removed = self.tables.unmap(self._root(root), vaddr, size)
-        self._invalidate_if_current(root, vaddr, size)
-        return removed
-
-    def protect(self, vaddr: int, size: int, flags: int, root: int | None = None) -> int:
-        """Change leaf flags over a range and invalidate it; returns leaves changed."""
-        changed = self.tables.protect(self._root(root), vaddr, size, flags)
-        self._invalidate_if_current(root, vaddr, size)
-        return changed
-
-    def _invalidate_if_current(self, root: int | None, vaddr: int, size: int) -> None:
-        if root is None or root == self.cr3:
-            self.invalidate(vaddr, size)
+    # -- walking (root defaults to the current CR3) ------------------------------------
 
     def walk(self, vaddr: int, root: int | None = None) -> Walk:
         """The page walk for `vaddr`, without touching A/D bits."""
-        return self.tables.walk(self._root(root), vaddr)
+        return walk(self.ram.read_u64, self._root(root), vaddr, self.ram.size)
 
     def _root(self, root: int | None) -> int:
         return self.cr3 if root is None else root
@@ -149,7 +118,7 @@ class MMU:
 
     def read_virtual(self, vaddr: int, length: int, root: int | None = None) -> bytes:
         """Read guest-virtual memory page by page through the walk."""
-        view = self.tables.ram.view
+        view = self.ram.view
         return b"".join(view[p:p + n] for p, n in self._pieces(vaddr, length, root))
 
     def write_virtual(self, vaddr: int, data: bytes, root: int | None = None) -> None:
@@ -158,12 +127,13 @@ class MMU:
         pieces = list(self._pieces(vaddr, len(data), root))
         done = 0
         for paddr, chunk in pieces:
-            self.tables.ram.write(paddr, data[done:done + chunk])
+            self.ram.write(paddr, data[done:done + chunk])
             done += chunk
 
     def _pieces(self, vaddr: int, length: int, root: int | None):
         pieces = []
-        for paddr, chunk, _ in self.tables.translate_range(self._root(root), vaddr, length):
+        for paddr, chunk, _ in translate_range(self.ram.read_u64, self._root(root), vaddr,
+                                               length, self.ram.size):
             if paddr is None:
                 raise UnmappedAccess(vaddr, self.walk(vaddr, root).reason or NOT_PRESENT)
             pieces.append((paddr, chunk))
@@ -198,7 +168,7 @@ class MMU:
         top = vaddr >> 47
         if top and top != 0x1FFFF:
             return None
-        ram = self.tables.ram
+        ram = self.ram
         read, limit = ram.read_u64, ram.size - PAGE_4K
         write_access = access == UC_MEM_WRITE
         table, writable, user, executable = self.cr3, True, True, True
@@ -253,6 +223,6 @@ class MMU:
             else:
                 reason = verdict
         if reason is None:      # the full walk allows what the flat one refused
-            raise AssertionError(f"mmu: walks disagree about {vaddr:#x} ({name})")
+            raise KernelPanic(f"mmu_fill: walks disagree about {vaddr:#x} ({name})")
         self.pending_fault = RefusedAccess(vaddr, name, reason, self.user)
         return None

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import KernelPanic
+
 PTE_P = 1 << 0       # present
 PTE_RW = 1 << 1      # writable
 PTE_US = 1 << 2      # user-accessible
@@ -46,10 +48,12 @@ FLAG_NAMES = (
     (PTE_A, "A"), (PTE_D, "D"), (PTE_PS, "PS"), (PTE_G, "G"), (PTE_NX, "NX"),
 )
 
+# The page arithmetic, named once for the whole project.
 PAGE_4K = 1 << 12
 PAGE_2M = 1 << 21
 PAGE_1G = 1 << 30
 ENTRIES = 512
+U64 = (1 << 64) - 1                      # a 64-bit register or address, unsigned
 
 LEVELS = ("PML4", "PDPT", "PD", "PT")
 LEVEL_SHIFT = {"PML4": 39, "PDPT": 30, "PD": 21, "PT": 12}
@@ -65,6 +69,26 @@ BAD_PHYSICAL = "entry points outside RAM"
 NON_CANONICAL = "non-canonical address"
 
 ACCESSES = ("read", "write", "fetch")
+
+
+def page_align_down(addr: int, size: int = PAGE_4K) -> int:
+    """The start of the `size` page holding `addr` (size a power of two)."""
+    return addr & ~(size - 1)
+
+
+def page_align_up(addr: int, size: int = PAGE_4K) -> int:
+    """`addr` rounded up to a multiple of `size` (size a power of two)."""
+    return (addr + size - 1) & ~(size - 1)
+
+
+def page_offset(addr: int, size: int = PAGE_4K) -> int:
+    """The offset of `addr` inside its `size` page."""
+    return addr & (size - 1)
+
+
+def pages_in(vaddr: int, length: int, size: int = PAGE_4K) -> range:
+    """The start of every `size` page that [vaddr, vaddr+length) touches."""
+    return range(page_align_down(vaddr, size), page_align_up(vaddr + length, size), size)
 
 
 def index_at(vaddr: int, level: str) -> int:
@@ -90,7 +114,7 @@ def is_canonical(vaddr: int) -> bool:
 
 def canonical(vaddr: int) -> int:
     """`vaddr` as an unsigned 64-bit value (negative Python ints wrap)."""
-    return vaddr & ((1 << 64) - 1)
+    return vaddr & U64
 
 
 def decode_flags(entry: int) -> str:
@@ -200,7 +224,7 @@ def walk(read_u64, root: int, vaddr: int, ram_size: int | None = None) -> Walk:
         if ram_size is not None and table + PAGE_4K > ram_size:
             result.stopped_at, result.reason = level, BAD_PHYSICAL
             return result
-    raise AssertionError("walk: a PT entry is always a leaf")
+    raise KernelPanic("walk: a PT entry is always a leaf")
 
 
 def refusal(result: Walk, access: str, user: bool) -> str | None:
@@ -218,3 +242,65 @@ def refusal(result: Walk, access: str, user: bool) -> str | None:
     if access == "fetch" and not result.executable:
         return NO_EXECUTE
     return None
+
+
+# -- translating a range: one walk of the upper levels per 2 MiB ---------------------
+
+def translate_range(read_u64, root: int, vaddr: int, length: int, ram_size: int):
+    """[(paddr or None, byte count, leaf entry)] covering [vaddr, vaddr+length),
+    one piece per 4 KiB page (None where nothing is mapped). The upper levels
+    are walked once per 2 MiB, so a large copy costs one entry read per page.
+
+    The entry of a piece speaks for its whole path: RW and US are ANDed over
+    the levels, NX is ORed. Reads only, like walk()."""
+    if not (is_canonical(vaddr) and is_canonical(vaddr + max(length, 1) - 1)):
+        return [(None, count, 0) for count in _page_pieces(vaddr, length)]
+    pieces, regions = [], {}
+    for count in _page_pieces(vaddr, length):
+        region = vaddr >> LEVEL_SHIFT["PD"]
+        if region not in regions:
+            regions[region] = _directory_entry(read_u64, root, vaddr, ram_size)
+        pde = regions[region]
+        entry, paddr = 0, None
+        if pde & PTE_P and pde & PTE_PS:
+            entry = pde
+            paddr = page_align_down(pte_addr(pde), PAGE_2M) | page_offset(vaddr, PAGE_2M)
+        elif pde & PTE_P:
+            entry = read_u64(pte_addr(pde) + 8 * index_at(vaddr, "PT"))
+            if entry & PTE_P:
+                paddr = pte_addr(entry) | page_offset(vaddr)
+                entry = (entry & ~(PTE_RW | PTE_US)) | (entry & pde & (PTE_RW | PTE_US)) \
+                    | (pde & PTE_NX)
+        if paddr is not None and paddr + count > ram_size:
+            paddr = None
+        pieces.append((paddr, count, entry))
+        vaddr += count
+    return pieces
+
+
+def _page_pieces(vaddr: int, length: int):
+    """The byte counts of [vaddr, vaddr+length) cut at 4 KiB page boundaries."""
+    while length > 0:
+        count = min(length, PAGE_4K - page_offset(vaddr))
+        yield count
+        vaddr, length = vaddr + count, length - count
+
+
+def _directory_entry(read_u64, root: int, vaddr: int, ram_size: int) -> int:
+    """The PD entry for `vaddr` (a table or a 2 MiB page), or 0 when a level
+    above it is missing or points outside RAM. RW and US of the upper levels
+    are ANDed in and NX is ORed in, so the result speaks for the whole path."""
+    table, rw_us, nx = root, PTE_RW | PTE_US, 0
+    for level in ("PML4", "PDPT"):
+        entry = read_u64(table + 8 * index_at(vaddr, level))
+        if not entry & PTE_P or entry & PTE_PS:
+            return 0
+        rw_us &= entry
+        nx |= entry & PTE_NX
+        table = pte_addr(entry)
+        if table > ram_size - PAGE_4K:
+            return 0
+    pde = read_u64(table + 8 * index_at(vaddr, "PD"))
+    if pde & PTE_P and not pde & PTE_PS and pte_addr(pde) > ram_size - PAGE_4K:
+        return 0
+    return (pde & ~(PTE_RW | PTE_US)) | (pde & rw_us) | nx

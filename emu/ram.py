@@ -1,15 +1,18 @@
-"""Guest physical RAM: one host mapping shared with Unicorn.
+"""Guest physical RAM: one host mapping shared with the CPU.
 
 The host reserves the whole RAM size up front with MAP_NORESERVE, so a 128 GiB
-machine costs nothing until the guest touches its pages, and hands the same
-memory to Unicorn with mem_map_ptr. Python then reads guest RAM through a
-memoryview, about ten times faster than uc.mem_read, which matters for the
+machine costs nothing until the guest touches its pages; the machine hands the
+same memory (`host_address`) to the CPU. Python reads guest RAM through a
+memoryview, about ten times faster than asking Unicorn, which matters for the
 page walks the MMU does on every TLB miss.
 
-Writes that may later be executed (code, zero-fills, poison) go through
-uc.mem_write, so QEMU drops any translated code for those bytes. Writes of page
-table entries and os_MemoryMap bytes, which are never executed, go straight to
-the host memory.
+Writes that may later be executed (code, zero-fills, poison) go through the
+CPU's own write (`write_through`, given by the machine), so QEMU drops any
+translated code for those bytes. Writes of page table entries and os_MemoryMap
+bytes, which are never executed, go straight to the host memory.
+
+Observers (the debugger's undo log) are told before any host-side write
+changes RAM: observer(paddr, length).
 """
 
 from __future__ import annotations
@@ -18,9 +21,8 @@ import ctypes
 import mmap
 import struct
 
-from unicorn import UC_PROT_ALL, Uc
-
-from .errors import EmuError, UsageError
+from .errors import KernelPanic, UsageError
+from .paging import PAGE_4K
 
 _MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)   # Linux's value
 _U64 = struct.Struct("<Q")
@@ -29,42 +31,44 @@ _U64 = struct.Struct("<Q")
 class PhysicalRAM:
     """`size` bytes of guest physical memory at physical address 0."""
 
-    def __init__(self, uc: Uc, size: int):
+    def __init__(self, size: int, write_through):
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
         try:
             self._host = mmap.mmap(-1, size, flags=flags)
         except OSError as exc:
             raise UsageError(f"cannot reserve {size >> 20} MiB of host memory for guest RAM: "
                              f"{exc.strerror}") from None
-        self._base = ctypes.addressof(ctypes.c_char.from_buffer(self._host))
-        uc.mem_map_ptr(0, size, UC_PROT_ALL, self._base)
-        self._uc = uc
+        self.host_address = ctypes.addressof(ctypes.c_char.from_buffer(self._host))
+        self._write_through = write_through
         self.size = size
         self.view = memoryview(self._host)
-        self.journal = None     # dict page -> old bytes: the debugger's undo log
+        self.observers: list = []
 
     def check(self, paddr: int, length: int) -> None:
-        """Raise EmuError unless [paddr, paddr+length) lies inside RAM."""
+        """KernelPanic unless [paddr, paddr+length) lies inside RAM: callers
+        translate guest addresses first, so a range outside RAM is a bug."""
         if paddr < 0 or length < 0 or paddr + length > self.size:
-            raise EmuError(f"physical range {paddr:#x}+{length:#x} is outside RAM "
-                           f"(0..{self.size:#x})")
+            raise KernelPanic(f"ram_access: physical range {paddr:#x}+{length:#x} is outside "
+                              f"RAM (0..{self.size:#x})")
 
     def read(self, paddr: int, length: int) -> bytes:
         self.check(paddr, length)
         return bytes(self.view[paddr:paddr + length])
 
-    def _remember(self, paddr: int, length: int) -> None:
-        """Keep the old contents of the pages about to change (when journaling)."""
-        for page in range(paddr & ~0xFFF, paddr + length, 0x1000):
-            if page not in self.journal:
-                self.journal[page] = bytes(self.view[page:page + 0x1000])
+    def _changing(self, paddr: int, length: int) -> None:
+        for observer in self.observers:
+            observer(paddr, length)
+
+    def page(self, paddr: int) -> bytes:
+        """The 4 KiB page that starts at `paddr`."""
+        return bytes(self.view[paddr:paddr + PAGE_4K])
 
     def write(self, paddr: int, data: bytes) -> None:
         """Write bytes the guest may execute later (drops stale translations)."""
         self.check(paddr, len(data))
-        if self.journal is not None:
-            self._remember(paddr, len(data))
-        self._uc.mem_write(paddr, bytes(data))
+        if self.observers:
+            self._changing(paddr, len(data))
+        self._write_through(paddr, bytes(data))
 
     def fill(self, paddr: int, length: int, byte: int = 0) -> None:
         """Set `length` bytes at `paddr` to `byte` (through Unicorn, see write)."""
@@ -75,13 +79,13 @@ class PhysicalRAM:
 
     def write_u64(self, paddr: int, value: int) -> None:
         """Store an 8-byte value that is never executed (a page-table entry)."""
-        if self.journal is not None:
-            self._remember(paddr, 8)
+        if self.observers:
+            self._changing(paddr, 8)
         _U64.pack_into(self._host, paddr, value)
 
     def write_data(self, paddr: int, data: bytes) -> None:
         """Store bytes that are never executed (tables, os_MemoryMap) directly."""
         self.check(paddr, len(data))
-        if self.journal is not None:
-            self._remember(paddr, len(data))
+        if self.observers:
+            self._changing(paddr, len(data))
         self.view[paddr:paddr + len(data)] = data

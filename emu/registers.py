@@ -1,7 +1,18 @@
-"""Register names, Unicorn ids, and parsing NAME=VALUE from the user.
+"""Register names, the CPU's ids for them, and parsing NAME=VALUE from the user.
 
 The register file a call returns and `--json` prints: the 16 general-purpose
-registers, rip and rflags, as unsigned 64-bit integers.
+registers, rip and rflags, as unsigned 64-bit integers. Tools name registers
+by these names (Machine.reg / read_regs / set_reg); only the machine turns a
+name into Unicorn's id.
+
+    names                                    value
+    rax..r15 rip rflags, eax.. r8d..         int
+    cs ss ds es fs gs, fs_base gs_base, cr3  int
+    fpcw fpsw fptag fcs fip fds fdp fop      int      x87 control and status
+    fp0..fp7                                 (mantissa, exponent): physical x87
+                                             registers, not the st(i) stack slots
+    xmm0..xmm15                              int (128 bits)
+    mxcsr                                    int
 """
 
 from __future__ import annotations
@@ -9,6 +20,7 @@ from __future__ import annotations
 from unicorn import x86_const as X
 
 from .errors import UsageError
+from .paging import U64
 
 GPRS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
         "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
@@ -25,20 +37,18 @@ for _n in ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp"):
     UC_REGS[_n] = getattr(X, f"UC_X86_REG_{_n.upper()}")
 for _n in range(8, 16):
     UC_REGS[f"r{_n}d"] = getattr(X, f"UC_X86_REG_R{_n}D")
+for _n in ("fpcw", "fpsw", "fptag", "fcs", "fip", "fds", "fdp", "fop", "mxcsr"):
+    UC_REGS[_n] = getattr(X, f"UC_X86_REG_{_n.upper()}")
+for _n in range(8):
+    UC_REGS[f"fp{_n}"] = X.UC_X86_REG_FP0 + _n
+for _n in range(16):
+    UC_REGS[f"xmm{_n}"] = X.UC_X86_REG_XMM0 + _n
 
 # RFLAGS bits worth naming.
 FLAGS = (("CF", 0), ("PF", 2), ("AF", 4), ("ZF", 6), ("SF", 7), ("TF", 8), ("IF", 9),
          ("DF", 10), ("OF", 11))
 RFLAGS_DF = 1 << 10
 RFLAGS_RESERVED = 1 << 1         # always reads as 1
-
-U64 = (1 << 64) - 1
-
-
-def read_file(uc) -> dict[str, int]:
-    """The register file as {name: value}."""
-    ids = [UC_REGS[n] for n in REGISTER_FILE]
-    return dict(zip(REGISTER_FILE, uc.reg_read_batch(ids)))
 
 
 def flag_names(rflags: int) -> str:

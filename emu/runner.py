@@ -1,14 +1,14 @@
 """Running a program as a user process on the machine.
 
-    session = Session(machine, image, ["prog", "arg"])
-    result = session.run(Budget(seconds=60))      # to exit, fault or budget
+    runner = ProcessRunner(machine, image, ["prog", "arg"])
+    result = runner.run(Budget(seconds=60))      # to exit, fault or budget
     result.exit_code, result.stdout, result.fault
 
-A Session owns one process: its address space is built at construction, the
-syscall hook and the demand-paging hook point at it while it runs, and
+A ProcessRunner owns one process: its address space is built at construction,
+the machine's syscall and page-fault traps go to it while it runs, and
 finish() tears it down (every frame back to the os_MemoryMap) after taking the
 figures a report needs: maps, break, pages mapped, page faults, syscalls.
-The debugger drives a Session step by step through resume().
+The debugger drives a ProcessRunner step by step through resume().
 """
 
 from __future__ import annotations
@@ -16,26 +16,21 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field
 
-from unicorn.x86_const import (UC_X86_REG_FPCW, UC_X86_REG_FPTAG, UC_X86_REG_MXCSR, UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_R10, UC_X86_REG_R11,
-                               UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDI, UC_X86_REG_RDX,
-                               UC_X86_REG_RFLAGS, UC_X86_REG_RIP, UC_X86_REG_RSI)
-
-from kernel.address_space import AddressSpace, OutOfMemory
-from kernel.exec import build_stack, load_image
+from kernel.address_space import AddressSpace
+from kernel.exec import build_stack, map_image
 from kernel.process import Process
 from kernel.syscalls import dispatch
 
-from .errors import BudgetExceeded, EmuError, GuestFault
-from .machine import NEVER, Budget, Machine
-from .registers import GPRS, U64
+from .errors import (EXIT_BUDGET, EXIT_OOM, EXIT_SOFTWARE, BudgetExceeded, GuestFault,
+                     KernelPanic, OutOfMemory)
+from .machine import NEVER, Budget, Machine, Traps
+from .paging import U64
+from .registers import GPRS
 from .symbols import SymbolTable
 
-_SYSCALL_REGS = [UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
-                 UC_X86_REG_R10, UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_RIP, UC_X86_REG_RFLAGS]
+SYSCALL_REGS = ("rax", "rdi", "rsi", "rdx", "r10", "r8", "r9", "rip", "rflags")
 RFLAGS_AT_START = 0x202
-FPU_AT_START = ((UC_X86_REG_FPCW, 0x37F), (UC_X86_REG_FPTAG, 0xFFFF), (UC_X86_REG_MXCSR, 0x1F80))
-EXIT_BUDGET = 124
-EXIT_OOM = 128 + signal.SIGKILL
+FPU_AT_START = {"fpcw": 0x37F, "fptag": 0xFFFF, "mxcsr": 0x1F80}   # what Linux gives
 
 
 @dataclass
@@ -72,6 +67,8 @@ class RunResult:
             return EXIT_BUDGET
         if self.stopped == "oom":
             return EXIT_OOM
+        if self.stopped == "panic":
+            return EXIT_SOFTWARE
         return 128 + (self.fault.signo if self.fault else signal.SIGSEGV)
 
     def to_json(self) -> dict:
@@ -101,7 +98,7 @@ class _CpuPorts:
         return self._m.reg("gs_base")
 
 
-class Session:
+class ProcessRunner:
     """One program loaded as a process on `machine`, ready to run."""
 
     def __init__(self, machine: Machine, image, argv: list[str], *, envp=(), stdin=b"",
@@ -109,35 +106,36 @@ class Session:
         self.machine = machine
         self.image = image
         self.trace = trace                  # callable(line) for --strace, or None
-        aspace = AddressSpace(machine.mmu, machine.frames)
+        aspace = AddressSpace(machine.page_tables, machine.frames, machine.mmu)
         self.process = Process(aspace, image.path, list(argv), cpu=_CpuPorts(machine),
                                stdin=stdin, seed=seed)
         self.process.echo = echo
         self.process.data_limit = data_limit
         try:
-            load_image(aspace, image)
+            map_image(aspace, image)
             rsp = build_stack(aspace, image, list(argv), list(envp),
                               self.process.random.randbytes(16))
+        except OutOfMemory as exc:
+            aspace.destroy()
+            raise OutOfMemory(f"{exc} while loading {image.path} (the machine has "
+                              f"{machine.ram_mib} MiB of RAM; --ram-mib sets it)") from None
         except BaseException:
             aspace.destroy()
             raise
         self.symbols = SymbolTable()
         for name, value in image.symbols.items():
             self.symbols.add_address(name, value)
-        for name in GPRS:
-            machine.set_reg(name, 0)
-        machine.set_reg("rsp", rsp)
-        machine.set_reg("rip", image.entry)
-        machine.set_reg("rflags", RFLAGS_AT_START)
-        machine.set_reg("fs_base", 0)
-        for register, value in FPU_AT_START:      # what Linux gives a new process
-            machine.uc.reg_write(register, value)
+        machine.write_regs({**{name: 0 for name in GPRS}, "rsp": rsp, "rip": image.entry,
+                            "rflags": RFLAGS_AT_START, "fs_base": 0, **FPU_AT_START})
         self.exit_code: int | None = None
         self.fault: GuestFault | None = None
         self.stopped: str | None = None
         self.message = ""
         self.finished = False
-        self.before_kernel = None           # callable() run before syscalls and faults change state
+        # callables run before a syscall or a page fault changes kernel state
+        self.kernel_entry_observers: list = []
+        self._traps = Traps(syscall=self._on_syscall, page_fault=self._fault,
+                            symbols=self.symbols)
 
     @property
     def aspace(self) -> AddressSpace:
@@ -154,16 +152,13 @@ class Session:
 
         Returns None when rip reached `until`, or the stop request of a hook
         (the debugger's breakpoints). Exit, fault and budget are recorded on the
-        session (alive turns False) instead of raised; when `stepping`, running
+        runner (alive turns False) instead of raised; when `stepping`, running
         out of instructions is the expected end and returns STEPPED instead.
         """
         m = self.machine
-        m.mmu.fault_handler = self._fault
-        m.on_syscall = self._on_syscall
-        m.faults.process_symbols = self.symbols
         try:
             request = m.run(m.reg("rip"), until=until, budget=budget, root=self.aspace.root,
-                            user=True)
+                            user=True, traps=self._traps)
         except GuestFault as fault:
             self.fault, self.stopped, self.message = fault, "fault", str(fault)
             return None
@@ -176,16 +171,12 @@ class Session:
             self.stopped = "oom"
             self.message = f"SIGKILL: {exc} (the machine has {m.ram_mib} MiB of RAM)"
             return None
-        except (EmuError, ArithmeticError, ValueError, MemoryError) as exc:
+        except KernelPanic as exc:
             # A kernel invariant broke on the guest's behalf: stop the process,
             # never the host. This is a bug in emu; the message says where.
             self.stopped = "panic"
-            self.message = f"kernel panic: {type(exc).__name__}: {exc} (a bug in emu)"
+            self.message = f"kernel panic: {exc} (a bug in emu: please report it)"
             return None
-        finally:
-            m.mmu.fault_handler = None
-            m.on_syscall = None
-            m.faults.process_symbols = None
         if isinstance(request, ProcessExit):
             self.exit_code = request.code
             return None
@@ -199,22 +190,23 @@ class Session:
                 self.stopped, self.message = "fault", "stopped for no reason"
         return self.finish()
 
+    def _entering_kernel(self) -> None:
+        for observer in self.kernel_entry_observers:
+            observer()
+
     def _fault(self, vaddr, access, walk, reason):
-        if self.before_kernel is not None:
-            self.before_kernel()
+        self._entering_kernel()
         return self.aspace.fault(vaddr, access, walk, reason)
 
     def _on_syscall(self) -> None:
-        if self.before_kernel is not None:
-            self.before_kernel()
-        uc = self.machine.uc
-        rax, rdi, rsi, rdx, r10, r8, r9, rip, rflags = uc.reg_read_batch(_SYSCALL_REGS)
+        self._entering_kernel()
+        m = self.machine
+        rax, rdi, rsi, rdx, r10, r8, r9, rip, rflags = m.read_regs(SYSCALL_REGS)
         result = dispatch(self.process, rax, (rdi, rsi, rdx, r10, r8, r9),
                           trace=self.trace is not None)
         # As the syscall instruction does: rcx = the return address (rip still
         # points at the 2-byte syscall here), r11 = rflags.
-        uc.reg_write_batch([(UC_X86_REG_RAX, result & U64), (UC_X86_REG_RCX, rip + 2),
-                            (UC_X86_REG_R11, rflags)])
+        m.write_regs({"rax": result & U64, "rcx": rip + 2, "r11": rflags})
         if self.trace is not None:
             self.trace(self.process.syscalls[-1].text if self.process.syscalls else "")
         if self.process.exit_code is not None:
@@ -227,7 +219,7 @@ class Session:
         m = self.machine
         return {"aspace": self.aspace.snapshot(), "frames": m.frames.snapshot(),
                 "memory_map": m.memory_map.snapshot(), "process": self.process.snapshot(),
-                "session": (self.exit_code, self.stopped, self.fault, self.message)}
+                "runner": (self.exit_code, self.stopped, self.fault, self.message)}
 
     def restore_kernel_state(self, state: dict) -> None:
         m = self.machine
@@ -235,7 +227,7 @@ class Session:
         m.frames.restore(state["frames"])
         m.memory_map.restore(state["memory_map"])
         self.process.restore(state["process"])
-        self.exit_code, self.stopped, self.fault, self.message = state["session"]
+        self.exit_code, self.stopped, self.fault, self.message = state["runner"]
 
     # -- the end -------------------------------------------------------------------------
 

@@ -26,7 +26,8 @@ import tempfile
 from pathlib import Path
 
 from . import ASM_DIR
-from .errors import CompileError, UsageError
+from .errors import BudgetExceeded, CompileError, UsageError
+from .userfiles import require_file
 
 RUNTIME = ASM_DIR / "runtime"
 FLAVOURS = ("runtime", "musl")
@@ -75,12 +76,11 @@ def command_for(sources: list[Path], *, libc: str, cc: str | None, defines=(),
 
 
 def build(sources, *, libc: str = "runtime", cc: str | None = None, defines=(),
-          defsyms: dict[str, int] | None = None, keep=()) -> Path:
-    """Compile and link `sources` into a static executable; returns its path."""
-    sources = [Path(s).resolve() for s in sources]
-    for source in sources:
-        if not source.is_file():
-            raise UsageError(f"{source}: no such file")
+          defsyms: dict[str, int] | None = None, keep=(), seconds: float | None = None) -> Path:
+    """Compile and link `sources` into a static executable; returns its path.
+    A compiler that runs longer than `seconds` (default COMPILE_TIMEOUT) is
+    stopped: BudgetExceeded when `seconds` was given, else CompileError."""
+    sources = [require_file(s).resolve() for s in sources]
     command = command_for(sources, libc=libc, cc=cc, defines=defines, defsyms=defsyms, keep=keep)
     out = cache_dir() / _key(command) / sources[0].stem
     if out.is_file():
@@ -88,18 +88,20 @@ def build(sources, *, libc: str = "runtime", cc: str | None = None, defines=(),
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         partial = Path(tmp) / out.name
-        _run(command + ["-o", str(partial)], sources[0])
+        _run(command + ["-o", str(partial)], sources[0], seconds)
         os.replace(partial, out)
     return out
 
 
-def _run(command: list[str], main_source: Path) -> None:
+def _run(command: list[str], main_source: Path, seconds: float | None) -> None:
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=COMPILE_TIMEOUT,
-                              cwd=main_source.parent)
+        proc = subprocess.run(command, capture_output=True, text=True,
+                              timeout=seconds or COMPILE_TIMEOUT, cwd=main_source.parent)
     except FileNotFoundError:
         raise UsageError(f"compiler not found: {command[0]}") from None
     except subprocess.TimeoutExpired:
+        if seconds is not None:
+            raise BudgetExceeded("time", seconds, None) from None
         raise CompileError(f"{main_source}: the compiler ran for over {COMPILE_TIMEOUT} s") from None
     if proc.returncode != 0:
         raise CompileError((proc.stderr or proc.stdout).rstrip() or

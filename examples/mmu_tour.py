@@ -3,7 +3,7 @@ the page tables it touched. Run it with: .venv/bin/python examples/mmu_tour.py""
 
 from emu import ASM_DIR, Budget, GuestFault, Machine
 from emu.assembler import assemble
-from emu.paging import PAGE_2M, PTE_NX, PTE_RW, PTE_US
+from emu.paging import PAGE_2M, PAGE_4K, PTE_NX, PTE_RW, PTE_US
 from emu.views import walk_lines
 
 m = Machine(ram_mib=64)
@@ -11,12 +11,12 @@ m.load(ASM_DIR / "os_mem_allocate.asm")
 chunk = m.call("os_mem_allocate", rcx=1)["rax"]          # a 2 MiB chunk, from the guest
 print(f"os_mem_allocate gave chunk {chunk:#x}")
 
-root = m.mmu.tables.new_root()                           # an empty PML4
+root = m.page_tables.new_root()                          # an empty PML4
 code = m.frames.alloc()                                  # zeroed 4 KiB frames
 data = m.frames.alloc()
-m.mmu.map(0x400000, code, 4096, PTE_US, root=root)                 # user, read + execute
-m.mmu.map(0x600000, data, 4096, PTE_US | PTE_RW | PTE_NX, root=root)
-m.mmu.map(0x40000000, chunk, PAGE_2M, PTE_US | PTE_RW | PTE_NX, page_size=PAGE_2M, root=root)
+m.page_tables.map(root, 0x400000, code, PAGE_4K, PTE_US)         # user, read + execute
+m.page_tables.map(root, 0x600000, data, PAGE_4K, PTE_US | PTE_RW | PTE_NX)
+m.page_tables.map(root, 0x40000000, chunk, PAGE_2M, PTE_US | PTE_RW | PTE_NX, page_size=PAGE_2M)
 
 program = assemble("""
         mov rax, [0x600000]          ; read the 4 KiB data page

@@ -24,10 +24,10 @@ mprotect; a user access to one faults and is reported as such.
 
 from __future__ import annotations
 
-from emu.errors import EmuError
-from emu.paging import (NO_EXECUTE, NOT_PRESENT, READ_ONLY, PTE_NX, PTE_RW, PTE_US)
+from emu.errors import KernelPanic, OutOfMemory
+from emu.paging import (NO_EXECUTE, NOT_PRESENT, PAGE_4K, READ_ONLY, PTE_NX, PTE_RW, PTE_US,
+                        page_align_down, pages_in)
 
-from .layout import PAGE_SIZE, page_align_down, page_align_up
 from .vma import PROT_EXEC, PROT_NONE, PROT_WRITE, VMA, VMAList
 
 STACK_TOP = 0x7FFF_FFFF_F000
@@ -37,10 +37,6 @@ MMAP_MIN_ADDR = 0x10000
 USER_TOP = STACK_TOP
 
 PROT_NONE_ACCESS = "access to PROT_NONE page"
-
-
-class OutOfMemory(EmuError):
-    """No frame was left for a page the process was entitled to (the OOM kill)."""
 
 
 def pte_flags(prot: int) -> int:
@@ -54,10 +50,13 @@ def pte_flags(prot: int) -> int:
 class AddressSpace:
     """The user address space of one process."""
 
-    def __init__(self, mmu, frames):
-        self.mmu = mmu
-        self.tables = mmu.tables
+    def __init__(self, tables, frames, tlb):
+        """`tables` edits page tables (kernel/page_tables.py), `frames` gives
+        4 KiB frames, `tlb` is the CPU's MMU: invalidate() and cr3."""
+        self.tables = tables
+        self.ram = tables.ram
         self.frames = frames
+        self.tlb = tlb
         self.root = self.tables.new_root()
         if self.root == 0:
             raise OutOfMemory("no frame for a new page table")
@@ -67,7 +66,7 @@ class AddressSpace:
         self.brk = 0
         # What the program's own pages held when it was loaded: a page dropped
         # with MADV_DONTNEED comes back with this, as a file page comes back
-        # from the file on Linux (exec.load_image fills it in).
+        # from the file on Linux (exec.map_image fills it in).
         self.file_pages: dict[int, bytes] = {}
 
     # -- VMAs and pages ---------------------------------------------------------------
@@ -98,11 +97,11 @@ class AddressSpace:
         frame = self.frames.alloc()
         if frame == 0:
             raise OutOfMemory(f"out of memory: no free frame for the page at {page:#x}")
-        if not self.tables.map(self.root, page, frame, PAGE_SIZE, pte_flags(prot)):
+        if not self.tables.map(self.root, page, frame, PAGE_4K, pte_flags(prot)):
             self.frames.free(frame)
             raise OutOfMemory(f"out of memory: no frame for a page table at {page:#x}")
         if page in self.file_pages:
-            self.tables.ram.write(frame, self.file_pages[page])
+            self.ram.write(frame, self.file_pages[page])
         return frame
 
     def map_page(self, page: int) -> bool:
@@ -119,12 +118,21 @@ class AddressSpace:
     def populate(self, vaddr: int, data: bytes) -> None:
         """Write `data` at `vaddr` as the kernel (loader, stack setup), mapping
         pages of the enclosing VMAs first. No permission checks."""
-        end = vaddr + len(data)
-        for page in range(page_align_down(vaddr), page_align_up(end), PAGE_SIZE):
+        for page in pages_in(vaddr, len(data)):
             if not self.map_page(page):
-                raise EmuError(f"populate: {page:#x} is outside every VMA")
-        if data:
-            self.mmu.write_virtual(vaddr, data, root=self.root)
+                raise KernelPanic(f"populate: {page:#x} is outside every VMA")
+        done = 0
+        for paddr, count, _ in self.tables.translate_range(self.root, vaddr, len(data)):
+            self.ram.write(paddr, data[done:done + count])
+            done += count
+
+    def read(self, vaddr: int, length: int) -> bytes:
+        """The bytes at [vaddr, vaddr+length) as the kernel sees them (no
+        permission checks); KernelPanic where a page has no frame."""
+        pieces = self.tables.translate_range(self.root, vaddr, length)
+        if any(paddr is None for paddr, _, _ in pieces):
+            raise KernelPanic(f"read: [{vaddr:#x}, +{length:#x}) is not all mapped")
+        return b"".join(self.ram.view[p:p + n] for p, n, _ in pieces)
 
     def unmap(self, start: int, end: int) -> int:
         """Remove [start, end) from VMAs and page tables, freeing the frames;
@@ -137,8 +145,8 @@ class AddressSpace:
         return len(removed)
 
     def _invalidate(self, start: int, end: int, changed: bool = True) -> None:
-        if changed and self.mmu.cr3 == self.root:
-            self.mmu.invalidate(start, end - start)
+        if changed and self.tlb.cr3 == self.root:
+            self.tlb.invalidate(start, end - start)
 
     def discard(self, start: int, end: int) -> int:
         """Drop the resident pages of [start, end) but keep the VMAs, so the next
@@ -163,7 +171,7 @@ class AddressSpace:
         for mapping in self.tables.unmap(self.root, old, length):
             target = mapping.vaddr - old + new
             flags = mapping.entry & (PTE_US | PTE_RW | PTE_NX)
-            if not self.tables.map(self.root, target, mapping.paddr, PAGE_SIZE, flags):
+            if not self.tables.map(self.root, target, mapping.paddr, PAGE_4K, flags):
                 raise OutOfMemory("out of memory: no frame for a page table during mremap")
         self._invalidate(old, old + length)
 

@@ -25,19 +25,22 @@ from emu.paging import ENTRIES, PAGE_4K, PTE_NX, PTE_P, PTE_PS, PTE_RW, make_pte
 from . import layout
 from .frames import FrameAllocator
 from .memory_map import MemoryMap
+from .page_tables import PageTables
 
 _TABLE = PTE_P | PTE_RW
 
 
-def boot(ram, ram_mib: int) -> tuple[MemoryMap, FrameAllocator]:
-    """Initialise chunk 0 of `ram`; returns the kernel's memory map and frames."""
+def boot(ram, ram_mib: int) -> tuple[MemoryMap, FrameAllocator, PageTables]:
+    """Initialise chunk 0 of `ram`; returns the kernel's memory map, frame
+    allocator and page-table editor."""
     struct.pack_into("<I", ram.view, layout.OS_MEM_AMOUNT, ram_mib)
     chunks = ram_mib // 2
     memory_map = MemoryMap(
         ram.view[layout.MEMORY_MAP:layout.MEMORY_MAP + layout.MEMORY_MAP_ENTRIES], chunks)
     memory_map.format()
     build_kernel_tables(ram, chunks)
-    return memory_map, FrameAllocator(memory_map, ram)
+    frames = FrameAllocator(memory_map, ram)
+    return memory_map, frames, PageTables(ram, frames)
 
 
 def build_kernel_tables(ram, chunks: int) -> None:

@@ -1,7 +1,8 @@
 """execve for this kernel: an Image becomes a process's address space and stack.
 
-Segments are copied into their pages up front (a static binary is small); the
-heap, mmap areas and the stack are demand-paged. The initial stack is the
+The pages of a segment that hold bytes from the file are mapped and filled up
+front (a static binary is small); the rest of the segment (its bss), the heap,
+mmap areas and the stack are demand-paged, as on Linux. The initial stack is the
 System V x86-64 layout Linux builds, from the top down:
 
     STACK_TOP  ->  the program path (AT_EXECFN), environment and argument
@@ -17,8 +18,9 @@ from __future__ import annotations
 
 import struct
 
+from emu.paging import PAGE_4K, page_align_down, page_align_up, pages_in
+
 from .address_space import STACK_LIMIT, STACK_TOP, AddressSpace
-from .layout import PAGE_SIZE, page_align_down, page_align_up
 from .vma import PROT_READ, PROT_WRITE
 
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE = 0, 3, 4, 5, 6, 7
@@ -29,8 +31,9 @@ HWCAP_X86 = 0x078BFBFF          # what a plain x86-64 CPU reports in AT_HWCAP
 UID = 1000
 
 
-def load_image(aspace: AddressSpace, image) -> None:
-    """Map and fill every segment; set the program break after the last one.
+def map_image(aspace: AddressSpace, image) -> None:
+    """Map every segment and fill the pages that hold file bytes; set the
+    program break after the last segment.
 
     Segments sharing a page get the later segment's protection on it (each is
     mapped MAP_FIXED on Linux), and the page keeps both segments' bytes.
@@ -43,14 +46,11 @@ def load_image(aspace: AddressSpace, image) -> None:
             aspace.protect(lo, hi, seg.prot)
         for lo, hi in _gaps(start, end, shared):
             aspace.add(lo, hi, seg.prot, seg.name or image.path)
-        for page in range(start, end, PAGE_SIZE):
-            aspace.map_page(page)
         if seg.data:
             aspace.populate(seg.vaddr, seg.data)
     for seg in image.all_segments():
-        for page in range(page_align_down(seg.vaddr), page_align_up(seg.vaddr + seg.memsz),
-                          PAGE_SIZE):
-            aspace.file_pages[page] = aspace.mmu.read_virtual(page, PAGE_SIZE, root=aspace.root)
+        for page in pages_in(seg.vaddr, len(seg.data)):
+            aspace.file_pages[page] = aspace.read(page, PAGE_4K)
     aspace.brk_start = aspace.brk = page_align_up(image.end)
 
 
@@ -83,7 +83,7 @@ def build_stack(aspace: AddressSpace, image, argv: list[str], envp: list[str],
     platform = put(b"x86_64\0")
     random_at = put(random_bytes[:16])
     auxv = [(AT_PHDR, image.phdr), (AT_PHENT, image.phent), (AT_PHNUM, image.phnum),
-            (AT_PAGESZ, PAGE_SIZE), (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, image.entry),
+            (AT_PAGESZ, PAGE_4K), (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, image.entry),
             (AT_UID, UID), (AT_EUID, UID), (AT_GID, UID), (AT_EGID, UID), (AT_SECURE, 0),
             (AT_HWCAP, HWCAP_X86), (AT_HWCAP2, 0), (AT_CLKTCK, 100), (AT_RANDOM, random_at),
             (AT_PLATFORM, platform), (AT_EXECFN, execfn), (AT_NULL, 0)]

@@ -14,13 +14,14 @@ from __future__ import annotations
 import struct
 
 from emu.errors import KernelPanic
+from emu.paging import PAGE_4K
 
 from . import layout
 from .memory_map import MemoryMap
 
 POISON = 0xDEADBEEF_DEADBEEF
-_POISON_FRAME = struct.pack("<Q", POISON) * (layout.PAGE_SIZE // 8)
-_ZERO_FRAME = bytes(layout.PAGE_SIZE)
+_POISON_FRAME = struct.pack("<Q", POISON) * (PAGE_4K // 8)
+_ZERO_FRAME = bytes(PAGE_4K)
 
 
 class FrameAllocator:
@@ -42,7 +43,7 @@ class FrameAllocator:
                 return 0
             chunk = layout.chunk_of(base)
             # Hand frames out lowest first: the list is popped from its end.
-            self._free[chunk] = [base + i * layout.PAGE_SIZE
+            self._free[chunk] = [base + i * PAGE_4K
                                  for i in reversed(range(layout.FRAMES_PER_CHUNK))]
             self._in_use[chunk] = 0
         frame = self._free[chunk].pop()

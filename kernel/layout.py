@@ -19,14 +19,15 @@ System variables (at SYSVARS):
   +0x00  os_MemAmount   dword   installed RAM in MiB
 """
 
+from emu.paging import PAGE_4K
+
 KiB = 1 << 10
 MiB = 1 << 20
 GiB = 1 << 30
 
-PAGE_SIZE = 4 * KiB
 CHUNK_SHIFT = 21
 CHUNK_SIZE = 1 << CHUNK_SHIFT          # 2 MiB: one os_MemoryMap entry
-FRAMES_PER_CHUNK = CHUNK_SIZE // PAGE_SIZE
+FRAMES_PER_CHUNK = CHUNK_SIZE // PAGE_4K
 
 # -- chunk 0 ------------------------------------------------------------------
 NULL_PAGE = 0x000000
@@ -75,14 +76,6 @@ def chunk_of(paddr: int) -> int:
 def chunk_base(index: int) -> int:
     """Physical address of the first byte of chunk `index`."""
     return index << CHUNK_SHIFT
-
-
-def page_align_down(addr: int) -> int:
-    return addr & ~(PAGE_SIZE - 1)
-
-
-def page_align_up(addr: int) -> int:
-    return (addr + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
 
 
 def validate_ram_mib(ram_mib: int) -> str | None:

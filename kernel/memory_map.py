@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emu.errors import KernelPanic
+
 from . import layout
 
 
@@ -55,7 +57,7 @@ class MemoryMap:
 
     def __init__(self, entries, chunks: int):
         if chunks > len(entries):
-            raise ValueError(f"MemoryMap: {chunks} chunks but only {len(entries)} entries")
+            raise KernelPanic(f"memory_map: {chunks} chunks but only {len(entries)} entries")
         self.entries = entries
         self.chunks = chunks
 

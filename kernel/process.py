@@ -10,10 +10,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from emu.paging import PTE_RW, PTE_US
+from emu.paging import PAGE_4K, PTE_RW, PTE_US, page_offset, pages_in
 
 from .address_space import AddressSpace
-from .layout import PAGE_SIZE, page_align_down, page_align_up
 
 STDIN, STDOUT, STDERR = 0, 1, 2
 LOG_LIMIT = 100_000          # syscall records kept for --strace and the debugger
@@ -78,7 +77,7 @@ class Process:
         pieces = space.tables.translate_range(space.root, vaddr, length)
         if all(p is not None and e & needed == needed for p, _, e in pieces):
             return [(p, n) for p, n, _ in pieces]
-        for page in range(page_align_down(vaddr), page_align_up(vaddr + length), PAGE_SIZE):
+        for page in pages_in(vaddr, length):
             vma = space.vmas.find(page)
             if vma is None or not vma.allows(access):
                 return None
@@ -95,7 +94,7 @@ class Process:
         pieces = self._user_pieces(vaddr, length, "read")
         if pieces is None:
             return None
-        view = self.aspace.tables.ram.view
+        view = self.aspace.ram.view
         return b"".join(view[p:p + n] for p, n in pieces)
 
     def write(self, vaddr: int, data: bytes) -> bool:
@@ -103,7 +102,7 @@ class Process:
         pieces = self._user_pieces(vaddr, len(data), "write")
         if pieces is None:
             return False
-        ram, done = self.aspace.tables.ram, 0
+        ram, done = self.aspace.ram, 0
         for paddr, count in pieces:
             ram.write(paddr, data[done:done + count])
             done += count
@@ -117,7 +116,7 @@ class Process:
         """A NUL-terminated string (without the NUL), or None (-EFAULT)."""
         out = bytearray()
         while len(out) < limit:
-            chunk = PAGE_SIZE - (vaddr + len(out)) % PAGE_SIZE
+            chunk = PAGE_4K - page_offset(vaddr + len(out))
             data = self.read(vaddr + len(out), min(chunk, limit - len(out)))
             if data is None:
                 return None

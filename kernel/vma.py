@@ -11,6 +11,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, replace
 
+from emu.errors import KernelPanic
+
 PROT_NONE = 0
 PROT_READ = 1
 PROT_WRITE = 2
@@ -82,7 +84,7 @@ class VMAList:
     def insert(self, vma: VMA) -> None:
         """Add `vma`; the range must be free (callers remove() first)."""
         if vma.start >= vma.end or not self.is_free(vma.start, vma.end):
-            raise ValueError(f"vma insert: [{vma.start:#x}, {vma.end:#x}) overlaps or is empty")
+            raise KernelPanic(f"vma_insert: [{vma.start:#x}, {vma.end:#x}) overlaps or is empty")
         bisect.insort(self._vmas, vma, key=lambda v: v.start)
         self._merge_around(vma)
 

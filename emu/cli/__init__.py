@@ -1,19 +1,28 @@
 """The `emu` command line: one module per subcommand, registered here explicitly.
 
 Every subcommand module has add_parser(subparsers) and run(args) -> exit status.
-Bad input is one line on stderr and exit status 2; never a traceback.
+
+Errors end a command the same way everywhere:
+  * bad input (a flag, a file, assembly, C, an ELF) is one line on stderr,
+    saying what was wrong and where, and exit status 2;
+  * any other EmuError is its message and its class's exit_status (124 for a
+    budget, 137 for out of memory, 128+signal for a guest fault);
+  * anything else is a bug in emu: one line naming the exception and asking
+    for a report, exit status 70; EMU_DEBUG=1 prints the whole traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 
-from ..errors import AssemblyError, CompileError, ELFLoadError, EmuError, UsageError
+from ..errors import EXIT_SOFTWARE, EXIT_USAGE, CompileError, EmuError
 from . import call, debug, demo, gdbserver, malloclab, memmap, pt, run
 
 COMMANDS = (run, debug, gdbserver, malloclab, call, pt, memmap, demo)
-EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,15 +56,25 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except CompileError as exc:           # the compiler's own diagnostics, as they are
         sys.stderr.write(f"{exc}\n")
-        return EXIT_USAGE
-    except (UsageError, AssemblyError, ELFLoadError) as exc:
-        sys.stderr.write(f"emu {args.command}: {exc}\n")
-        return EXIT_USAGE
+        return exc.exit_status
     except EmuError as exc:
         sys.stderr.write(f"emu {args.command}: {exc}\n")
-        return 1
+        return exc.exit_status
     except KeyboardInterrupt:
         sys.stderr.write("emu: interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
+    except Exception as exc:              # a bug in emu, never the user's fault
+        return report_bug(args.command, exc)
+
+
+def report_bug(command: str, exc: BaseException) -> int:
+    """One line for a person, the traceback only when EMU_DEBUG is set."""
+    if os.environ.get("EMU_DEBUG"):
+        traceback.print_exception(exc)
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    sys.stderr.write(f"emu {command}: internal error: {type(exc).__name__}"
+                     f"{': ' + first[:200] if first else ''} (a bug in emu: please report it "
+                     f"with the command you ran; EMU_DEBUG=1 shows the traceback)\n")
+    return EXIT_SOFTWARE

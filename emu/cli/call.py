@@ -8,9 +8,8 @@ from ..errors import BudgetExceeded, GuestFault
 from ..machine import Budget, Machine
 from ..registers import GPRS, parse_assignment
 from ..views import memmap_lines, register_lines
-from .common import add_json_option, add_ram_option, check_budget, print_json, print_lines
-
-EXIT_BUDGET = 124      # as timeout(1) does
+from .common import (MAX_INSTRUCTIONS, add_json_option, add_ram_option, int_in, print_json,
+                     print_lines)
 
 
 def add_parser(subparsers) -> None:
@@ -32,7 +31,8 @@ def add_parser(subparsers) -> None:
                    help="load another asm file first (repeatable), e.g. routines FILE calls")
     p.add_argument("--show", action="append", default=[], choices=["memmap"],
                    help="also show the os_MemoryMap after the call")
-    p.add_argument("--max-insns", type=int, default=100_000_000, metavar="N",
+    p.add_argument("--max-insns", type=int_in(1, MAX_INSTRUCTIONS), default=100_000_000,
+                   metavar="N",
                    help="instruction budget (default 100,000,000)")
     add_ram_option(p)
     add_json_option(p)
@@ -40,7 +40,6 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    check_budget(None, args.max_insns)
     regs = dict(parse_assignment(text, allowed=tuple(r for r in GPRS if r != "rsp"))
                 for text in args.reg)
     machine = Machine(ram_mib=args.ram_mib)
@@ -51,10 +50,8 @@ def run(args) -> int:
     fault, status = None, 0
     try:
         machine.call(address, budget=Budget(instructions=args.max_insns), **regs)
-    except GuestFault as exc:
-        fault, status = exc, 128 + exc.signo
-    except BudgetExceeded as exc:
-        fault, status = exc, EXIT_BUDGET
+    except (GuestFault, BudgetExceeded) as exc:
+        fault, status = exc, exc.exit_status
     registers = machine.registers()
     if args.json:
         print_json({"registers": registers, "memory_map": machine.memory_map.summary(),

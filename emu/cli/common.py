@@ -10,6 +10,49 @@ import sys
 from kernel import layout
 
 from ..errors import UsageError
+from ..paging import U64
+
+
+MAX_INSTRUCTIONS = 1 << 62          # Unicorn's count is 64 bits; nobody waits longer
+MAX_SECONDS = 10 ** 7                # about 115 days
+
+
+def int_in(low: int, high: int):
+    """argparse type: a whole number in [low, high] ('0x' and '_' allowed)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""), 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({low}..{high})")
+        return value
+    return parse
+
+
+def seconds_up_to(high: float):
+    """argparse type: a positive, finite number of seconds up to `high`."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+        if not (math.isfinite(value) and 0 < value <= high):
+            raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds "
+                                             f"up to {high:g}")
+        return value
+    return parse
+
+
+def positive_number(text: str) -> float:
+    """argparse type: a positive, finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive finite number")
+    return value
 
 
 def ram_mib(text: str) -> int:
@@ -37,7 +80,7 @@ def add_json_option(parser) -> None:
 def address(machine, text: str) -> int:
     """A virtual address from '0x1000', '4096' or a symbol name."""
     try:
-        return int(text.replace("_", ""), 0) & ((1 << 64) - 1)
+        return int(text.replace("_", ""), 0) & U64
     except ValueError:
         pass
     value = machine.symbols.get(text)
@@ -60,12 +103,3 @@ def echo_output(fd: int, data: bytes) -> None:
     stream.flush()
     stream.buffer.write(data)
     stream.buffer.flush()
-
-
-def check_budget(seconds: float | None, instructions: int | None) -> None:
-    """A time budget must be a positive number of seconds, an instruction
-    budget a positive count (None means no limit)."""
-    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
-        raise UsageError(f"--timeout must be a positive number of seconds, got {seconds}")
-    if instructions is not None and instructions < 1:
-        raise UsageError(f"--max-insns must be at least 1, got {instructions}")

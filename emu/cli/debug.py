@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..debug.debugger import Debugger
+from ..debug.history import MAX_HISTORY
 from ..debug.repl import Repl
-from ..errors import UsageError
 from ..toolchain import FLAVOURS
-from .common import add_ram_option, echo_output
+from ..userfiles import read_user_text
+from .common import add_ram_option, echo_output, int_in
 
 
 def add_parser(subparsers) -> None:
@@ -32,7 +32,7 @@ def add_parser(subparsers) -> None:
                    help="exit after the -x/-ex commands instead of reading more")
     p.add_argument("--no-context", action="store_true",
                    help="do not print the context (registers, code, source, stack) after stops")
-    p.add_argument("--history", type=int, default=4096, metavar="N",
+    p.add_argument("--history", type=int_in(1, MAX_HISTORY), default=4096, metavar="N",
                    help="instructions kept for reverse stepping (default 4096)")
     p.add_argument("--libc", choices=FLAVOURS, default="runtime")
     p.add_argument("--cc", metavar="CC")
@@ -44,12 +44,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     script = []
     if args.command_file:
-        try:
-            script = Path(args.command_file).read_text().splitlines()
-        except OSError as exc:
-            raise UsageError(f"-x {args.command_file}: {exc.strerror}") from None
-    if args.history < 1:
-        raise UsageError("--history must be at least 1")
+        script = read_user_text(args.command_file, "-x").splitlines()
     dbg = Debugger.start(args.file, [args.file, *args.guest_args], ram_mib=args.ram_mib,
                          libc=args.libc, cc=args.cc, link=args.link, echo=echo_output,
                          history=args.history)
@@ -63,5 +58,5 @@ def run(args) -> int:
     repl.run_lines(script + args.commands)
     if not args.batch:
         repl.interact()
-    dbg.session.finish()
+    dbg.runner.finish()
     return 0

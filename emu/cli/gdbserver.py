@@ -8,7 +8,7 @@ import sys
 from ..debug.debugger import Debugger
 from ..gdbstub import DEFAULT_PORT, HOST, listen, serve
 from ..toolchain import FLAVOURS
-from .common import add_ram_option, echo_output
+from .common import add_ram_option, echo_output, int_in
 
 
 def add_parser(subparsers) -> None:
@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
                "  emu gdbserver prog.c --port 2345",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="program to debug: .asm, .c, or a static ELF")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="PORT",
+    p.add_argument("--port", type=int_in(0, 65535), default=DEFAULT_PORT, metavar="PORT",
                    help=f"TCP port on {HOST} (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--libc", choices=FLAVOURS, default="runtime",
                    help="for .c files: our small runtime (default) or full musl")
@@ -45,7 +45,7 @@ def run(args) -> int:
         why = serve(dbg, listener, log=_log)
     finally:
         listener.close()
-    dbg.session.finish()
+    dbg.runner.finish()
     _log(f"{why}; stopped serving")
     return 0
 

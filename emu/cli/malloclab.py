@@ -7,11 +7,11 @@ import sys
 
 from .. import EXAMPLES_DIR
 from ..errors import UsageError
-from ..malloclab.lab import BUILTIN, HEAP_LIMIT, Lab
+from ..malloclab.lab import BUILTIN, HEAP_LIMIT, MAX_HEAP_LIMIT_MIB, Lab
 from ..malloclab.plot import write_plots
 from ..malloclab.report import DEFAULT_TREF, table_lines, to_json
-from ..malloclab.traces import read_trace
-from .common import print_json, print_lines
+from ..malloclab.traces import MAX_SAMPLE_EVERY, read_trace
+from .common import int_in, positive_number, print_json, print_lines
 
 DEFAULT_TRACES = EXAMPLES_DIR / "traces"
 
@@ -39,11 +39,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--plot", metavar="DIR", help="write utilization and heap-map plots to DIR")
     p.add_argument("--plot-format", choices=("svg", "png"), default="svg",
                    help="svg (default, no dependency) or png (needs matplotlib)")
-    p.add_argument("--sample-every", type=int, default=0, metavar="K",
+    p.add_argument("--sample-every", type=int_in(0, MAX_SAMPLE_EVERY), default=0, metavar="K",
                    help="heap-map sample interval in ops (default: about 60 samples a trace)")
-    p.add_argument("--tref", type=float, default=DEFAULT_TREF, metavar="KOPS",
+    p.add_argument("--tref", type=positive_number, default=DEFAULT_TREF, metavar="KOPS",
                    help=f"reference throughput for the score (default {DEFAULT_TREF:g} Kops/s)")
-    p.add_argument("--heap-limit", type=int, default=HEAP_LIMIT >> 20, metavar="MIB",
+    p.add_argument("--heap-limit", type=int_in(1, MAX_HEAP_LIMIT_MIB), default=HEAP_LIMIT >> 20, metavar="MIB",
                    help=f"heap plus mappings the allocator may use (default {HEAP_LIMIT >> 20})")
     p.add_argument("--cc", metavar="CC", help="C compiler command (default: zig's clang)")
     p.set_defaults(run=run)
@@ -53,8 +53,6 @@ def run(args) -> int:
     paths = args.traces or sorted(DEFAULT_TRACES.glob("*.rep"))
     if not paths:
         raise UsageError(f"no traces given and none in {DEFAULT_TRACES}")
-    if args.heap_limit < 1 or args.tref <= 0 or args.sample_every < 0:
-        raise UsageError("--heap-limit and --tref must be positive, --sample-every >= 0")
     traces = [read_trace(path) for path in paths]           # every file checked first
     lab = Lab.for_allocator(args.allocator, cc=args.cc, heap_limit=args.heap_limit << 20)
     results = []

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
+from ..loader import load_program
 from ..machine import Budget, Machine
-from ..program import load_program
-from ..runner import Session
+from ..runner import ProcessRunner
 from ..toolchain import FLAVOURS
 from ..views import maps_lines
-from .common import (add_json_option, add_ram_option, check_budget, echo_output, print_json,
-                     print_lines)
+from .common import (MAX_INSTRUCTIONS, MAX_SECONDS, add_json_option, add_ram_option,
+                     echo_output, int_in, print_json, print_lines, seconds_up_to)
 
 
 def add_parser(subparsers) -> None:
@@ -38,9 +39,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--cc", metavar="CC", help="C compiler command (default: zig's clang)")
     p.add_argument("--link", action="append", default=[], metavar="FILE.asm",
                    help="for .c files: link an asm file with it, e.g. an asm allocator")
-    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="time budget (default 60)")
-    p.add_argument("--max-insns", type=int, metavar="N", help="instruction budget (default none)")
+    p.add_argument("--timeout", type=seconds_up_to(MAX_SECONDS), default=60.0,
+                   metavar="SECONDS", help="time budget, building included (default 60)")
+    p.add_argument("--max-insns", type=int_in(1, MAX_INSTRUCTIONS), metavar="N",
+                   help="instruction budget (default none)")
     p.add_argument("--stdin", type=argparse.FileType("rb"), metavar="FILE",
                    help="bytes the program reads from fd 0 (default: nothing)")
     add_ram_option(p)
@@ -49,15 +51,17 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    check_budget(args.timeout, args.max_insns)
-    image = load_program(args.file, libc=args.libc, cc=args.cc, link=args.link)
+    deadline = time.monotonic() + args.timeout         # the budget covers building
+    image = load_program(args.file, libc=args.libc, cc=args.cc, link=args.link,
+                         seconds=args.timeout)
     machine = Machine(ram_mib=args.ram_mib)
     stdin = args.stdin.read() if args.stdin else b""
     trace = (lambda line: sys.stderr.write(line + "\n")) if args.strace else None
     echo = None if args.json else echo_output
-    session = Session(machine, image, [args.file, *args.guest_args], stdin=stdin,
+    runner = ProcessRunner(machine, image, [args.file, *args.guest_args], stdin=stdin,
                       trace=trace, echo=echo)
-    result = session.run(Budget(instructions=args.max_insns, seconds=args.timeout))
+    left = max(deadline - time.monotonic(), 0.001)
+    result = runner.run(Budget(instructions=args.max_insns, seconds=left))
     if args.json:
         print_json(result.to_json())
         return result.status

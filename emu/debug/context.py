@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import disasm
-from ..mmu import UnmappedAccess
+from ..errors import UnmappedAccess
 from ..views import register_lines
 
 RULE = "─" * 72

@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import disasm
-from ..errors import UsageError
+from ..errors import UnmappedAccess, UsageError
 from ..machine import Machine
-from ..mmu import UnmappedAccess
-from ..program import load_program
-from ..runner import Session
+from ..paging import U64
+from ..loader import load_program
+from ..runner import ProcessRunner
 from ..symbols import SymbolTable
 from .source import ProgramInfo, SourceLine
 from .target import Stop, Target
@@ -53,8 +53,8 @@ class Debugger:
               cc: str | None = None, link=(), stdin: bytes = b"", echo=None,
               history: int | None = None) -> "Debugger":
         image = load_program(path, libc=libc, cc=cc, link=link)
-        session = Session(Machine(ram_mib=ram_mib), image, argv, stdin=stdin, echo=echo)
-        target = Target(session) if history is None else Target(session, history)
+        runner = ProcessRunner(Machine(ram_mib=ram_mib), image, argv, stdin=stdin, echo=echo)
+        target = Target(runner) if history is None else Target(runner, history)
         return cls(target, image, ProgramInfo.for_image(image), argv)
 
     @property
@@ -62,8 +62,8 @@ class Debugger:
         return self.target.machine
 
     @property
-    def session(self) -> Session:
-        return self.target.session
+    def runner(self) -> ProcessRunner:
+        return self.target.runner
 
     # -- locations ----------------------------------------------------------------------
 
@@ -167,7 +167,7 @@ class Debugger:
             raise UsageError(str(exc)) from None
         if ctx.missing:
             raise UsageError(f"no symbol '{sorted(ctx.missing)[0]}' in the program")
-        return value & ((1 << 64) - 1)
+        return value & U64
 
     def break_at(self, spec: str, temporary: bool = False):
         address, where = self.resolve(spec)
@@ -312,11 +312,11 @@ class Debugger:
 
     def restart(self) -> None:
         """Load the program afresh (gdb's `run` after a first run)."""
-        self.target.session.finish()
+        self.target.runner.finish()
         old = self.target
-        session = Session(Machine(ram_mib=old.machine.ram_mib), self.image, self.argv,
-                          stdin=old.session.process.stdin, echo=old.session.process.echo)
-        target = Target(session, old.history.limit)
+        runner = ProcessRunner(Machine(ram_mib=old.machine.ram_mib), self.image, self.argv,
+                          stdin=old.runner.process.stdin, echo=old.runner.process.echo)
+        target = Target(runner, old.history.limit)
         for bp in old.breakpoints.values():
             target.add_breakpoint(bp.address, bp.temporary, bp.location)
         self.target = target

@@ -17,7 +17,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 
@@ -79,7 +78,7 @@ class ProgramInfo:
                 elf = ELFFile(f)
                 functions = _functions(elf, base)
                 rows = _dwarf_rows(elf, base) if elf.has_dwarf_info() else []
-        except (OSError, ELFError, ValueError, KeyError, IndexError):
+        except Exception:     # pyelftools on malformed DWARF: run on without source lines
             return cls([], [])
         return cls(rows, functions)
 

@@ -6,8 +6,8 @@ Execution:
   reverse_step()  undo one recorded instruction
   reverse_cont()  undo until a breakpoint, a watchpoint, or the start of history
 
-Breakpoints are UC_HOOK_CODE hooks bounded to their address, so continuing
-costs nothing elsewhere. When execution resumes on a breakpoint, its first hit
+Breakpoints are the machine's code hooks bounded to their address, so
+continuing costs nothing elsewhere. When execution resumes on a breakpoint, its first hit
 is the resume itself and is skipped.
 
 Watchpoints watch virtual ranges through the physical frames behind them
@@ -27,14 +27,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from unicorn import UC_HOOK_CODE, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE
-
+from ..errors import UnmappedAccess
 from ..machine import Budget
-from ..mmu import UnmappedAccess
-from ..runner import STEPPED, Session
+from ..paging import PAGE_4K, page_align_down, pages_in
+from ..runner import STEPPED, ProcessRunner
 from .history import DEFAULT_LIMIT, History
 
-PAGE = 0x1000
 WIDEST_ACCESS = 64                 # an AVX-512 store; most are 8 bytes or fewer
 STEP = Budget(instructions=1)
 CONTINUE = Budget(seconds=3600)
@@ -95,14 +93,14 @@ class _Hit:
 
 
 class Target:
-    """A Session under a debugger's control."""
+    """A ProcessRunner under a debugger's control."""
 
-    def __init__(self, session: Session, history_limit: int = DEFAULT_LIMIT):
-        if session.trace is None:
-            session.trace = _ignore          # so every syscall gets its strace line
-        self.session = session
-        self.machine = session.machine
-        self.history = History(session, history_limit)
+    def __init__(self, runner: ProcessRunner, history_limit: int = DEFAULT_LIMIT):
+        if runner.trace is None:
+            runner.trace = _ignore          # so every syscall gets its strace line
+        self.runner = runner
+        self.machine = runner.machine
+        self.history = History(runner, history_limit)
         self.breakpoints: dict[int, Breakpoint] = {}
         self.watchpoints: dict[int, Watchpoint] = {}
         self._numbers = 0
@@ -113,7 +111,7 @@ class Target:
 
     @property
     def alive(self) -> bool:
-        return self.session.alive
+        return self.runner.alive
 
     def registers(self) -> dict[str, int]:
         return self.machine.registers()
@@ -124,11 +122,11 @@ class Target:
 
     def read(self, vaddr: int, length: int) -> bytes:
         """Process memory through its page tables (UnmappedAccess if unmapped)."""
-        return self.machine.mmu.read_virtual(vaddr, length, root=self.session.aspace.root)
+        return self.machine.mmu.read_virtual(vaddr, length, root=self.runner.aspace.root)
 
     def write(self, vaddr: int, data: bytes) -> None:
-        self.machine.mmu.write_virtual(vaddr, data, root=self.session.aspace.root)
-        self.machine.uc.ctl_flush_tb()        # the bytes may be code
+        self.machine.mmu.write_virtual(vaddr, data, root=self.runner.aspace.root)
+        self.machine.code_changed()        # the bytes may be code
 
     def read_u64(self, vaddr: int) -> int:
         return int.from_bytes(self.read(vaddr, 8), "little")
@@ -141,8 +139,7 @@ class Target:
 
     def add_breakpoint(self, address: int, temporary: bool = False, location: str = "") -> Breakpoint:
         bp = Breakpoint(self._next_number(), address, temporary, location=location)
-        bp.hook = self.machine.uc.hook_add(UC_HOOK_CODE, self._on_breakpoint, bp, address, address)
-        self.machine.uc.ctl_remove_cache(address, address + 1)
+        bp.hook = self.machine.add_breakpoint(address, lambda a: self._on_breakpoint(a, bp))
         self.breakpoints[bp.number] = bp
         return bp
 
@@ -150,8 +147,8 @@ class Target:
         """Delete breakpoint or watchpoint `number`; False if there is none."""
         if number in self.breakpoints:
             bp = self.breakpoints.pop(number)
-            self.machine.uc.hook_del(bp.hook)
-            self.machine.uc.ctl_remove_cache(bp.address, bp.address + 1)
+            self.machine.remove_hook(bp.hook)
+            self.machine.drop_translation(bp.address)
             return True
         if number in self.watchpoints:
             self._unhook_watch(self.watchpoints.pop(number))
@@ -173,50 +170,52 @@ class Target:
     def _hook_watch(self, wp: Watchpoint) -> None:
         """(Re)install memory hooks on the frames behind wp's range."""
         self._unhook_watch(wp)
-        space, mmu = self.session.aspace, self.machine.mmu
-        first = wp.address & ~(PAGE - 1)
+        space, mmu = self.runner.aspace, self.machine.mmu
+        first = page_align_down(wp.address)
         frames = []
-        for page in range(first, wp.address + wp.length, PAGE):
+        for page in pages_in(wp.address, wp.length):
             if not space.map_page(page):
                 raise UnmappedAccess(page, "outside every mapping of the process")
             frames.append(mmu.translate(page, root=space.root))
         wp.watched, ranges = [], []
-        for page_vaddr, frame in zip(range(first, wp.address + wp.length, PAGE), frames):
+        for page_vaddr, frame in zip(pages_in(wp.address, wp.length), frames):
             lo = max(wp.address, page_vaddr) - page_vaddr + frame
-            hi = min(wp.address + wp.length, page_vaddr + PAGE) - page_vaddr + frame
+            hi = min(wp.address + wp.length, page_vaddr + PAGE_4K) - page_vaddr + frame
             wp.watched.append((lo, hi))
             ranges.append((max(frame, lo - WIDEST_ACCESS + 1), hi - 1))
         if wp.address - first < WIDEST_ACCESS - 1:       # an access may start a page early
-            before = mmu.walk(first - PAGE, space.root)
+            before = mmu.walk(first - PAGE_4K, space.root)
             if before.mapped:
-                frame = before.paddr & ~(PAGE - 1)
-                ranges.append((frame + PAGE - (WIDEST_ACCESS - 1 - (wp.address - first)),
-                               frame + PAGE - 1))
-        uc = self.machine.uc
+                frame = page_align_down(before.paddr)
+                ranges.append((frame + PAGE_4K - (WIDEST_ACCESS - 1 - (wp.address - first)),
+                               frame + PAGE_4K - 1))
+        m = self.machine
         for lo, hi in ranges:
             if wp.kind in ("write", "access"):
-                wp.hooks.append(uc.hook_add(UC_HOOK_MEM_WRITE, self._on_watch_write, wp, lo, hi))
+                wp.hooks.append(m.add_memory_watch(
+                    lo, hi, "write", lambda paddr, size: self._on_watch_write(paddr, size, wp)))
             if wp.kind in ("read", "access"):
-                wp.hooks.append(uc.hook_add(UC_HOOK_MEM_READ, self._on_watch_read, wp, lo, hi))
+                wp.hooks.append(m.add_memory_watch(
+                    lo, hi, "read", lambda paddr, size: self._on_watch_read(paddr, size, wp)))
         wp.frames = tuple(frames)
 
     def _unhook_watch(self, wp: Watchpoint) -> None:
         for hook in wp.hooks:
-            self.machine.uc.hook_del(hook)
+            self.machine.remove_hook(hook)
         wp.hooks = []
 
     def _refresh_watches(self) -> None:
         """Follow remapping: look the watched frames up again."""
-        space = self.session.aspace
+        space = self.runner.aspace
         for wp in self.watchpoints.values():
-            pages = range(wp.address & ~(PAGE - 1), wp.address + wp.length, PAGE)
+            pages = pages_in(wp.address, wp.length)
             current = tuple(self.machine.mmu.walk(p, space.root).paddr for p in pages)
             if current != wp.frames:
                 self._hook_watch(wp)
 
     # -- hooks --------------------------------------------------------------------------
 
-    def _on_breakpoint(self, _uc, address: int, _size: int, bp: Breakpoint) -> None:
+    def _on_breakpoint(self, address: int, bp: Breakpoint) -> None:
         if self._skip_breakpoint_at == address:
             self._skip_breakpoint_at = None
             return
@@ -224,19 +223,19 @@ class Target:
         if bp.enabled:
             self.machine.stop(_Hit(breakpoint=bp, rip=address))
 
-    def _on_watch_write(self, _uc, _access, paddr: int, size: int, _value, wp: Watchpoint) -> None:
+    def _on_watch_write(self, paddr: int, size: int, wp: Watchpoint) -> None:
         if self._watch_enabled and wp.overlaps(paddr, size):
             old = self.machine.ram.read(paddr, size)
             self.machine.stop(_Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, old=old))
 
-    def _on_watch_read(self, _uc, _access, paddr: int, size: int, _value, wp: Watchpoint) -> None:
+    def _on_watch_read(self, paddr: int, size: int, wp: Watchpoint) -> None:
         if self._watch_enabled and wp.overlaps(paddr, size):
             self.machine.stop(_Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, read=True))
 
     # -- running ------------------------------------------------------------------------
 
     def _dead_stop(self) -> Stop:
-        s = self.session
+        s = self.runner
         if s.exit_code is not None:
             return Stop("exited", self.rip, exit_code=s.exit_code,
                         message=f"process exited with status {s.exit_code}")
@@ -244,7 +243,7 @@ class Target:
 
     def _run(self, budget: Budget, stepping: bool):
         """One resume; returns the raw request (STEPPED, _Hit, None)."""
-        request = self.session.resume(budget, stepping=stepping)
+        request = self.runner.resume(budget, stepping=stepping)
         if self.watchpoints and self.alive:
             self._refresh_watches()
         return request

@@ -83,8 +83,8 @@ def parse_resume(letter: str, args: bytes) -> tuple[Action, int | None]:
     return Action(letter.lower(), signal), address
 
 
-class Runner:
-    """Runs a Target on gdb's behalf; `while_running(on_interrupt)` is the
+class Resumer:
+    """Resumes a Target on gdb's behalf; `while_running(on_interrupt)` is the
     connection's watch for Ctrl-C (a context manager)."""
 
     def __init__(self, target, machine, while_running):

@@ -14,7 +14,7 @@ this table remembers which number stands for which (type, address[, length]).
 
 from __future__ import annotations
 
-from ..mmu import UnmappedAccess
+from ..errors import UnmappedAccess
 from .packets import E_FAULT, PacketError, parse_number
 
 SOFTWARE, HARDWARE = 0, 1

@@ -85,8 +85,8 @@ def _siginfo(stub, _annex: bytes) -> bytes:
     stop = stub.last_stop
     if stop.kind == "exited":
         raise PacketError("qXfer:siginfo: the program has exited", E_STATE)
-    signo = stop_signal(stop, stub.dbg.session)
-    fault = stub.dbg.session.fault if stop.kind == "fault" else None
+    signo = stop_signal(stop, stub.dbg.runner)
+    fault = stub.dbg.runner.fault if stop.kind == "fault" else None
     return siginfo(signo, fault)
 
 

@@ -1,4 +1,4 @@
-"""The register file gdb sees: amd64 GNU/Linux numbering, read from Unicorn.
+"""The register file gdb sees: amd64 GNU/Linux numbering, read from the machine.
 
 The `g` packet is every register below, in this order, each little-endian;
 target.xml (tdesc.py) describes the same list, so the numbers must agree:
@@ -20,7 +20,7 @@ target.xml (tdesc.py) describes the same list, so the numbers must agree:
     g packet: 16*8 + 8 + 4 + 6*4 + 8*10 + 8*4 + 16*16 + 4 + 8 + 2*8 = 560 bytes
 
 st(i) is the physical x87 register (top + i) mod 8, top being bits 13..11 of
-fstat; Unicorn's FP0..FP7 are the physical registers, as (mantissa, exponent).
+fstat; the machine's fp0..fp7 are the physical registers, as (mantissa, exponent).
 Segment selectors are shown but not changed: a write must leave them as they are.
 """
 
@@ -28,9 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from unicorn import x86_const as X
-
-from ..registers import GPRS, UC_REGS
+from ..paging import U64
+from ..registers import GPRS
 from .packets import E_REGISTER, PacketError
 
 CORE = "org.gnu.gdb.i386.core"
@@ -39,26 +38,26 @@ LINUX = "org.gnu.gdb.i386.linux"
 SEGMENTS = "org.gnu.gdb.i386.segments"
 
 SELECTORS = ("cs", "ss", "ds", "es", "fs", "gs")
-X87_CONTROL = (("fctrl", X.UC_X86_REG_FPCW), ("fstat", X.UC_X86_REG_FPSW),
-               ("ftag", X.UC_X86_REG_FPTAG), ("fiseg", X.UC_X86_REG_FCS),
-               ("fioff", X.UC_X86_REG_FIP), ("foseg", X.UC_X86_REG_FDS),
-               ("fooff", X.UC_X86_REG_FDP), ("fop", X.UC_X86_REG_FOP))
-PHYSICAL_FP = tuple(X.UC_X86_REG_FP0 + i for i in range(8))
+# gdb's name -> the machine's name (emu/registers.py)
+X87_CONTROL = (("fctrl", "fpcw"), ("fstat", "fpsw"), ("ftag", "fptag"), ("fiseg", "fcs"),
+               ("fioff", "fip"), ("foseg", "fds"), ("fooff", "fdp"), ("fop", "fop"))
+PHYSICAL_FP = tuple(f"fp{i}" for i in range(8))
 FSTAT_TOP_SHIFT, FSTAT_TOP_MASK = 11, 0x7
-NO_SYSCALL = (1 << 64) - 1          # orig_rax outside a system call (-1)
+NO_SYSCALL = U64                    # orig_rax outside a system call (-1)
 
 
 @dataclass(frozen=True)
 class RegDef:
-    """One register as target.xml names it and as Unicorn holds it.
+    """One register as target.xml names it and as the machine holds it.
 
-    uc: the Unicorn id, or None; st: the x87 stack slot for st0..st7."""
+    machine: the machine's register name, or None; st: the x87 stack slot
+    for st0..st7."""
     name: str
     bits: int
     feature: str
     type: str
     group: str = ""
-    uc: int | None = None
+    machine: str | None = None
     st: int | None = None
 
     @property
@@ -67,17 +66,17 @@ class RegDef:
 
 
 def _layout() -> tuple[RegDef, ...]:
-    regs = [RegDef(n, 64, CORE, "data_ptr" if n in ("rbp", "rsp") else "int64", uc=UC_REGS[n])
+    regs = [RegDef(n, 64, CORE, "data_ptr" if n in ("rbp", "rsp") else "int64", machine=n)
             for n in GPRS]
-    regs.append(RegDef("rip", 64, CORE, "code_ptr", uc=UC_REGS["rip"]))
-    regs.append(RegDef("eflags", 32, CORE, "i386_eflags", uc=UC_REGS["rflags"]))
-    regs += [RegDef(n, 32, CORE, "int32", uc=UC_REGS[n]) for n in SELECTORS]
+    regs.append(RegDef("rip", 64, CORE, "code_ptr", machine="rip"))
+    regs.append(RegDef("eflags", 32, CORE, "i386_eflags", machine="rflags"))
+    regs += [RegDef(n, 32, CORE, "int32", machine=n) for n in SELECTORS]
     regs += [RegDef(f"st{i}", 80, CORE, "i387_ext", st=i) for i in range(8)]
-    regs += [RegDef(n, 32, CORE, "int", "float", uc=uc) for n, uc in X87_CONTROL]
-    regs += [RegDef(f"xmm{i}", 128, SSE, "vec128", uc=X.UC_X86_REG_XMM0 + i) for i in range(16)]
-    regs.append(RegDef("mxcsr", 32, SSE, "i386_mxcsr", "vector", uc=X.UC_X86_REG_MXCSR))
+    regs += [RegDef(n, 32, CORE, "int", "float", machine=m) for n, m in X87_CONTROL]
+    regs += [RegDef(f"xmm{i}", 128, SSE, "vec128", machine=f"xmm{i}") for i in range(16)]
+    regs.append(RegDef("mxcsr", 32, SSE, "i386_mxcsr", "vector", machine="mxcsr"))
     regs.append(RegDef("orig_rax", 64, LINUX, "int"))
-    regs += [RegDef(n, 64, SEGMENTS, "int", uc=UC_REGS[n]) for n in ("fs_base", "gs_base")]
+    regs += [RegDef(n, 64, SEGMENTS, "int", machine=n) for n in ("fs_base", "gs_base")]
     return tuple(regs)
 
 
@@ -93,19 +92,19 @@ def _fp80(mantissa_exponent) -> bytes:
 
 
 class RegisterFile:
-    """gdb's register numbers over one Unicorn CPU."""
+    """gdb's register numbers over one machine's CPU."""
 
-    def __init__(self, uc):
-        self._uc = uc
+    def __init__(self, machine):
+        self._machine = machine
         self._orig_rax = NO_SYSCALL
-        self._plain = [(i, r) for i, r in enumerate(LAYOUT) if r.uc is not None]
+        self._plain = [(i, r) for i, r in enumerate(LAYOUT) if r.machine is not None]
 
     # -- reading -----------------------------------------------------------------------------
 
     def read_all(self) -> bytes:
         """Every register in `g` order: G_PACKET_SIZE bytes."""
-        ids = [r.uc for _, r in self._plain] + list(PHYSICAL_FP)
-        values = self._uc.reg_read_batch(ids)
+        names = [r.machine for _, r in self._plain] + list(PHYSICAL_FP)
+        values = self._machine.read_regs(names)
         plain = dict(zip((i for i, _ in self._plain), values))
         physical = values[len(self._plain):]
         top = self._top(plain[FSTAT])
@@ -113,7 +112,7 @@ class RegisterFile:
         for number, reg in enumerate(LAYOUT):
             if reg.st is not None:
                 out += _fp80(physical[(top + reg.st) % 8])
-            elif reg.uc is not None:
+            elif reg.machine is not None:
                 out += _int_bytes(plain[number], reg.size)
             else:
                 out += _int_bytes(self._orig_rax, reg.size)
@@ -123,9 +122,9 @@ class RegisterFile:
         """One register's bytes; PacketError (E02) for an unknown number."""
         reg = self._reg(number)
         if reg.st is not None:
-            return _fp80(self._uc.reg_read(self._physical(reg.st)))
-        if reg.uc is not None:
-            return _int_bytes(self._uc.reg_read(reg.uc), reg.size)
+            return _fp80(self._machine.reg(self._physical(reg.st)))
+        if reg.machine is not None:
+            return _int_bytes(self._machine.reg(reg.machine), reg.size)
         return _int_bytes(self._orig_rax, reg.size)
 
     # -- writing -------------------------------------------------------------------------------
@@ -140,15 +139,15 @@ class RegisterFile:
         if reg.st is not None:
             mantissa = int.from_bytes(data[:8], "little")
             exponent = int.from_bytes(data[8:], "little")
-            self._uc.reg_write(self._physical(reg.st), (mantissa, exponent))
-        elif reg.uc is None:
+            self._machine.set_reg(self._physical(reg.st), (mantissa, exponent))
+        elif reg.machine is None:
             self._orig_rax = value
         elif reg.name in SELECTORS:
-            if value != self._uc.reg_read(reg.uc):
+            if value != self._machine.reg(reg.machine):
                 raise PacketError(f"{reg.name}: segment selectors cannot be changed here",
                                   E_REGISTER)
         else:
-            self._uc.reg_write(reg.uc, value)
+            self._machine.set_reg(reg.machine, value)
 
     def write_all(self, data: bytes) -> None:
         """Set every register from a `G` block (G_PACKET_SIZE bytes).
@@ -175,8 +174,8 @@ class RegisterFile:
     def _top(self, fstat: int) -> int:
         return (fstat >> FSTAT_TOP_SHIFT) & FSTAT_TOP_MASK
 
-    def _physical(self, slot: int) -> int:
-        top = self._top(self._uc.reg_read(X.UC_X86_REG_FPSW))
+    def _physical(self, slot: int) -> str:
+        top = self._top(self._machine.reg("fpsw"))
         return PHYSICAL_FP[(top + slot) % 8]
 
 

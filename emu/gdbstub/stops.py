@@ -49,14 +49,14 @@ def gdb_signal(linux_signo: int) -> int:
     return GDB_SIGNALS.get(linux_signo, GDB_SIGNAL_UNKNOWN)
 
 
-def stop_signal(stop, session) -> int:
+def stop_signal(stop, runner) -> int:
     """The Linux signal a stop stands for (SIGTRAP for steps and breakpoints)."""
     if stop.kind == "fault":
-        return session.fault.signo if session.fault is not None else signal.SIGSEGV
+        return runner.fault.signo if runner.fault is not None else signal.SIGSEGV
     return STOP_SIGNALS.get(stop.kind, signal.SIGTRAP)
 
 
-def stop_reply(stop, session, registers, reason: str = "") -> bytes:
+def stop_reply(stop, runner, registers, reason: str = "") -> bytes:
     """The reply for `stop`: W when the process exited, else a T packet.
 
     `reason` is the breakpoint reason the caller worked out (swbreak/hwbreak)."""
@@ -70,7 +70,7 @@ def stop_reply(stop, session, registers, reason: str = "") -> bytes:
         fields.append("replaylog:begin")
     elif reason:
         fields.append(f"{reason}:")
-    head = f"T{gdb_signal(stop_signal(stop, session)):02x}"
+    head = f"T{gdb_signal(stop_signal(stop, runner)):02x}"
     return (head + "".join(f + ";" for f in fields)).encode()
 
 
@@ -78,13 +78,13 @@ def exit_reply(code: int | None) -> bytes:
     return b"W%02x" % ((code or 0) & 0xFF)
 
 
-def ended_reply(session) -> bytes:
+def ended_reply(runner) -> bytes:
     """What a resume of a program that cannot run any more gets: W after an
     exit, X and the signal that ended it otherwise (gdb: 'Program terminated')."""
-    if session.exit_code is not None:
-        return exit_reply(session.exit_code)
-    signo = session.fault.signo if session.fault is not None else \
-        STOP_SIGNALS.get(session.stopped, signal.SIGKILL)
+    if runner.exit_code is not None:
+        return exit_reply(runner.exit_code)
+    signo = runner.fault.signo if runner.fault is not None else \
+        STOP_SIGNALS.get(runner.stopped, signal.SIGKILL)
     return b"X%02x" % gdb_signal(signo)
 
 

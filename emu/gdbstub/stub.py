@@ -17,9 +17,9 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 from ..debug.target import Stop
-from ..mmu import UnmappedAccess
+from ..errors import UnmappedAccess
 from . import queries
-from .execution import Runner, parse_resume, parse_vcont
+from .execution import Resumer, parse_resume, parse_vcont
 from .packets import (E_FAULT, E_STATE, MAX_PACKET, PacketError, parse_address_length,
                       parse_hex_bytes, parse_number, unescape)
 from .points import Points, parse_point
@@ -41,14 +41,14 @@ class Stub:
     def __init__(self, dbg, while_running=_no_watch, log=None):
         self.dbg = dbg
         self.target = dbg.target
-        self.registers = RegisterFile(dbg.machine.uc)
+        self.registers = RegisterFile(dbg.machine)
         self.points = Points(dbg.target)
-        self.runner = Runner(dbg.target, dbg.machine, while_running)
+        self.resumer = Resumer(dbg.target, dbg.machine, while_running)
         self.log = log or (lambda _line: None)
         self.last_stop = Stop("step", self.target.rip)
         self.client_features: set[str] = set()
         self.no_ack = False             # gdb asked for QStartNoAckMode
-        self.finished = ""              # why the session ended: "detached", "killed"
+        self.finished = ""              # why the gdb session ended: "detached", "killed"
         self.repl = None                # the debugger's commands, for monitor (qRcmd)
 
     # -- dispatch --------------------------------------------------------------------------
@@ -77,14 +77,14 @@ class Stub:
             reason = self.points.reason(stop.breakpoint)
             if reason not in self.client_features:
                 reason = ""
-        return stop_reply(stop, self.dbg.session, self.registers, reason)
+        return stop_reply(stop, self.dbg.runner, self.registers, reason)
 
     def resume(self, action, address: int | None = None) -> list[bytes]:
         if not self.target.alive:
-            return [ended_reply(self.dbg.session)]
+            return [ended_reply(self.dbg.runner)]
         if address is not None:
             self.dbg.machine.set_reg("rip", address)
-        return [self.report(self.runner.run(action))]
+        return [self.report(self.resumer.run(action))]
 
     # -- packet handlers: (stub, bytes after the letter) -> replies -----------------------------
 
@@ -179,7 +179,7 @@ class Stub:
     def backwards(self, args: bytes) -> list[bytes]:
         if args not in (b"s", b"c"):
             return [b""]
-        return [self.report(self.runner.reverse(args.decode()))]
+        return [self.report(self.resumer.reverse(args.decode()))]
 
     def set_thread(self, _args: bytes) -> list[bytes]:
         return [b"OK"]

@@ -6,8 +6,8 @@
 The allocator is linked with the guest driver (asm/malloclab/driver.c); for
 each trace a fresh machine runs it as a process whose lab region holds the
 packed trace. The driver checks and times the replay; the host reads the
-results back and, when asked, walks the heap at sample points (a code hook on
-the driver's lab_sample(), so the normal run carries no extra hooks).
+results back and, when asked, walks the heap at sample points (a breakpoint
+hook on the driver's lab_sample(), so the normal run carries no extra hooks).
 """
 
 from __future__ import annotations
@@ -15,14 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unicorn import UC_HOOK_CODE
+from kernel.vma import PROT_READ, PROT_WRITE
 
 from .. import ASM_DIR, EXAMPLES_DIR
 from ..errors import UsageError
 from ..heap import walk_heap
 from ..machine import Budget, Machine
-from ..program import load_program
-from ..runner import Session
+from ..loader import load_program
+from ..paging import page_align_up
+from ..runner import ProcessRunner
+from ..userfiles import require_file
 from .traces import LabResults, Trace, pack, unpack_results
 
 DRIVER = ASM_DIR / "malloclab" / "driver.c"
@@ -31,6 +33,7 @@ ASM_ALLOCATORS = ("bump-asm", "firstfit-asm")
 BUILTIN = tuple(C_ALLOCATORS) + ASM_ALLOCATORS
 LAB_BASE = 0x6000_0000_0000          # where the packed trace is mapped in the process
 HEAP_LIMIT = 20 << 20                # CS:APP's MAX_HEAP: 20 MiB of heap and mappings
+MAX_HEAP_LIMIT_MIB = 128 << 10       # the largest machine's RAM
 RAM_MIB = 256
 BUDGET = Budget(seconds=600)
 
@@ -89,9 +92,10 @@ class Lab:
     def for_allocator(cls, spec: str, *, cc: str | None = None, **kwargs) -> "Lab":
         """ALLOCATOR as the CLI takes it: a built-in name, a .c file or an .asm file."""
         path = builtin_path(spec) if spec in BUILTIN else Path(spec)
-        if not path.is_file():
-            raise UsageError(f"allocator '{spec}': no such file, and not one of "
-                             f"{', '.join(BUILTIN)}")
+        try:
+            require_file(path)
+        except UsageError as exc:
+            raise UsageError(f"allocator {exc}, and not one of {', '.join(BUILTIN)}") from None
         if path.suffix == ".c":
             image = load_program(DRIVER, cc=cc, extra_sources=[path], defines=["MM_LIBRARY"])
         elif path.suffix == ".asm":
@@ -102,36 +106,36 @@ class Lab:
 
     def run(self, trace: Trace, sample_every: int = 0) -> TraceResult:
         """Replay `trace` in a fresh machine; the first failure makes it invalid."""
-        session = Session(Machine(ram_mib=self.ram_mib), self.image,
+        runner = ProcessRunner(Machine(ram_mib=self.ram_mib), self.image,
                           ["mdriver", f"{LAB_BASE:x}"], data_limit=self.heap_limit)
         image = pack(trace, sample_every)
-        space = session.aspace
-        space.add(LAB_BASE, LAB_BASE + ((len(image) + 0xFFF) & ~0xFFF), 3, "[lab]")
+        space = runner.aspace
+        space.add(LAB_BASE, LAB_BASE + page_align_up(len(image)), PROT_READ | PROT_WRITE, "[lab]")
         space.populate(LAB_BASE, image)
         samples: list[Sample] = []
         if sample_every:
-            self._hook_samples(session, samples)
-        _Accelerator(session, self.image.symbols).install()
+            self._hook_samples(runner, samples)
+        _Accelerator(runner, self.image.symbols).install()
         try:
-            while session.alive:
-                session.resume(BUDGET)
-            results = unpack_results(session.machine.mmu.read_virtual, LAB_BASE, trace) \
-                if session.fault is None else None
+            while runner.alive:
+                runner.resume(BUDGET)
+            results = unpack_results(runner.machine.mmu.read_virtual, LAB_BASE, trace) \
+                if runner.fault is None else None
         finally:
-            outcome = session.finish()
+            outcome = runner.finish()
         return self._result(trace, results, outcome, samples)
 
-    def _hook_samples(self, session: Session, samples: list[Sample]) -> None:
+    def _hook_samples(self, runner: ProcessRunner, samples: list[Sample]) -> None:
         address = self.image.symbols.get("lab_sample")
         if address is None:
             return
-        space, machine = session.aspace, session.machine
+        space, machine = runner.aspace, runner.machine
 
-        def sample(_uc, _address, _size, _data):
+        def sample(_address):
             read = lambda vaddr, n: machine.mmu.read_virtual(vaddr, n, root=space.root)
             walk = walk_heap(read, self.image.symbols, space.brk_start, space.brk)
             samples.append(Sample(machine.reg("rdi"), walk.blocks))
-        machine.uc.hook_add(UC_HOOK_CODE, sample, None, address, address)
+        machine.add_breakpoint(address, sample)
 
     def _result(self, trace: Trace, results: LabResults | None, outcome, samples) -> TraceResult:
         if results is None or results.status != 1:
@@ -169,34 +173,33 @@ def pattern(ident: int, start: int, end: int) -> bytes:
 class _Accelerator:
     """Host-speed bodies for the driver's lab_fill and lab_verify (see driver.c)."""
 
-    def __init__(self, session: Session, symbols: dict[str, int]):
-        self.session = session
+    def __init__(self, runner: ProcessRunner, symbols: dict[str, int]):
+        self.runner = runner
         self.symbols = symbols
-        self.uc = session.machine.uc
 
     def install(self) -> None:
         for name, body in (("lab_fill", self._fill), ("lab_verify", self._verify)):
             address = self.symbols.get(name)
             if address is not None:
-                self.uc.hook_add(UC_HOOK_CODE, body, None, address, address)
+                self.runner.machine.add_breakpoint(address, body)
 
     def _args(self) -> list[int]:
-        return [self.session.machine.reg(r) for r in ("rdi", "rsi", "rdx", "rcx")]
+        return [self.runner.machine.reg(r) for r in ("rdi", "rsi", "rdx", "rcx")]
 
     def _return(self) -> None:
         """Do what the function's `ret` would: pop the return address into rip."""
-        m = self.session.machine
+        m = self.runner.machine
         rsp = m.reg("rsp")
-        m.set_reg("rip", self.session.process.read_u64(rsp))
+        m.set_reg("rip", self.runner.process.read_u64(rsp))
         m.set_reg("rsp", rsp + 8)
 
-    def _fill(self, _uc, _address, _size, _data) -> None:
+    def _fill(self, _address) -> None:
         ident, p, start, end = self._args()
-        if end <= start or self.session.process.write(p + start, pattern(ident & 0xFFFFFFFF,
+        if end <= start or self.runner.process.write(p + start, pattern(ident & 0xFFFFFFFF,
                                                                          start, end)):
             self._return()
 
-    def _verify(self, _uc, _address, _size, _data) -> None:
+    def _verify(self, _address) -> None:
         ident, p, size, _ = self._args()
-        if size == 0 or self.session.process.read(p, size) == pattern(ident & 0xFFFFFFFF, 0, size):
+        if size == 0 or self.runner.process.read(p, size) == pattern(ident & 0xFFFFFFFF, 0, size):
             self._return()

@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
+from ..userfiles import read_user_text
 
 OP_ALLOC, OP_FREE, OP_REALLOC = 0, 1, 2
 _KINDS = {"a": OP_ALLOC, "f": OP_FREE, "r": OP_REALLOC}
 _NAMES = {OP_ALLOC: "a", OP_FREE: "f", OP_REALLOC: "r"}
 MAX_SIZE = 1 << 40
+MAX_COUNT = 1 << 22              # ids or ops in one trace: the driver's image must fit in RAM
+MAX_SAMPLE_EVERY = (1 << 32) - 1   # the driver's header field is 32 bits
 
 
 class TraceError(UsageError):
@@ -54,11 +57,9 @@ class Trace:
 def read_trace(path) -> Trace:
     path = Path(path)
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise TraceError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TraceError(f"{path}: cannot read: {exc}") from None
+        text = read_user_text(path)
+    except UsageError as exc:
+        raise TraceError(str(exc)) from None
     return parse_trace(text, str(path))
 
 
@@ -94,6 +95,9 @@ def _header(lines: list[str], path: str) -> list[int]:
                              f"found '{text}'") from None
         if value < 0:
             raise TraceError(f"{path}:{i + 1}: header: the {name} is negative ({value})")
+        if name in ("number of ids", "number of ops") and value > MAX_COUNT:
+            raise TraceError(f"{path}:{i + 1}: header: the {name} is {value}; this driver "
+                             f"takes at most {MAX_COUNT}")
         values.append(value)
     return values
 
@@ -145,6 +149,9 @@ def _align(value: int, to: int = 64) -> int:
 def pack(trace: Trace, sample_every: int = 0) -> bytes:
     """The trace as the driver's `struct lab`: header, empty results, ops, and
     zeroed room for the per-op series, per-id blocks and the treap nodes."""
+    if not 0 <= sample_every <= MAX_SAMPLE_EVERY:
+        raise UsageError(f"--sample-every must be between 0 and {MAX_SAMPLE_EVERY}, "
+                         f"got {sample_every}")
     ops_offset = _align(RESULTS_OFFSET + RESULTS.size + MESSAGE_BYTES)
     series_offset = _align(ops_offset + OP.size * trace.num_ops)
     blocks_offset = _align(series_offset + 16 * trace.num_ops)

@@ -7,9 +7,10 @@ overcommit check); pages themselves arrive on first touch.
 
 from __future__ import annotations
 
+from emu.paging import PAGE_4K, page_align_down, page_align_up
+
 from ..address_space import MMAP_BASE, MMAP_MIN_ADDR, USER_TOP
 from ..errno import EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EPERM
-from ..layout import PAGE_SIZE, page_align_up
 from ..vma import PROT_EXEC, PROT_READ, PROT_WRITE
 
 PROT_MASK = PROT_READ | PROT_WRITE | PROT_EXEC
@@ -39,7 +40,7 @@ ANON_NAME = "[anon]"
 
 
 def _pages(length: int) -> int:
-    return page_align_up(length) // PAGE_SIZE
+    return page_align_up(length) // PAGE_4K
 
 
 def _fits_in_memory(proc, length: int) -> bool:
@@ -65,7 +66,7 @@ def _within_data_limit(proc, growth: int, writable: bool = True) -> bool:
 
 
 def _aligned(addr: int) -> bool:
-    return addr % PAGE_SIZE == 0
+    return addr % PAGE_4K == 0
 
 
 # -- brk ------------------------------------------------------------------------------
@@ -93,7 +94,7 @@ def sys_brk(proc, addr: int) -> int:
 
 def sys_mmap(proc, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
     space = proc.aspace
-    if length == 0 or offset % PAGE_SIZE:
+    if length == 0 or offset % PAGE_4K:
         return -EINVAL
     prot &= PROT_MASK                   # Linux ignores the bits it does not know here
     kind = flags & MAP_TYPE
@@ -141,7 +142,7 @@ def _place(space, hint: int, size: int) -> int | None:
     raised to MMAP_MIN_ADDR) if that range is free, else the highest free gap
     below MMAP_BASE, as x86 Linux does."""
     if hint:
-        hint = max(hint & ~(PAGE_SIZE - 1), MMAP_MIN_ADDR)
+        hint = max(page_align_down(hint), MMAP_MIN_ADDR)
         if hint + size <= USER_TOP and space.vmas.is_free(hint, hint + size):
             return hint
     return space.vmas.free_gap_below(MMAP_BASE, size, MMAP_MIN_ADDR)

@@ -12,7 +12,7 @@ import pytest
 
 from emu import Budget, Machine
 from emu.elf import read_elf
-from emu.runner import RunResult, Session
+from emu.runner import RunResult, ProcessRunner
 from emu.toolchain import build
 from tests.conftest import EXAMPLES
 
@@ -30,7 +30,7 @@ def build_allocator(*sources: str, defines=()) -> Path:
 
 
 def run(elf, argv: list[str]) -> RunResult:
-    return Session(Machine(ram_mib=256), read_elf(elf), argv).run(Budget(seconds=120))
+    return ProcessRunner(Machine(ram_mib=256), read_elf(elf), argv).run(Budget(seconds=120))
 
 
 def report(result: RunResult) -> str:
@@ -41,7 +41,7 @@ def report(result: RunResult) -> str:
 
 @functools.cache
 def demo(name: str) -> RunResult:
-    """The demo of allocator `name` with DEMO_OPS operations (run once per session)."""
+    """The demo of allocator `name` with DEMO_OPS operations (run once per runner)."""
     return run(build_allocator(f"{name}.c"), [name, str(DEMO_OPS)])
 
 

@@ -19,7 +19,7 @@ def repl():
     dbg = Debugger.start(LIST, ["linked_list"], ram_mib=64, link=[FIRSTFIT])
     r = Repl(dbg, show_context=False)
     yield r
-    dbg.session.finish()
+    dbg.runner.finish()
 
 
 def run(repl, *commands) -> str:
@@ -61,8 +61,8 @@ def test_break_file_line_and_address(repl):
 
 def test_the_program_runs_to_its_exit(repl):
     assert run(repl, "run") == "[Inferior 1 (process) exited with code 226]"   # 150, octal
-    assert repl.dbg.session.exit_code == 150
-    assert repl.dbg.session.process.output[1] == b"sum 150\n"
+    assert repl.dbg.runner.exit_code == 150
+    assert repl.dbg.runner.process.output[1] == b"sum 150\n"
     assert "the program is not running" in run(repl, "next")
 
 
@@ -168,7 +168,7 @@ def test_reverse_stepping_restores_registers_and_memory_exactly():
     dbg = Debugger.start(LIST, ["linked_list"], ram_mib=64, link=[FIRSTFIT])
     dbg.break_at("push")
     dbg.cont()
-    space = dbg.session.aspace
+    space = dbg.runner.aspace
 
     def state():
         resident = {m.vaddr: dbg.target.read(m.vaddr, m.size) for v in space.vmas
@@ -184,15 +184,15 @@ def test_reverse_stepping_restores_registers_and_memory_exactly():
         steps += 1
     end = state()
     assert end != start
-    syscalls_seen = dbg.session.process.syscall_count
+    syscalls_seen = dbg.runner.process.syscall_count
     for _ in range(steps):
         assert dbg.target.reverse_step().kind == "step"
     assert state() == start
     for _ in range(steps):
         dbg.target.step()
     assert state() == end
-    assert dbg.session.process.syscall_count == syscalls_seen
-    dbg.session.finish()
+    assert dbg.runner.process.syscall_count == syscalls_seen
+    dbg.runner.finish()
 
 
 def test_reverse_continue_goes_back_to_a_breakpoint(repl):
@@ -231,7 +231,7 @@ def test_context_is_shown_after_a_stop():
     assert "──[ registers ]" in out and "──[ code ]" in out and "──[ stack ]" in out
     assert "──[ source linked_list.c:" in out and " → " in out
     assert "rip*" in out                                  # changed registers are marked
-    dbg.session.finish()
+    dbg.runner.finish()
 
 
 def test_a_store_that_starts_before_the_watched_bytes_still_stops(tmp_path):
@@ -244,7 +244,7 @@ def test_a_store_that_starts_before_the_watched_bytes_still_stops(tmp_path):
     r = Repl(dbg, show_context=False)
     out = run(r, "watch val 4", "continue")
     assert "Old value = 0x0" in out and "New value = 0x11111111" in out
-    dbg.session.finish()
+    dbg.runner.finish()
 
 
 def test_backtrace_in_a_function_before_its_frame_is_set_up():
@@ -257,4 +257,4 @@ def test_backtrace_in_a_function_before_its_frame_is_set_up():
     assert frames[0].startswith("#0  mm_malloc ()") and " in main () at demo_main.h:" in frames[1]
     run(r, "si 8")                                     # now inside the set-up frame
     assert " in main () at demo_main.h:" in run(r, "bt").splitlines()[1]
-    dbg.session.finish()
+    dbg.runner.finish()

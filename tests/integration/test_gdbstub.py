@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
-from unicorn import x86_const as X
 
 from emu.debug.debugger import Debugger
 from emu.gdbstub import listen, serve
@@ -90,7 +89,7 @@ def served(path, **options):
         gdb.close()
         thread.join(timeout=TIMEOUT)
         listener.close()
-        dbg.session.finish()
+        dbg.runner.finish()
 
 
 def register(g_reply: bytes, name: str) -> int:
@@ -169,15 +168,15 @@ def test_registers_written_with_p_and_g_read_back():
 
 def test_st0_is_the_top_of_the_x87_stack_and_xmm_registers_are_128_bits():
     with served(NULL_WRITE) as s:
-        uc = s.dbg.machine.uc
-        uc.reg_write(X.UC_X86_REG_FPSW, 6 << 11)                     # top = 6
-        uc.reg_write(X.UC_X86_REG_FP6, (0x8000000000000000, 0x3FFF))  # 1.0
+        machine = s.dbg.machine
+        machine.set_reg("fpsw", 6 << 11)                              # top = 6
+        machine.set_reg("fp6", (0x8000000000000000, 0x3FFF))          # 1.0
         one = (0x8000000000000000).to_bytes(8, "little") + (0x3FFF).to_bytes(2, "little")
         assert s.gdb.request(b"p%x" % NUMBERS["st0"]) == one.hex().encode()
         assert register(s.gdb.request(b"g"), "st0") == int.from_bytes(one, "little")
         wide = (1 << 127 | 5).to_bytes(16, "little").hex().encode()
         assert s.gdb.request(b"P%x=%s" % (NUMBERS["xmm1"], wide)) == b"OK"
-        assert uc.reg_read(X.UC_X86_REG_XMM1) == 1 << 127 | 5
+        assert machine.reg("xmm1") == 1 << 127 | 5
         assert s.gdb.request(b"P%x=%s" % (NUMBERS["cs"], b"33000000")) == b"E02"
 
 
@@ -286,14 +285,14 @@ def test_the_program_exiting_is_a_w_packet():
         assert s.gdb.request(b"vCont;c") == b"W06"
         assert s.gdb.request(b"?") == b"W06"
         assert s.gdb.request(b"vCont;c") == b"W06"
-        assert bytes(s.dbg.session.process.output[1]) == b"counter 6\n"
+        assert bytes(s.dbg.runner.process.output[1]) == b"counter 6\n"
 
 
 def test_a_guest_segfault_is_sigsegv_with_siginfo_then_x():
     with served(NULL_WRITE) as s:
         reply = s.gdb.request(b"vCont;c")
         assert reply.startswith(b"T0b")
-        assert stop_rip(reply) == s.dbg.session.fault.rip
+        assert stop_rip(reply) == s.dbg.runner.fault.rip
         info = unescape(s.gdb.request(b"qXfer:siginfo:read::0,80")[1:])
         assert int.from_bytes(info[0:4], "little") == 11             # SIGSEGV
         assert int.from_bytes(info[8:12], "little") == 1             # SEGV_MAPERR

@@ -4,9 +4,9 @@ import pytest
 
 from emu import Budget, GuestFault
 from emu.assembler import assemble
-from emu.mmu import UnmappedAccess
-from emu.paging import (NOT_PRESENT, NO_EXECUTE, READ_ONLY, SUPERVISOR, PAGE_2M, PTE_A,
-                        PTE_D, PTE_NX, PTE_RW, PTE_US)
+from emu.errors import UnmappedAccess
+from emu.paging import (NOT_PRESENT, NO_EXECUTE, READ_ONLY, SUPERVISOR, PAGE_2M, PAGE_4K,
+                        PTE_A, PTE_D, PTE_NX, PTE_RW, PTE_US)
 from kernel import layout
 
 CODE = 0x400000
@@ -20,11 +20,11 @@ class Space:
 
     def __init__(self, machine):
         self.m = machine
-        self.root = machine.mmu.tables.new_root()
+        self.root = machine.page_tables.new_root()
 
     def page(self, vaddr, flags):
         frame = self.m.frames.alloc()
-        assert self.m.mmu.map(vaddr, frame, 4096, flags, root=self.root)
+        assert self.m.page_tables.map(self.root, vaddr, frame, PAGE_4K, flags)
         return frame
 
     def run(self, source, **regs):
@@ -53,8 +53,8 @@ def test_guest_reads_and_writes_land_on_the_mapped_4k_frame(space):
 
 def test_guest_accesses_through_a_2m_page_land_at_the_right_offset(space):
     chunk = space.m.memory_map.allocate(1)
-    assert space.m.mmu.map(HUGE, chunk, PAGE_2M, PTE_US | PTE_RW, page_size=PAGE_2M,
-                           root=space.root)
+    assert space.m.page_tables.map(space.root, HUGE, chunk, PAGE_2M, PTE_US | PTE_RW,
+                                   page_size=PAGE_2M)
     space.run(f"mov rax, {HUGE + 0x123450}\nmov qword [rax], 77\nmov rbx, [rax]")
     assert space.m.reg("rbx") == 77
     assert space.m.ram.read(chunk + 0x123450, 8) == (77).to_bytes(8, "little")
@@ -64,7 +64,7 @@ def test_guest_accesses_through_a_2m_page_land_at_the_right_offset(space):
 
 def test_code_runs_from_a_2m_page(space):
     chunk = space.m.memory_map.allocate(1)
-    space.m.mmu.map(HUGE, chunk, PAGE_2M, PTE_US, page_size=PAGE_2M, root=space.root)
+    space.m.page_tables.map(space.root, HUGE, chunk, PAGE_2M, PTE_US, page_size=PAGE_2M)
     code = assemble("mov rax, 99\ndone: nop", base=HUGE + 0x1000)
     space.m.ram.write(chunk + 0x1000, code.image())
     space.m.run(HUGE + 0x1000, until=code.symbols["done"], budget=BUDGET, root=space.root,
@@ -149,18 +149,21 @@ def test_walk_agrees_with_what_the_guest_saw(space):
         assert space.m.reg(f"r{8 + i}") == int.from_bytes(space.m.ram.read(paddr, 8), "little")
 
 
-def test_unmap_flushes_so_the_guest_faults_next_time(space):
+def test_a_stale_translation_works_until_it_is_invalidated_as_on_hardware(space):
     space.page(DATA, PTE_US | PTE_RW | PTE_NX)
     space.run(f"mov rax, [{DATA}]")
-    (removed,) = space.m.mmu.unmap(DATA, 4096, root=space.root)
+    (removed,) = space.m.page_tables.unmap(space.root, DATA, PAGE_4K)
     assert removed.vaddr == DATA
+    space.run(f"mov rax, [{DATA}]")                   # the TLB still holds the page
+    space.m.mmu.invalidate(DATA, PAGE_4K)             # invlpg
     assert fault_of(space, f"mov rax, [{DATA}]").reason == NOT_PRESENT
 
 
-def test_protect_flushes_so_a_write_to_a_now_read_only_page_faults(space):
+def test_protect_and_invalidate_so_a_write_to_a_now_read_only_page_faults(space):
     space.page(DATA, PTE_US | PTE_RW | PTE_NX)
     space.run(f"mov rbx, {DATA}\nmov [rbx], rbx")
-    space.m.mmu.protect(DATA, 4096, PTE_US | PTE_NX, root=space.root)
+    space.m.page_tables.protect(space.root, DATA, PAGE_4K, PTE_US | PTE_NX)
+    space.m.mmu.invalidate(DATA, PAGE_4K)
     assert fault_of(space, f"mov rbx, {DATA}\nmov [rbx], rbx").reason == READ_ONLY
     leaf = space.m.mmu.walk(DATA, space.root).steps[-1].entry
     assert leaf & PTE_D, "protect keeps the dirty bit"
@@ -168,8 +171,8 @@ def test_protect_flushes_so_a_write_to_a_now_read_only_page_faults(space):
 
 def test_unmapping_part_of_a_2m_page_splits_it(space):
     chunk = space.m.memory_map.allocate(1)
-    space.m.mmu.map(HUGE, chunk, PAGE_2M, PTE_US | PTE_RW, page_size=PAGE_2M, root=space.root)
-    space.m.mmu.unmap(HUGE + 0x3000, 0x1000, root=space.root)
+    space.m.page_tables.map(space.root, HUGE, chunk, PAGE_2M, PTE_US | PTE_RW, page_size=PAGE_2M)
+    space.m.page_tables.unmap(space.root, HUGE + 0x3000, PAGE_4K)
     assert not space.m.mmu.walk(HUGE + 0x3000, space.root).mapped
     neighbour = space.m.mmu.walk(HUGE + 0x4010, space.root)
     assert neighbour.page_size == 4096 and neighbour.paddr == chunk + 0x4010

@@ -8,9 +8,9 @@ import pytest
 
 from emu import Budget, Machine
 from emu.elf import read_elf
-from emu.errors import CompileError, ELFLoadError
-from emu.program import load_program
-from emu.runner import Session
+from emu.errors import EXIT_SOFTWARE, CompileError, ELFLoadError, KernelPanic
+from emu.loader import load_program
+from emu.runner import ProcessRunner
 from emu.toolchain import build
 from tests.conftest import EXAMPLES, FIXTURES
 
@@ -20,7 +20,7 @@ BUDGET = Budget(seconds=60)
 def run(path, *args, ram_mib=64, budget=BUDGET, machine=None, **kw):
     machine = machine or Machine(ram_mib=ram_mib)
     image = load_program(path, **kw) if not isinstance(path, type(read_elf)) else path
-    return Session(machine, image, [str(path), *args]).run(budget)
+    return ProcessRunner(machine, image, [str(path), *args]).run(budget)
 
 
 def test_hello_asm_prints_and_exits_zero():
@@ -113,7 +113,7 @@ def test_a_dynamic_elf_is_refused(tmp_path):
 
 def native_and_emulated(elf, *args):
     native = subprocess.run([elf, *args], capture_output=True, timeout=60)
-    result = Session(Machine(ram_mib=256), read_elf(elf), [str(elf), *args]).run(BUDGET)
+    result = ProcessRunner(Machine(ram_mib=256), read_elf(elf), [str(elf), *args]).run(BUDGET)
     return native, result
 
 
@@ -144,9 +144,22 @@ def test_segments_outside_user_memory_are_refused(tmp_path, vaddr):
         read_elf(path)
 
 
-def test_a_kernel_bug_on_the_guests_behalf_stops_the_process_not_the_host(monkeypatch):
+def test_a_kernel_panic_on_the_guests_behalf_stops_the_process_not_the_host(monkeypatch):
+    from kernel.syscalls import TABLE, Syscall
+
+    def panicking_write(proc, fd, buf, count):
+        raise KernelPanic("sys_write: the output table is corrupt")
+    monkeypatch.setitem(TABLE, 1, Syscall("write", panicking_write, ("fd", "buf", "size")))
+    result = run(EXAMPLES / "hello.asm")
+    assert result.stopped == "panic" and "sys_write: the output table" in result.message
+    assert result.status == EXIT_SOFTWARE
+
+
+def test_a_python_bug_in_a_syscall_is_not_taken_for_a_guest_problem(monkeypatch):
+    """Only KernelPanic stops the process; any other exception is a bug the
+    caller sees (the CLI reports it as an internal error)."""
     from kernel.syscalls import TABLE, Syscall
     broken = Syscall("write", lambda proc, fd, buf, count: 1 // 0, ("fd", "buf", "size"))
     monkeypatch.setitem(TABLE, 1, broken)
-    result = run(EXAMPLES / "hello.asm")
-    assert result.stopped == "panic" and "ZeroDivisionError" in result.message
+    with pytest.raises(ZeroDivisionError):
+        run(EXAMPLES / "hello.asm")

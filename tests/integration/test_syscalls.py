@@ -1,6 +1,6 @@
 """Memory syscalls against the Linux man pages, called on a live process.
 
-The process is a tiny asm program loaded into a Session; the tests call the
+The process is a tiny asm program loaded into a ProcessRunner; the tests call the
 kernel's dispatch() directly, as the syscall instruction would.
 """
 
@@ -9,7 +9,7 @@ import pytest
 from emu import Machine
 from emu.assembler import assemble
 from emu.elf import image_from_program
-from emu.runner import Session
+from emu.runner import ProcessRunner
 from kernel.address_space import MMAP_BASE, STACK_TOP
 from kernel.errno import EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, ENOSYS, EPERM, EBADF
 from kernel.syscalls import dispatch
@@ -25,9 +25,9 @@ def proc():
     machine = Machine(ram_mib=64)
     program = assemble("_start: nop\nsection .bss\nbuf: resb 100\n", base=0x400000,
                        page_aligned=True)
-    session = Session(machine, image_from_program(program), ["t"])
-    yield session.process
-    session.finish()
+    runner = ProcessRunner(machine, image_from_program(program), ["t"])
+    yield runner.process
+    runner.finish()
 
 
 def call(proc, number, *args):
@@ -259,13 +259,13 @@ def test_madvise_dontneed_brings_back_the_programs_own_contents():
     machine = Machine(ram_mib=64)
     program = assemble("_start: nop\nsection .data\nvalue: dq 42\n", base=0x400000,
                        page_aligned=True)
-    session = Session(machine, image_from_program(program), ["t"])
-    proc, value = session.process, program.symbols["value"]
+    runner = ProcessRunner(machine, image_from_program(program), ["t"])
+    proc, value = runner.process, program.symbols["value"]
     assert proc.write(value, (7).to_bytes(8, "little"))
     assert call(proc, MADVISE, value & ~0xFFF, PAGE, 4) == 0
     assert proc.read_u64(value) == 42                  # the file's value, not zero
     assert call(proc, MADVISE, value & ~0xFFF, PAGE, 8) == -EINVAL   # MADV_FREE: anon only
-    session.finish()
+    runner.finish()
 
 
 def test_madvise_with_a_wrapping_length_is_einval(proc):

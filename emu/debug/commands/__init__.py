@@ -16,7 +16,7 @@ from .info import INFO
 from .os_views import MEMMAP, PT, SYSCALLS, VMMAP
 from .reverse import REVERSE_CONTINUE, REVERSE_STEPI
 from .running import CONTINUE, KILL, RUN, START
-from .session import CONTEXT, HELP, QUIT
+from .meta import CONTEXT, HELP, QUIT
 from .stepping import FINISH, NEXT, NEXTI, STEP, STEPI, UNTIL
 from .watch import AWATCH, RWATCH, WATCH
 

@@ -1,7 +1,8 @@
 """print EXPR / set $REG = VALUE: look at and change registers and values."""
 
 from ...errors import UsageError
-from ...registers import REGISTER_FILE, UC_REGS
+from ...paging import U64
+from ...registers import REGISTER_FILE
 from .base import Command, CommandError, require_alive
 
 
@@ -44,7 +45,7 @@ def _set(repl, args: str):
         value = repl.dbg.evaluate(value_text)
     except UsageError as exc:
         raise CommandError(f"set: {exc}") from None
-    repl.dbg.machine.uc.reg_write(UC_REGS[register], value)
+    repl.dbg.machine.set_reg(register, value & U64)
     return []
 
 

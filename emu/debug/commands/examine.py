@@ -4,7 +4,7 @@ import re
 
 from ... import disasm
 from ...errors import UsageError
-from ...mmu import UnmappedAccess
+from ...errors import UnmappedAccess
 from .base import Command, CommandError
 
 UNITS = {"b": 1, "h": 2, "w": 4, "g": 8}

@@ -11,7 +11,7 @@ def _heap(repl, args: str):
     except ValueError:
         raise CommandError(f"heap: '{text}' is not a number of blocks") from None
     dbg = repl.dbg
-    space = dbg.session.aspace
+    space = dbg.runner.aspace
     walk = walk_heap(dbg.target.read, dbg.image.symbols, space.brk_start, space.brk)
     resident = sum(1 for _ in space.tables.leaves(space.root, walk.start & ~0xFFF,
                                                  ((walk.end + 0xFFF) & ~0xFFF) - (walk.start & ~0xFFF),

@@ -13,15 +13,15 @@ def _pt(repl, args: str):
         address = repl.dbg.evaluate(text)
     except UsageError as exc:
         raise CommandError(f"pt: {exc}") from None
-    session = repl.dbg.session
-    result = repl.dbg.machine.mmu.walk(address, root=session.aspace.root)
-    vma = session.aspace.vmas.find(address)
+    runner = repl.dbg.runner
+    result = repl.dbg.machine.mmu.walk(address, root=runner.aspace.root)
+    vma = runner.aspace.vmas.find(address)
     where = f"in {vma.name} ({vma.perms})" if vma else "outside every mapping"
     return walk_lines(result, f"page walk of {result.vaddr:#x} ({where}), CR3 {result.root:#x}")
 
 
 def _vmmap(repl, args: str):
-    space = repl.dbg.session.aspace
+    space = repl.dbg.runner.aspace
     out = ["          Start                End Perm       Size  Resident  Name"]
     for vma in space.vmas:
         resident = sum(1 for _ in space.tables.leaves(space.root, vma.start, vma.size, split=False))
@@ -44,7 +44,7 @@ def _syscalls(repl, args: str):
         count = int(text) if text else RECENT
     except ValueError:
         raise CommandError(f"syscalls: '{text}' is not a count") from None
-    process = repl.dbg.session.process
+    process = repl.dbg.runner.process
     records = process.syscalls[-count:]
     if not records:
         return ["No system calls yet."]

@@ -1,7 +1,7 @@
 """watch / rwatch / awatch ADDR [LEN]: stop when memory is written or read."""
 
 from ...errors import UsageError
-from ...mmu import UnmappedAccess
+from ...errors import UnmappedAccess
 from .base import Command, CommandError
 
 KINDS = {"watch": "write", "rwatch": "read", "awatch": "access"}

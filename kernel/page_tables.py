@@ -1,8 +1,11 @@
-"""Editing 4-level page tables held in guest RAM.
+"""Editing 4-level page tables held in guest RAM: the kernel's job (xv6's vm.c).
 
+The MMU (emu/mmu.py) only walks tables; the kernel builds and edits them here.
 Tables are 4 KiB frames from the kernel's frame allocator; every function here
 reads and writes real entries (layout in emu/paging.py), so what the guest, the
-debugger and the tests see is exactly what a hardware walker would see.
+debugger and the tests see is exactly what a hardware walker would see. Editing
+a table does not touch any TLB: whoever changes the current address space
+invalidates what changed (AddressSpace does, through the MMU).
 
 Intermediate entries are made P | RW, plus US when a user page lies below them:
 the leaf entry decides the page's permissions, as on Linux.
@@ -12,27 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kernel.layout import PAGE_SIZE
-
-from .errors import KernelPanic
-from .paging import (ENTRIES, LEVELS, PAGE_2M, PAGE_4K, PTE_A, PTE_D, PTE_NX, PTE_P,
-                     PTE_PS, PTE_RW, PTE_US, LEVEL_SHIFT, index_at, is_canonical, make_pte,
-                     pte_addr, walk)
+from emu.errors import KernelPanic
+from emu.paging import (ENTRIES, LEVELS, PAGE_2M, PAGE_4K, PTE_A, PTE_ADDR_MASK, PTE_D,
+                        PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, LEVEL_SHIFT, index_at, make_pte,
+                        page_align_down, pte_addr, translate_range, walk)
 
 # Bits a caller may ask for in a leaf; P is added, PS follows the page size.
 LEAF_FLAGS = PTE_RW | PTE_US | PTE_NX | (1 << 3) | (1 << 4) | (1 << 8)
 _TABLE_FLAGS = PTE_P | PTE_RW
 _LEVEL_OF_SIZE = {PAGE_4K: "PT", PAGE_2M: "PD"}
-
-
-def _unmapped_pieces(vaddr: int, length: int):
-    """translate_range's answer for a range no page of which is mapped."""
-    pieces = []
-    while length > 0:
-        count = min(length, PAGE_4K - (vaddr & (PAGE_4K - 1)))
-        pieces.append((None, count, 0))
-        vaddr, length = vaddr + count, length - count
-    return pieces
 
 
 @dataclass(frozen=True)
@@ -61,52 +52,8 @@ class PageTables:
         return walk(self.ram.read_u64, root, vaddr, self.ram.size)
 
     def translate_range(self, root: int, vaddr: int, length: int):
-        """[(paddr or None, byte count, leaf entry)] covering [vaddr, vaddr+length),
-        one piece per page. Walks the upper levels once per 2 MiB, so a large
-        copy costs one entry read per page instead of a full walk."""
-        pieces, tables = [], {}
-        read = self.ram.read_u64
-        if not (is_canonical(vaddr) and is_canonical(vaddr + max(length, 1) - 1)):
-            return _unmapped_pieces(vaddr, length)
-        while length > 0:
-            count = min(length, PAGE_4K - (vaddr & (PAGE_4K - 1)))
-            region = vaddr >> 21
-            if region not in tables:
-                tables[region] = self._page_directory_entry(root, vaddr)
-            pde = tables[region]
-            entry = 0
-            if pde & PTE_P and pde & PTE_PS:
-                entry = pde
-                paddr = (pte_addr(pde) & ~(PAGE_2M - 1)) | (vaddr & (PAGE_2M - 1))
-            elif pde & PTE_P:
-                entry = read(pte_addr(pde) + 8 * index_at(vaddr, "PT"))
-                paddr = pte_addr(entry) | (vaddr & (PAGE_4K - 1)) if entry & PTE_P else None
-            else:
-                paddr = None
-            if paddr is not None and paddr + count > self.ram.size:
-                paddr = None
-            pieces.append((paddr, count, entry))
-            vaddr, length = vaddr + count, length - count
-        return pieces
-
-    def _page_directory_entry(self, root: int, vaddr: int) -> int:
-        """The PD entry for `vaddr` (a table or a 2 MiB page), or 0 when a level
-        above it is missing. The permission bits of the upper levels are ANDed in
-        (RW, US) and ORed in (NX), so the result speaks for the whole path."""
-        table, rw_us, nx = root, PTE_RW | PTE_US, 0
-        for level in ("PML4", "PDPT"):
-            entry = self.read_entry(table + 8 * index_at(vaddr, level))
-            if not entry & PTE_P or entry & PTE_PS:
-                return 0
-            rw_us &= entry
-            nx |= entry & PTE_NX
-            table = pte_addr(entry)
-            if table > self.ram.size - PAGE_4K:
-                return 0                             # an entry pointing outside RAM
-        pde = self.read_entry(table + 8 * index_at(vaddr, "PD"))
-        if pde & PTE_P and not pde & PTE_PS and pte_addr(pde) > self.ram.size - PAGE_4K:
-            return 0
-        return (pde & ~(PTE_RW | PTE_US)) | (pde & rw_us) | nx
+        """See emu.paging.translate_range."""
+        return translate_range(self.ram.read_u64, root, vaddr, length, self.ram.size)
 
     def new_root(self) -> int:
         """A fresh, empty PML4; 0 if no frame is left."""
@@ -181,8 +128,8 @@ class PageTables:
         frame = self.frames.alloc()
         if frame == 0:
             return 0
-        flags = entry & ~(PTE_PS | 0x000F_FFFF_FFFF_F000)
-        base = pte_addr(entry) & ~(PAGE_2M - 1)
+        flags = entry & ~(PTE_PS | PTE_ADDR_MASK)
+        base = page_align_down(pte_addr(entry), PAGE_2M)
         entries = b"".join(make_pte(base + i * PAGE_4K, flags).to_bytes(8, "little")
                            for i in range(ENTRIES))
         self.ram.write_data(frame, entries)
@@ -205,7 +152,7 @@ class PageTables:
         while addr < end:
             level, slot, entry = self._leaf_at(root, addr, stop_at_table=True)
             reach = 1 << LEVEL_SHIFT[level]
-            base = addr & ~(reach - 1)
+            base = page_align_down(addr, reach)
             if not entry & PTE_P:
                 addr = base + reach
                 continue
@@ -222,7 +169,7 @@ class PageTables:
                 if level != "PD" or self._split(slot, entry, bool(entry & PTE_US)) == 0:
                     raise KernelPanic(f"leaves: cannot split the {level} page at {base:#x}")
                 continue  # look at addr again, now through the new page table
-            yield slot, Mapping(base, pte_addr(entry) & ~(reach - 1), reach, entry)
+            yield slot, Mapping(base, page_align_down(pte_addr(entry), reach), reach, entry)
             addr = base + reach
 
     def _leaf_at(self, root: int, vaddr: int, stop_at_table: bool = False) -> tuple[str, int, int]:
@@ -245,7 +192,7 @@ class PageTables:
         The caller owns the physical pages and frees them; table frames stay
         until free_tables(). vaddr and size must be 4 KiB aligned.
         """
-        if (vaddr | size) % PAGE_SIZE:
+        if (vaddr | size) % PAGE_4K:
             raise KernelPanic(f"unmap: {vaddr:#x} size {size:#x} is not page-aligned")
         removed = []
         for slot, mapping in self.leaves(root, vaddr, size):
@@ -256,7 +203,7 @@ class PageTables:
     def protect(self, root: int, vaddr: int, size: int, flags: int) -> int:
         """Set the leaf flags of every page in the range to `flags` (plus P, and
         PS for 2 MiB pages), keeping A and D; returns how many leaves changed."""
-        if (vaddr | size) % PAGE_SIZE:
+        if (vaddr | size) % PAGE_4K:
             raise KernelPanic(f"protect: {vaddr:#x} size {size:#x} is not page-aligned")
         if flags & ~LEAF_FLAGS:
             raise KernelPanic(f"protect: flags {flags:#x} are not leaf flags")
@@ -299,7 +246,7 @@ class PageTables:
                 vaddr |= 0xFFFF_0000_0000_0000
             if level == "PT" or (entry & PTE_PS and level != "PML4"):
                 size = 1 << shift
-                yield Mapping(vaddr, pte_addr(entry) & ~(size - 1), size, entry)
+                yield Mapping(vaddr, page_align_down(pte_addr(entry), size), size, entry)
             else:
                 yield from self._mappings_in(pte_addr(entry), depth + 1, vaddr)
 

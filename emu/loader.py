@@ -15,37 +15,46 @@ globals must not have moved.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from . import toolchain
 from .assembler import assemble, assemble_file, declared_externs, read_source
 from .elf import Image, image_from_program, read_elf
-from .errors import AssemblyError, UsageError
+from .errors import AssemblyError, BudgetExceeded, UsageError
+from .userfiles import require_file
 
 USER_BASE = 0x400000
 ASM_LIBRARY_BASE = 0x4000_0000     # within +-2 GiB of the C code: calls reach it
 
 
 def load_program(path, *, libc: str = "runtime", cc: str | None = None,
-                 defines=(), extra_sources=(), link=()) -> Image:
-    """The Image for `path` (UsageError, AssemblyError, CompileError, ELFLoadError)."""
-    path = Path(path)
-    if not path.exists():
-        raise UsageError(f"{path}: no such file")
+                 defines=(), extra_sources=(), link=(), seconds: float | None = None) -> Image:
+    """The Image for `path` (UsageError, AssemblyError, CompileError, ELFLoadError).
+
+    With `seconds`, building (compiling, assembling) must finish within that
+    many seconds, else BudgetExceeded: a run's time budget covers its build."""
+    started = time.monotonic()
+    path = require_file(path)
     if link and path.suffix != ".c":
         raise UsageError(f"{path}: only a .c program can be linked with asm files")
     if path.suffix == ".asm":
-        program = assemble_file(path, base=USER_BASE, page_aligned=True)
-        return image_from_program(program)
-    if path.suffix == ".c":
-        return _c_program(path, [Path(s) for s in extra_sources], [Path(a) for a in link],
-                          libc=libc, cc=cc, defines=defines)
-    return read_elf(path)
+        image = image_from_program(assemble_file(path, base=USER_BASE, page_aligned=True))
+    elif path.suffix == ".c":
+        image = _c_program(path, [Path(s) for s in extra_sources], [Path(a) for a in link],
+                           libc=libc, cc=cc, defines=defines, seconds=seconds)
+    else:
+        image = read_elf(path)
+    if seconds is not None and time.monotonic() - started > seconds:
+        raise BudgetExceeded("time", seconds, None)
+    return image
 
 
-def _c_program(path: Path, extra: list[Path], link: list[Path], *, libc, cc, defines) -> Image:
+def _c_program(path: Path, extra: list[Path], link: list[Path], *, libc, cc, defines,
+               seconds) -> Image:
     if not link:
-        image = read_elf(toolchain.build([path, *extra], libc=libc, cc=cc, defines=defines))
+        image = read_elf(toolchain.build([path, *extra], libc=libc, cc=cc, defines=defines,
+                                         seconds=seconds))
         image.path = str(path.resolve())
         return image
     if len(link) > 1:
@@ -56,7 +65,7 @@ def _c_program(path: Path, extra: list[Path], link: list[Path], *, libc, cc, def
                      page_aligned=True)
     exported = {n: first.symbols[n] for n in first.globals if n in first.labels}
     image = read_elf(toolchain.build([path, *extra], libc=libc, cc=cc, defines=defines,
-                                     defsyms=exported, keep=sorted(stand_ins)))
+                                     defsyms=exported, keep=sorted(stand_ins), seconds=seconds))
     missing = sorted(set(stand_ins) - set(image.symbols))
     if missing:
         raise AssemblyError(f"extern '{missing[0]}' is not defined by {path.name}", name)
