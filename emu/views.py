@@ -8,7 +8,7 @@ from __future__ import annotations
 from kernel import layout
 from kernel.memory_map import STATE_NAMES, MemoryMap
 
-from .paging import LEVELS, PAGE_1G, PAGE_2M, Walk, pte_addr
+from .paging import LEAF_SIZE, LEVELS, Walk, pte_addr
 from .registers import GPRS, flag_names
 
 _STRIP_WIDTH = 64
@@ -82,7 +82,7 @@ def _leads_to(step) -> str:
     if not step.present:
         return "(not present)"
     if step.leaf:
-        size = {"PT": 4096, "PD": PAGE_2M, "PDPT": PAGE_1G}[step.level]
+        size = LEAF_SIZE[step.level]
         return f"-> {size_text(size)} page at {pte_addr(step.entry) & ~(size - 1):#x}"
     below = LEVELS[LEVELS.index(step.level) + 1]
     return f"-> {below} at {pte_addr(step.entry):#x}"

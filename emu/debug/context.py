@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import disasm
 from ..errors import UnmappedAccess
+from ..paging import PAGE_4K, page_offset
 from ..views import register_lines
 
 RULE = "─" * 72
@@ -52,7 +53,7 @@ def _instructions_around(dbg, rip: int):
         except UnmappedAccess:
             before = []
     after = []
-    for length in (CODE_AFTER * disasm.MAX_INSN, 4096 - (rip & 0xFFF)):
+    for length in (CODE_AFTER * disasm.MAX_INSN, PAGE_4K - page_offset(rip)):
         try:
             after = disasm.decode_many(dbg.target.read(rip, length), rip, CODE_AFTER)
             break

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import socket
 
+from ..errors import EmuError
 from .packets import FrameParser, frame
 from .server import HOST
 
 TIMEOUT = 30.0
 
 
-class ProtocolError(Exception):
+class ProtocolError(EmuError):
     """The stub broke the protocol (a bad checksum, a missing ack, a hang-up)."""
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import EmuError
+
 ESCAPE = 0x7D                    # '}'
 ESCAPE_XOR = 0x20
 RESERVED = frozenset(b"}#$*")
@@ -33,7 +35,7 @@ E_STATE = b"E03"                 # not possible now (e.g. siginfo without a sign
 E_FAULT = b"E14"                 # EFAULT: the memory is not mapped
 
 
-class PacketError(Exception):
+class PacketError(EmuError):
     """A packet the stub cannot act on; `reply` is the error packet to send."""
 
     def __init__(self, message: str, reply: bytes = E_MALFORMED):

@@ -18,6 +18,7 @@ from contextlib import nullcontext
 
 from ..debug.target import Stop
 from ..errors import UnmappedAccess
+from ..paging import PAGE_4K, page_offset
 from . import queries
 from .execution import Resumer, parse_resume, parse_vcont
 from .packets import (E_FAULT, E_STATE, MAX_PACKET, PacketError, parse_address_length,
@@ -26,7 +27,6 @@ from .points import Points, parse_point
 from .registers import RegisterFile
 from .stops import ended_reply, stop_reply
 
-PAGE = 0x1000
 MAX_READ = (MAX_PACKET - 16) // 2      # an m reply is two hex digits a byte
 
 
@@ -126,7 +126,7 @@ class Stub:
             pass
         out = b""
         while len(out) < length:
-            chunk = min(length - len(out), PAGE - ((address + len(out)) % PAGE))
+            chunk = min(length - len(out), PAGE_4K - page_offset(address + len(out)))
             try:
                 out += self.target.read(address + len(out), chunk)
             except UnmappedAccess:

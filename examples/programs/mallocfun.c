@@ -1,4 +1,4 @@
-/* emu run: --libc musl -- 100
+/* emu run: --libc musl -- 100    exit: 7
  * mallocfun.c -- malloc, free, realloc and printf from a real libc.
  *
  * Built with gcc -static (glibc) or zig cc -static (musl), it prints the same

@@ -1,6 +1,7 @@
 """heap: the blocks of the heap in address order (allocated / free / overhead)."""
 
 from ...heap import heap_lines, walk_heap
+from ...paging import page_align_down, page_align_up
 from .base import Command, CommandError
 
 
@@ -13,8 +14,8 @@ def _heap(repl, args: str):
     dbg = repl.dbg
     space = dbg.runner.aspace
     walk = walk_heap(dbg.target.read, dbg.image.symbols, space.brk_start, space.brk)
-    resident = sum(1 for _ in space.tables.leaves(space.root, walk.start & ~0xFFF,
-                                                 ((walk.end + 0xFFF) & ~0xFFF) - (walk.start & ~0xFFF),
+    first, end = page_align_down(walk.start), page_align_up(walk.end)
+    resident = sum(1 for _ in space.tables.leaves(space.root, first, end - first,
                                                  split=False)) if walk.end > walk.start else 0
     return heap_lines(walk, resident, limit)
 
