@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench fuzz clean
+N      ?= 100000
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+fuzz: $(STAMP)
+	EMU_FUZZ_TOTAL=$(N) $(BIN)/python -m pytest tests/fuzz -q -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -43,7 +43,7 @@ from .assembler import Program, assemble, assemble_file
 from .errors import BudgetExceeded, UsageError
 from .faults import FaultReporter
 from .mmu import MMU
-from .paging import U64
+from .paging import PAGE_4K, U64, pages_in
 from .ram import PhysicalRAM
 from .registers import GPRS, REGISTER_FILE, RFLAGS_RESERVED, UC_REGS, parse_value
 from .symbols import SymbolTable
@@ -103,7 +103,7 @@ class Machine:
             raise UsageError(problem)
         self.ram_mib = ram_mib
         self._uc = Uc(UC_ARCH_X86, UC_MODE_64)
-        self.ram = PhysicalRAM(ram_mib * layout.MiB, self._uc.mem_write)
+        self.ram = PhysicalRAM(ram_mib * layout.MiB, self._code_written)
         self._uc.mem_map_ptr(0, self.ram.size, UC_PROT_ALL, self.ram.host_address)
         self.memory_map, self.frames, self.page_tables = boot(self.ram, ram_mib)
         self.mmu = MMU(self._uc, self.ram)
@@ -196,6 +196,24 @@ class Machine:
     def code_changed(self) -> None:
         """Forget all translated code (the host wrote bytes that may be code)."""
         self._uc.ctl_flush_tb()
+        self.mmu.forget_code()
+
+    def _code_written(self, paddr: int, length: int) -> None:
+        """The host wrote [paddr, paddr+length): drop translated code if those
+        bytes lie in a page that was executable since the last drop.
+
+        Unicorn's own uc_mem_write cannot do this under paging: it looks the
+        address up as a *virtual* address under the current CR3 before
+        invalidating (uc_invalidate_tb -> get_page_addr_code), so a frame
+        reused by a new process kept running its previous owner's code
+        (measured here: exit() code ran again in the next process)."""
+        code = self.mmu.code_pages
+        if not code:
+            return
+        pages = pages_in(paddr, length)
+        if any(page in code for page in pages) if len(pages) <= len(code) else \
+                any(paddr - PAGE_4K < page < paddr + length for page in code):
+            self.code_changed()
 
     # -- loading kernel code ----------------------------------------------------------
 
@@ -268,7 +286,7 @@ class Machine:
         self.mmu.switch(layout.KERNEL_PML4 if root is None else root, user)
         counting = budget.instructions is not None
         if counting != self._counting:
-            self._uc.ctl_flush_tb()
+            self.code_changed()
             self._counting = counting
         if until != NEVER:
             self.drop_translation(until)

@@ -69,6 +69,9 @@ class MMU:
         self.handler_error: Exception | None = None   # raised inside fault_handler
         self.fills = 0              # slow-path fills (walks) since the machine booted
         self._tlb: dict[int, tuple[int, int]] = {}
+        # Physical pages filled executable since translated code was last
+        # dropped: only these can hold translated code (Machine._code_written).
+        self.code_pages: set[int] = set()
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         uc.hook_add(UC_HOOK_TLB_FILL, self._on_tlb_fill)
 
@@ -85,6 +88,12 @@ class MMU:
         """Forget every cached translation (both TLBs)."""
         self._tlb.clear()
         self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def forget_code(self) -> None:
+        """Translated code was dropped: from now on only pages the TLBs can
+        still fetch from may get new translations. Unicorn's TLB only holds
+        translations this MMU filled and still has in `_tlb`."""
+        self.code_pages = {paddr for paddr, perms in self._tlb.values() if perms & UC_PROT_EXEC}
 
     def invalidate(self, vaddr: int, size: int) -> None:
         """Forget the translations of [vaddr, vaddr+size) (INVLPG over a range)."""
@@ -146,6 +155,8 @@ class MMU:
         hit = self._tlb.get(vaddr)
         if hit is not None and hit[1] & _NEEDED[access]:
             entry.paddr, entry.perms = hit
+            if hit[1] & UC_PROT_EXEC:
+                self.code_pages.add(hit[0])
             return True
         return self._fill(vaddr, access, entry)
 
@@ -159,6 +170,8 @@ class MMU:
                 return False
         self._tlb[vaddr] = translation
         entry.paddr, entry.perms = translation
+        if translation[1] & UC_PROT_EXEC:
+            self.code_pages.add(translation[0])
         return True
 
     def _translate(self, vaddr: int, access: int) -> tuple[int, int] | None:

@@ -6,10 +6,12 @@ same memory (`host_address`) to the CPU. Python reads guest RAM through a
 memoryview, about ten times faster than asking Unicorn, which matters for the
 page walks the MMU does on every TLB miss.
 
-Writes that may later be executed (code, zero-fills, poison) go through the
-CPU's own write (`write_through`, given by the machine), so QEMU drops any
-translated code for those bytes. Writes of page table entries and os_MemoryMap
-bytes, which are never executed, go straight to the host memory.
+Every write goes straight to the host memory. Writes that may later be
+executed (code, zero-fills, poison) also tell the machine (`code_written`), which
+drops translated code when the bytes lie in a page that has ever been
+executable: Unicorn's own write cannot be trusted with that under paging (see
+Machine._code_written). Writes of page-table entries and os_MemoryMap bytes,
+which are never executed, skip that check.
 
 Observers (the debugger's undo log) are told before any host-side write
 changes RAM: observer(paddr, length).
@@ -31,7 +33,7 @@ _U64 = struct.Struct("<Q")
 class PhysicalRAM:
     """`size` bytes of guest physical memory at physical address 0."""
 
-    def __init__(self, size: int, write_through):
+    def __init__(self, size: int, code_written):
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
         try:
             self._host = mmap.mmap(-1, size, flags=flags)
@@ -39,7 +41,7 @@ class PhysicalRAM:
             raise UsageError(f"cannot reserve {size >> 20} MiB of host memory for guest RAM: "
                              f"{exc.strerror}") from None
         self.host_address = ctypes.addressof(ctypes.c_char.from_buffer(self._host))
-        self._write_through = write_through
+        self._code_written = code_written
         self.size = size
         self.view = memoryview(self._host)
         self.observers: list = []
@@ -68,7 +70,8 @@ class PhysicalRAM:
         self.check(paddr, len(data))
         if self.observers:
             self._changing(paddr, len(data))
-        self._write_through(paddr, bytes(data))
+        self.view[paddr:paddr + len(data)] = data
+        self._code_written(paddr, len(data))
 
     def fill(self, paddr: int, length: int, byte: int = 0) -> None:
         """Set `length` bytes at `paddr` to `byte` (through Unicorn, see write)."""

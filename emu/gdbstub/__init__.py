@@ -12,7 +12,7 @@ Modules, from the wire inwards:
     execution   s, c, vCont (with range stepping), reverse bs/bc, interrupts
     points      Z/z onto the Target's breakpoints and watchpoints
     stops       stop replies (T, W, X) and siginfo
-    registers   the amd64 register layout, read from and written to Unicorn
+    registers   the amd64 register layout, read from and written to the machine
     tdesc       target.xml, generated from that same layout
 """
 

@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from emu import Budget, Machine
-from emu.elf import read_elf
+from emu.assembler import assemble
+from emu.elf import image_from_program, read_elf
 from emu.errors import EXIT_SOFTWARE, CompileError, ELFLoadError, KernelPanic
 from emu.loader import load_program
 from emu.runner import ProcessRunner
@@ -163,3 +164,17 @@ def test_a_python_bug_in_a_syscall_is_not_taken_for_a_guest_problem(monkeypatch)
     monkeypatch.setitem(TABLE, 1, broken)
     with pytest.raises(ZeroDivisionError):
         run(EXAMPLES / "hello.asm")
+
+
+def test_a_process_runs_its_own_code_on_frames_its_predecessor_ran_code_from():
+    """Unicorn's write looks physical addresses up as virtual ones before dropping
+    translated code; the machine drops it itself (Machine._code_written)."""
+    machine = Machine(ram_mib=64)
+    first = assemble("_start: mov eax, 60\nmov edi, 1\nsyscall", base=0x400000,
+                     page_aligned=True)
+    second = assemble("_start: mov eax, 60\nmov edi, 2\nsyscall", base=0x400000,
+                      page_aligned=True)
+    runners = [ProcessRunner(machine, image_from_program(first), ["one"])]
+    assert runners[0].run(BUDGET).exit_code == 1
+    runners.append(ProcessRunner(machine, image_from_program(second), ["two"]))
+    assert runners[1].run(BUDGET).exit_code == 2
