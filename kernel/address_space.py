@@ -20,9 +20,20 @@ exits the os_MemoryMap is back to where it was.
 
 PROT_NONE pages stay mapped without US, so their contents survive a later
 mprotect; a user access to one faults and is reported as such.
+
+A page of a shared mapping belongs to its SharedMemory object (kernel/vma.py),
+not to the page-table entry that maps it: dropping the entry (MADV_DONTNEED,
+munmap of one of two VMAs showing it) keeps the frame, and the object's frames
+go back when no VMA shows the object any more.
+
+Guard pages (MADV_GUARD_INSTALL, Linux 6.13) are pages of a VMA that fault on
+every access. Like Linux's guard PTE markers they stay through MADV_DONTNEED
+and mprotect, move with mremap, and go with munmap or MADV_GUARD_REMOVE.
 """
 
 from __future__ import annotations
+
+import bisect
 
 from emu.errors import EmuError
 from emu.paging import (NO_EXECUTE, NOT_PRESENT, READ_ONLY, PTE_NX, PTE_RW, PTE_US)
@@ -37,6 +48,8 @@ MMAP_MIN_ADDR = 0x10000
 USER_TOP = STACK_TOP
 
 PROT_NONE_ACCESS = "access to PROT_NONE page"
+GUARD_ACCESS = "access to a guard page (MADV_GUARD_INSTALL)"
+BEYOND_SHARED = "access past the end of the shared memory object (SIGBUS on Linux)"
 
 
 class OutOfMemory(EmuError):
@@ -51,6 +64,41 @@ def pte_flags(prot: int) -> int:
     return PTE_US | (PTE_RW if prot & PROT_WRITE else 0) | (0 if prot & PROT_EXEC else PTE_NX)
 
 
+class GuardPages:
+    """The guard pages of an address space: sorted page addresses."""
+
+    def __init__(self, pages=()):
+        self._pages: list[int] = sorted(pages)
+
+    def __iter__(self):
+        return iter(list(self._pages))
+
+    def __contains__(self, page: int) -> bool:
+        i = bisect.bisect_left(self._pages, page)
+        return i < len(self._pages) and self._pages[i] == page
+
+    def first_in(self, start: int, end: int) -> int | None:
+        """The lowest guard page in [start, end), or None."""
+        i = bisect.bisect_left(self._pages, page_align_down(start))
+        if i < len(self._pages) and self._pages[i] < end:
+            return self._pages[i]
+        return None
+
+    def add(self, start: int, end: int) -> None:
+        """Every page of page-aligned [start, end) becomes a guard page."""
+        self.add_pages(range(start, end, PAGE_SIZE))
+
+    def add_pages(self, pages) -> None:
+        self._pages = sorted(set(self._pages).union(pages))
+
+    def remove(self, start: int, end: int) -> list[int]:
+        """Take the guard pages of [start, end) out; returns them."""
+        lo, hi = bisect.bisect_left(self._pages, start), bisect.bisect_left(self._pages, end)
+        taken = self._pages[lo:hi]
+        del self._pages[lo:hi]
+        return taken
+
+
 class AddressSpace:
     """The user address space of one process."""
 
@@ -62,6 +110,7 @@ class AddressSpace:
         if self.root == 0:
             raise OutOfMemory("no frame for a new page table")
         self.vmas = VMAList()
+        self.guards = GuardPages()
         self.page_faults = 0
         self.brk_start = 0
         self.brk = 0
@@ -72,9 +121,10 @@ class AddressSpace:
 
     # -- VMAs and pages ---------------------------------------------------------------
 
-    def add(self, start: int, end: int, prot: int, name: str) -> VMA:
-        """A new demand-paged VMA over free, page-aligned [start, end)."""
-        vma = VMA(start, end, prot, name)
+    def add(self, start: int, end: int, prot: int, name: str, **kind) -> VMA:
+        """A new demand-paged VMA over free, page-aligned [start, end); `kind`
+        holds the VMA's other fields (shmem, pgoff, droppable)."""
+        vma = VMA(start, end, prot, name, **kind)
         self.vmas.insert(vma)
         return vma
 
@@ -84,36 +134,60 @@ class AddressSpace:
         vma = self.vmas.find(vaddr)
         if vma is None:
             return reason
+        if page_align_down(vaddr) in self.guards:
+            return GUARD_ACCESS
+        if vaddr >= vma.shared_end():
+            return BEYOND_SHARED
         if not vma.allows(access):
             return {"write": READ_ONLY, "fetch": NO_EXECUTE}.get(access, PROT_NONE_ACCESS) \
                 if vma.prot != PROT_NONE else PROT_NONE_ACCESS
         if walk.mapped or reason != NOT_PRESENT:
             return reason
-        self._map_new_page(page_align_down(vaddr), vma.prot)
+        self._map_new_page(page_align_down(vaddr), vma)
         self.page_faults += 1
         return True
 
-    def _map_new_page(self, page: int, prot: int) -> int:
-        """A zeroed frame (or the page's file contents) mapped at `page`."""
-        frame = self.frames.alloc()
-        if frame == 0:
-            raise OutOfMemory(f"out of memory: no free frame for the page at {page:#x}")
-        if not self.tables.map(self.root, page, frame, PAGE_SIZE, pte_flags(prot)):
-            self.frames.free(frame)
+    def first_blocked(self, start: int, end: int) -> int | None:
+        """The lowest page in [start, end) that faults whatever the protection
+        says: a guard page, or a page of a shared mapping past the end of its
+        object. None if there is none."""
+        found = [self.guards.first_in(start, end)]
+        for vma in self.vmas.overlapping(start, end):
+            stop = max(vma.shared_end(), page_align_down(start))
+            if stop < min(vma.end, end):
+                found.append(stop)
+        found = [page for page in found if page is not None]
+        return min(found) if found else None
+
+    def _map_new_page(self, page: int, vma: VMA) -> int:
+        """Map the frame `page` shows: the shared object's page (allocated on
+        first touch), else a new zeroed frame (or the page's file contents)."""
+        index = vma.page_index(page)
+        frame = vma.shmem.frames.get(index, 0) if vma.shared else 0
+        fresh = frame == 0
+        if fresh:
+            frame = self.frames.alloc()
+            if frame == 0:
+                raise OutOfMemory(f"out of memory: no free frame for the page at {page:#x}")
+        if not self.tables.map(self.root, page, frame, PAGE_SIZE, pte_flags(vma.prot)):
+            if fresh:
+                self.frames.free(frame)
             raise OutOfMemory(f"out of memory: no frame for a page table at {page:#x}")
-        if page in self.file_pages:
+        if vma.shared:
+            vma.shmem.frames[index] = frame
+        elif page in self.file_pages:
             self.tables.ram.write(frame, self.file_pages[page])
         return frame
 
     def map_page(self, page: int) -> bool:
-        """Give the page at `page` a zeroed frame if it has none; False when the
-        page has none and no VMA covers it."""
+        """Give the page at `page` its frame if it has none; False when the page
+        has none and no VMA covers it."""
         if self.tables.walk(self.root, page).mapped:
             return True
         vma = self.vmas.find(page)
         if vma is None:
             return False
-        self._map_new_page(page, vma.prot)
+        self._map_new_page(page, vma)
         return True
 
     def populate(self, vaddr: int, data: bytes) -> None:
@@ -127,27 +201,63 @@ class AddressSpace:
             self.mmu.write_virtual(vaddr, data, root=self.root)
 
     def unmap(self, start: int, end: int) -> int:
-        """Remove [start, end) from VMAs and page tables, freeing the frames;
-        returns how many pages were resident there."""
-        self.vmas.remove(start, end)
+        """Remove [start, end) from VMAs, guard pages and page tables, freeing
+        the private frames (and shared objects no VMA shows any more); returns
+        how many pages were resident there."""
+        if end <= start:
+            return 0
+        pieces = self.vmas.remove(start, end)
+        self.guards.remove(start, end)
+        resident = self._drop_entries(start, end, pieces)
+        self._release_unshown(pieces)
+        return resident
+
+    def _drop_entries(self, start: int, end: int, pieces: list[VMA]) -> int:
+        """Clear the page-table entries of [start, end) and free the frames that
+        were private to them (those of `pieces` that are not shared); returns
+        how many entries there were."""
         removed = self.tables.unmap(self.root, start, end - start)
+        shared = [v for v in pieces if v.shared]
         for mapping in removed:
-            self.frames.free(mapping.paddr)
+            if not any(mapping.vaddr in v for v in shared):
+                self.frames.free(mapping.paddr)
         self._invalidate(start, end, bool(removed))
         return len(removed)
+
+    def _release_unshown(self, pieces: list[VMA]) -> None:
+        """Free the frames of every shared object among `pieces` that no VMA
+        shows any more."""
+        shown = {id(v.shmem) for v in self.vmas if v.shared}
+        for shmem in {id(v.shmem): v.shmem for v in pieces if v.shared}.values():
+            if id(shmem) not in shown:
+                for frame in shmem.frames.values():
+                    self.frames.free(frame)
+                shmem.frames.clear()
 
     def _invalidate(self, start: int, end: int, changed: bool = True) -> None:
         if changed and self.mmu.cr3 == self.root:
             self.mmu.invalidate(start, end - start)
 
     def discard(self, start: int, end: int) -> int:
-        """Drop the resident pages of [start, end) but keep the VMAs, so the next
-        touch maps zeroed pages again (MADV_DONTNEED)."""
-        removed = self.tables.unmap(self.root, start, end - start)
-        for mapping in removed:
-            self.frames.free(mapping.paddr)
-        self._invalidate(start, end, bool(removed))
-        return len(removed)
+        """Drop the page-table entries of [start, end) but keep the VMAs and guard
+        pages (MADV_DONTNEED): the next touch maps a zeroed page again, or the
+        same page of a shared mapping. Returns how many entries there were."""
+        return self._drop_entries(start, end, self.vmas.overlapping(start, end))
+
+    def punch(self, vma: VMA, start: int, end: int) -> None:
+        """Free the shared object pages that [start, end) of shared `vma` shows,
+        in every VMA that shows them (MADV_REMOVE): they read as zeros after."""
+        first, last = vma.page_index(start), vma.page_index(end)
+        for other in self.vmas:
+            if other.shmem is vma.shmem:
+                lo = max(other.start, other.start + (first - other.pgoff) * PAGE_SIZE)
+                hi = min(other.end, other.start + (last - other.pgoff) * PAGE_SIZE)
+                if lo < hi:
+                    self._drop_entries(lo, hi, [other])
+        for index in range(first, last):
+            frame = vma.shmem.frames.pop(index, 0)
+            if frame:
+                self.frames.free(frame)
 
     def protect(self, start: int, end: int, prot: int) -> None:
         """Set the protection of [start, end) (which must be covered by VMAs)."""
@@ -155,25 +265,37 @@ class AddressSpace:
         self.tables.protect(self.root, start, end - start, pte_flags(prot))
         self._invalidate(start, end)
 
-    def move(self, old: int, new: int, length: int) -> None:
-        """Move the pages and VMAs of [old, old+length) to [new, new+length)
-        (mremap); the target range must be free."""
-        for piece in self.vmas.remove(old, old + length):
-            self.add(piece.start - old + new, piece.end - old + new, piece.prot, piece.name)
+    def move(self, old: int, new: int, length: int, keep_source: bool = False) -> None:
+        """Move the pages, guard pages and VMAs of [old, old+length) to
+        [new, new+length), which must be free (mremap). With `keep_source` the
+        VMAs stay at the old place too, with no pages (MREMAP_DONTUNMAP): a
+        touch there finds a zeroed page, or the shared object's page."""
+        end = old + length
+        pieces = [v.clip(old, end) for v in self.vmas.overlapping(old, end)] if keep_source \
+            else self.vmas.remove(old, end)
+        for piece in pieces:
+            self.vmas.insert(piece.shifted(new - old))
+        self.guards.add_pages([page - old + new for page in self.guards.remove(old, end)])
         for mapping in self.tables.unmap(self.root, old, length):
             target = mapping.vaddr - old + new
             flags = mapping.entry & (PTE_US | PTE_RW | PTE_NX)
             if not self.tables.map(self.root, target, mapping.paddr, PAGE_SIZE, flags):
                 raise OutOfMemory("out of memory: no frame for a page table during mremap")
-        self._invalidate(old, old + length)
+        self._invalidate(old, end)
 
     def snapshot(self) -> dict:
-        """The Python-side state (VMAs, break, counters); page tables live in RAM."""
-        return {"vmas": self.vmas.snapshot(), "brk": self.brk, "brk_start": self.brk_start,
-                "page_faults": self.page_faults}
+        """The Python-side state (VMAs, guard pages, shared objects, break,
+        counters); page tables live in RAM."""
+        objects = {id(v.shmem): v.shmem for v in self.vmas if v.shared}
+        return {"vmas": self.vmas.snapshot(), "guards": list(self.guards),
+                "shmem": [(obj, dict(obj.frames)) for obj in objects.values()],
+                "brk": self.brk, "brk_start": self.brk_start, "page_faults": self.page_faults}
 
     def restore(self, state: dict) -> None:
         self.vmas.restore(state["vmas"])
+        self.guards = GuardPages(state["guards"])
+        for obj, frames in state["shmem"]:
+            obj.frames = dict(frames)
         self.brk, self.brk_start = state["brk"], state["brk_start"]
         self.page_faults = state["page_faults"]
 

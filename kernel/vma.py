@@ -1,9 +1,17 @@
 """Virtual memory areas: the ranges a process may touch, and how.
 
 A VMA is [start, end) with page-aligned bounds, a protection (PROT_* bits) and
-a name ("[heap]", "[stack]", "[anon]" or the program's path). VMAs never
-overlap; VMAList keeps them sorted by start and splits them when part of one
-is unmapped or reprotected, as Linux does.
+a name ("[heap]", "[stack]", "[anon]", SHARED_NAME or the program's path).
+VMAs never overlap; VMAList keeps them sorted by start and splits them when
+part of one is unmapped or reprotected, as Linux does.
+
+A shared anonymous mapping (MAP_SHARED|MAP_ANONYMOUS) is a window on a
+SharedMemory object, as on Linux, where it is a window on an unnamed shmem
+file: its VMA names the object and the object page its first page shows
+(`pgoff`). The object's pages outlive the page-table entries that map them,
+so the same page comes back after MADV_DONTNEED or after the mapping shrinks
+and grows again, and two VMAs may show the same pages (mremap with
+MREMAP_DONTUNMAP, or an old size of 0).
 """
 
 from __future__ import annotations
@@ -11,10 +19,29 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, replace
 
+from .layout import PAGE_SIZE
+
 PROT_NONE = 0
 PROT_READ = 1
 PROT_WRITE = 2
 PROT_EXEC = 4
+
+SHARED_NAME = "/dev/zero (deleted)"     # what /proc/self/maps shows for shared anonymous memory
+
+
+class SharedMemory:
+    """The pages of one shared anonymous mapping: page index -> frame.
+
+    The object has the size the mapping had when it was made (`pages`); a
+    mapping grown past it with mremap shows pages that fault (SIGBUS on
+    Linux). Frames are added when a page is first touched and freed by the
+    address space when the object is punched (MADV_REMOVE) or no VMA refers
+    to it any more. Objects compare by identity.
+    """
+
+    def __init__(self, pages: int):
+        self.pages = pages
+        self.frames: dict[int, int] = {}
 
 
 @dataclass(frozen=True)
@@ -23,17 +50,57 @@ class VMA:
     end: int
     prot: int
     name: str
+    shmem: SharedMemory | None = None    # the object a shared mapping shows
+    pgoff: int = 0                       # the object page at `start`
+    droppable: bool = False              # MAP_DROPPABLE: Linux may drop its pages at will
 
     @property
     def size(self) -> int:
         return self.end - self.start
 
     @property
+    def shared(self) -> bool:
+        return self.shmem is not None
+
+    @property
+    def anonymous(self) -> bool:
+        """Private anonymous memory (heap, stack, anonymous maps): what
+        MADV_FREE accepts. Shared memory and the program's file are not."""
+        return self.shmem is None and self.name.startswith("[")
+
+    @property
     def perms(self) -> str:
-        """'rw-p' as /proc/self/maps prints it (every mapping here is private)."""
+        """'rw-p' as /proc/self/maps prints it ('s' for a shared mapping)."""
         return ("r" if self.prot & PROT_READ else "-") + \
                ("w" if self.prot & PROT_WRITE else "-") + \
-               ("x" if self.prot & PROT_EXEC else "-") + "p"
+               ("x" if self.prot & PROT_EXEC else "-") + ("s" if self.shared else "p")
+
+    def page_index(self, addr: int) -> int:
+        """The object page that `addr` (inside this VMA) shows."""
+        return self.pgoff + (addr - self.start) // PAGE_SIZE
+
+    def shared_end(self) -> int:
+        """Where the pages of a shared mapping's object run out (vma.end or
+        beyond for a private mapping, or when the object covers it all)."""
+        if self.shmem is None:
+            return self.end
+        return max(self.start, self.start + (self.shmem.pages - self.pgoff) * PAGE_SIZE)
+
+    def clip(self, start: int, end: int) -> VMA:
+        """The part of this VMA inside [start, end) (which must overlap it)."""
+        lo, hi = max(self.start, start), min(self.end, end)
+        return replace(self, start=lo, end=hi, pgoff=self.page_index(lo))
+
+    def shifted(self, delta: int) -> VMA:
+        """The same VMA `delta` bytes higher (mremap moves it)."""
+        return replace(self, start=self.start + delta, end=self.end + delta)
+
+    def continues(self, before: VMA) -> bool:
+        """Could this VMA be merged into `before`, which ends where it starts?"""
+        same = (before.prot, before.name, before.shmem, before.droppable) == \
+            (self.prot, self.name, self.shmem, self.droppable)
+        return same and before.end == self.start and \
+            (self.shmem is None or before.page_index(before.end) == self.pgoff)
 
     def allows(self, access: str) -> bool:
         """May the process make this access ('read' | 'write' | 'fetch')? On x86
@@ -95,10 +162,10 @@ class VMAList:
                 kept.append(v)
                 continue
             if v.start < start:
-                kept.append(replace(v, end=start))
+                kept.append(v.clip(v.start, start))
             if end < v.end:
-                kept.append(replace(v, start=end))
-            removed.append(replace(v, start=max(v.start, start), end=min(v.end, end)))
+                kept.append(v.clip(end, v.end))
+            removed.append(v.clip(start, end))
         self._vmas = sorted(kept, key=lambda v: v.start)
         return removed
 
@@ -132,12 +199,8 @@ class VMAList:
     def _merge_around(self, vma: VMA) -> None:
         """Join `vma` with neighbours that touch it and match its prot and name."""
         i = self._vmas.index(vma)
-        if i + 1 < len(self._vmas):
-            nxt = self._vmas[i + 1]
-            if nxt.start == vma.end and (nxt.prot, nxt.name) == (vma.prot, vma.name):
-                vma = replace(vma, end=nxt.end)
-                self._vmas[i:i + 2] = [vma]
-        if i > 0:
-            prev = self._vmas[i - 1]
-            if prev.end == vma.start and (prev.prot, prev.name) == (vma.prot, vma.name):
-                self._vmas[i - 1:i + 1] = [replace(prev, end=vma.end)]
+        if i + 1 < len(self._vmas) and self._vmas[i + 1].continues(vma):
+            vma = replace(vma, end=self._vmas[i + 1].end)
+            self._vmas[i:i + 2] = [vma]
+        if i > 0 and vma.continues(self._vmas[i - 1]):
+            self._vmas[i - 1:i + 1] = [replace(self._vmas[i - 1], end=vma.end)]
