@@ -8,12 +8,12 @@ docstring is where Linux decides it.
 
 import pytest
 
-from kernel.errno import EFAULT, EINVAL
+from kernel.errno import EBADF, EFAULT, EINVAL, ENOMEM
 from emu import Machine
 from emu.assembler import assemble
 from emu.elf import image_from_program
 from emu.runner import Session
-from tests.integration.test_syscalls import PAGE, RW, RO, call, mmap
+from tests.integration.test_syscalls import PAGE, RW, RO, NONE, call, mmap
 
 FIXED, NOREPLACE, ANON, SHARED, PRIVATE = 0x10, 0x100000, 0x20, 0x01, 0x02
 PRIVATE_FIXED, SHARED_FIXED = PRIVATE | ANON | FIXED, SHARED | ANON | FIXED
@@ -110,3 +110,75 @@ def test_writev_caps_a_single_huge_vector_but_checks_several_in_full(proc):
     vec = iovecs(proc, page(2), (page(0), 1 << 47), (page(0), 1))
     assert call(proc, WRITEV, 2, vec, 1) == 3 * PAGE
     assert call(proc, WRITEV, 2, vec, 2) == -EFAULT
+
+
+# -- mmap: flags in Linux's order ---------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs,errno", [
+    (dict(flags=0, fd=-1), EBADF),                      # not anonymous: the fd comes first
+    (dict(flags=0, fd=-1, length=0), EBADF),            # ...before the length
+    (dict(flags=0, fd=-1, offset=1), EINVAL),           # the offset comes before the fd
+    (dict(flags=SHARED | ANON | 0x100), EINVAL),        # MAP_SHARED | MAP_GROWSDOWN
+    (dict(flags=0x03 | ANON), EINVAL),                  # MAP_SHARED_VALIDATE: not for anonymous
+    (dict(flags=0x03 | ANON | 0x800000), EINVAL),
+    (dict(flags=0x08 | ANON | 0x100), EINVAL),          # MAP_DROPPABLE | MAP_GROWSDOWN
+    (dict(flags=PRIVATE | ANON | 0x40000), EINVAL),     # MAP_HUGETLB: no hugetlbfs here
+])
+def test_mmap_checks_flags_in_linuxs_order(proc, kwargs, errno):
+    assert mmap(proc, **kwargs) == -errno
+
+
+def test_map_droppable_gives_private_memory(proc):
+    """Linux 6.11's MAP_DROPPABLE (anonymous only): private memory the kernel
+    may drop under memory pressure, which never comes here."""
+    assert mmap(proc, page(0), PAGE, RW, 0x08 | ANON | FIXED) == page(0)
+    assert proc.write(page(0), b"d") and tag(proc, 0) == b"d"
+    assert mmap(proc, page(1), PAGE, RW, 0x08 | FIXED) == -EBADF
+
+
+# -- mprotect -----------------------------------------------------------------------------
+
+def test_mprotect_over_a_hole_changes_the_part_before_it_then_says_enomem(proc):
+    """do_mprotect_pkey applies to each VMA until it meets the hole."""
+    tagged(proc, 0, 2)
+    tagged(proc, 3, 2)
+    assert call(proc, MPROTECT, page(0), 5 * PAGE, RO) == -ENOMEM
+    assert [v.perms for v in proc.aspace.vmas.overlapping(page(0), page(5))] == ["r--p", "rw-p"]
+    assert call(proc, MPROTECT, page(2), 3 * PAGE, NONE) == -ENOMEM     # starts in the hole
+    assert proc.can_access(page(3), PAGE, "write")
+
+
+def test_mprotect_accepts_prot_sem_and_a_zero_length_before_checking_prot(proc):
+    tagged(proc, 0, 1)
+    assert call(proc, MPROTECT, page(0), PAGE, RO | 0x8) == 0
+    assert call(proc, MPROTECT, page(0), 0, 0x10) == 0
+    assert call(proc, MPROTECT, page(0), PAGE, 0x10) == -EINVAL
+
+
+def test_mprotect_growsdown_without_a_mapping_is_enomem(proc):
+    assert call(proc, MPROTECT, page(20), PAGE, 0x0100_0000 | RO) == -ENOMEM
+    tagged(proc, 0, 1)
+    assert call(proc, MPROTECT, page(0), PAGE, 0x0100_0000 | RO) == -EINVAL
+
+
+# -- brk ----------------------------------------------------------------------------------
+
+def test_brk_keeps_a_free_page_before_the_next_mapping(proc):
+    start = call(proc, BRK, 0)
+    assert mmap(proc, start + 8 * PAGE, PAGE, RW, PRIVATE | ANON | NOREPLACE) == start + 8 * PAGE
+    assert call(proc, BRK, start + 7 * PAGE) == start + 7 * PAGE
+    assert call(proc, BRK, start + 7 * PAGE + 1) == start + 7 * PAGE
+
+
+def test_brk_cannot_shrink_a_heap_whose_pages_were_unmapped(proc):
+    start = call(proc, BRK, 0)
+    assert call(proc, BRK, start + 6 * PAGE + 1) == start + 6 * PAGE + 1
+    assert call(proc, MUNMAP, start, 7 * PAGE) == 0
+    assert call(proc, BRK, start + 3 * PAGE) == start + 6 * PAGE + 1
+    assert call(proc, BRK, start + 6 * PAGE + 2) == start + 6 * PAGE + 2      # same page: fine
+
+
+def test_shared_mappings_show_as_shared_in_the_maps(proc):
+    tagged(proc, 0, 1, SHARED_FIXED)
+    assert [(v.perms, v.name) for v in proc.aspace.vmas.overlapping(page(0), page(1))] == \
+        [("rw-s", "/dev/zero (deleted)")]
