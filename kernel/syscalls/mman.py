@@ -1,4 +1,4 @@
-"""Memory syscalls: brk, mmap, munmap, mprotect, mremap, madvise.
+"""Memory syscalls: brk, mmap, munmap, mprotect, mremap (madvise.py holds madvise).
 
 Each call makes Linux's checks in Linux's order, so a call with several things
 wrong gets Linux's errno; the function docstrings list the order and the
@@ -41,10 +41,6 @@ MAP_LEGACY = 0x7C07_F9F3             # LEGACY_MAP_MASK: the flags MAP_SHARED_VAL
 MREMAP_MAYMOVE = 1
 MREMAP_FIXED = 2
 MREMAP_DONTUNMAP = 4
-
-MADV_DONTNEED = 4
-MADV_FREE = 8
-MADV_KNOWN = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}
 
 HEAP_NAME = "[heap]"
 ANON_NAME = "[anon]"
@@ -364,28 +360,3 @@ def _remap_fixed(proc, vma, old: int, old_size: int, new_size: int, new_addr: in
     if new_size > kept:
         space.add(new_addr + kept, new_addr + new_size, vma.prot, vma.name)
     return new_addr
-
-
-# -- madvise ------------------------------------------------------------------------------
-
-def sys_madvise(proc, addr: int, length: int, advice: int) -> int:
-    """Accept every advice Linux knows. DONTNEED drops the pages: the next
-    touch sees zeros, or the program's file contents in its own segments.
-    FREE does the same but only for anonymous memory. The rest are hints with
-    nothing to do here."""
-    if not aligned(addr) or advice not in MADV_KNOWN:
-        return -EINVAL
-    if length == 0:
-        return 0
-    end = page_align_up(addr + length)
-    if end <= addr or end > USER_TOP:
-        return -EINVAL                  # the length wraps around
-    space = proc.aspace
-    if not space.vmas.covered(addr, end):
-        return -ENOMEM
-    if advice == MADV_FREE and any(not v.name.startswith("[")
-                                   for v in space.vmas.overlapping(addr, end)):
-        return -EINVAL                  # MADV_FREE is for private anonymous memory
-    if advice in (MADV_DONTNEED, MADV_FREE):
-        space.discard(addr, end)
-    return 0

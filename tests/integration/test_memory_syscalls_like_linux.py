@@ -8,7 +8,7 @@ docstring is where Linux decides it.
 
 import pytest
 
-from kernel.errno import EBADF, EFAULT, EINVAL, ENOMEM
+from kernel.errno import EBADF, EFAULT, EINVAL, ENOMEM, EPERM
 from emu import Machine
 from emu.assembler import assemble
 from emu.elf import image_from_program
@@ -159,6 +159,76 @@ def test_mprotect_growsdown_without_a_mapping_is_enomem(proc):
     assert call(proc, MPROTECT, page(20), PAGE, 0x0100_0000 | RO) == -ENOMEM
     tagged(proc, 0, 1)
     assert call(proc, MPROTECT, page(0), PAGE, 0x0100_0000 | RO) == -EINVAL
+
+
+# -- madvise ------------------------------------------------------------------------------
+
+def test_madvise_over_a_hole_advises_the_mapped_parts_then_says_enomem(proc):
+    """madvise_walk_vmas: a hole is remembered and reported at the end."""
+    tagged(proc, 0, 2)
+    tagged(proc, 3, 2)
+    assert call(proc, MADVISE, page(0), 6 * PAGE, DONTNEED) == -ENOMEM
+    assert [tag(proc, n) for n in (0, 1, 3, 4)] == [b"\0"] * 4
+
+
+def test_madvise_free_is_for_private_anonymous_memory_and_frees_lazily(proc):
+    """MADV_FREE on shared memory is EINVAL; on private memory the pages stay
+    until Linux needs memory, so without pressure they read back unchanged."""
+    tagged(proc, 0, 1, SHARED_FIXED)
+    tagged(proc, 1, 1)
+    assert call(proc, MADVISE, page(0), PAGE, FREE) == -EINVAL
+    assert call(proc, MADVISE, page(1), PAGE, FREE) == 0
+    assert tag(proc, 1) == b"a"
+    assert call(proc, MADVISE, page(1), 2 * PAGE, FREE) == -ENOMEM
+
+
+def test_shared_memory_keeps_its_pages_through_dontneed_and_loses_them_to_remove(proc):
+    tagged(proc, 0, 2, SHARED_FIXED)
+    assert call(proc, MADVISE, page(0), 2 * PAGE, DONTNEED) == 0
+    assert tag(proc, 0) == b"a"
+    assert call(proc, MADVISE, page(1), PAGE, REMOVE) == 0
+    assert tag(proc, 1) == b"\0"
+    tagged(proc, 4, 1)
+    assert call(proc, MADVISE, page(4), PAGE, REMOVE) == -EINVAL         # private: no file
+
+
+def test_guard_pages_fault_until_removed_and_move_with_mremap(proc):
+    """Linux 6.13's MADV_GUARD_INSTALL: the page's contents go, every access
+    faults; MADV_GUARD_REMOVE gives an empty page back."""
+    tagged(proc, 0, 2)
+    assert call(proc, MADVISE, page(1), PAGE, GUARD_INSTALL) == 0
+    assert call(proc, WRITE, 2, page(0), 2 * PAGE) == PAGE
+    assert call(proc, MADVISE, page(1), PAGE, POPULATE_READ) == -EFAULT
+    assert call(proc, MADVISE, page(1), PAGE, DONTNEED) == 0
+    assert call(proc, MREMAP, page(0), 2 * PAGE, 2 * PAGE, MAYMOVE | MREMAP_FIXED, page(10)) == page(10)
+    assert tag(proc, 10) == b"a" and tag(proc, 11) is None
+    assert call(proc, MADVISE, page(11), PAGE, GUARD_REMOVE) == 0
+    assert tag(proc, 11) == b"\0"
+
+
+def test_populate_needs_the_protection_it_populates_for(proc):
+    """madvise_populate: no PROT_READ (even write-only, which x86 can read) or
+    no PROT_WRITE is EINVAL; no mapping ENOMEM."""
+    tagged(proc, 0, 1, prot=WRITE_ONLY)
+    assert call(proc, MADVISE, page(0), PAGE, POPULATE_READ) == -EINVAL
+    assert call(proc, MADVISE, page(0), PAGE, POPULATE_WRITE) == 0
+    assert call(proc, MADVISE, page(0), 2 * PAGE, POPULATE_WRITE) == -ENOMEM
+
+
+
+def test_keeponfork_and_dodump_are_einval_on_droppable_memory(proc):
+    assert mmap(proc, page(0), PAGE, RW, 0x08 | ANON | FIXED) == page(0)
+    assert call(proc, MADVISE, page(0), PAGE, 19) == -EINVAL            # MADV_KEEPONFORK
+    assert call(proc, MADVISE, page(0), PAGE, 17) == -EINVAL            # MADV_DODUMP
+    assert call(proc, MADVISE, page(0), PAGE, 18) == 0                  # MADV_WIPEONFORK
+
+
+def test_madvise_knows_linux_6_18s_advice(proc):
+    tagged(proc, 0, 1)
+    assert call(proc, MADVISE, page(0), PAGE, 24) == 0                  # MADV_DONTNEED_LOCKED
+    assert call(proc, MADVISE, page(0), PAGE, 25) == -EINVAL            # MADV_COLLAPSE: no THP
+    assert call(proc, MADVISE, page(0), PAGE, 100) == -EPERM            # MADV_HWPOISON
+    assert call(proc, MADVISE, page(0), PAGE, 104) == -EINVAL
 
 
 # -- brk ----------------------------------------------------------------------------------

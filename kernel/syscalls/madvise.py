@@ -1,0 +1,130 @@
+"""madvise(2) as Linux 6.18 does it (mm/madvise.c).
+
+Checks first, in Linux's order: an advice Linux does not know EINVAL; addr
+not page-aligned EINVAL; a length that wraps around EINVAL; a length of 0
+returns 0; MADV_HWPOISON and MADV_SOFT_OFFLINE need CAP_SYS_ADMIN (EPERM).
+
+Then, like madvise_walk_vmas(), the advice is given to each mapping in the
+range in turn: an error from one stops the walk (the mappings before it keep
+the advice); a hole does not stop it, but the call returns ENOMEM at the end.
+MADV_POPULATE_READ/WRITE fault the pages in instead (populate).
+
+What each advice does here (advise_vma):
+  DONTNEED, DONTNEED_LOCKED  drop the pages: private memory reads as zeros
+                             after, shared memory keeps its pages
+  FREE          private anonymous memory only (EINVAL otherwise); the pages
+                stay until written, as on Linux without memory pressure
+  REMOVE        shared memory: frees the pages (zeros after); EINVAL for
+                private anonymous memory, EACCES for the program's own file
+  WIPEONFORK    EINVAL on shared memory or the program's file
+  KEEPONFORK, DODUMP        EINVAL on MAP_DROPPABLE memory
+  GUARD_INSTALL drops the pages and makes them guard pages (Linux 6.13)
+  GUARD_REMOVE  guard pages become ordinary (empty) pages again
+  COLLAPSE      EINVAL: no transparent huge pages here (as on a host whose
+                mappings cannot hold one)
+  the rest      hints with nothing to do: 0
+"""
+
+from __future__ import annotations
+
+from ..errno import EACCES, EFAULT, EINVAL, ENOMEM, EPERM
+from ..layout import PAGE_SIZE, page_align_up
+from ..vma import PROT_READ, PROT_WRITE
+from .mman import U64, aligned
+
+MADV_DONTNEED = 4
+MADV_FREE = 8
+MADV_REMOVE = 9
+MADV_DODUMP = 17
+MADV_WIPEONFORK = 18
+MADV_KEEPONFORK = 19
+MADV_POPULATE_READ = 22
+MADV_POPULATE_WRITE = 23
+MADV_DONTNEED_LOCKED = 24
+MADV_COLLAPSE = 25
+MADV_HWPOISON = 100
+MADV_SOFT_OFFLINE = 101
+MADV_GUARD_INSTALL = 102
+MADV_GUARD_REMOVE = 103
+MADV_KNOWN = frozenset(range(0, 5)) | frozenset(range(8, 26)) | frozenset(range(100, 104))
+
+
+def sys_madvise(proc, addr: int, length: int, advice: int) -> int:
+    if advice not in MADV_KNOWN or not aligned(addr):
+        return -EINVAL
+    size = page_align_up(length)
+    if size > U64 or addr + size > U64:
+        return -EINVAL                  # the length wraps around
+    if size == 0:
+        return 0
+    if advice in (MADV_HWPOISON, MADV_SOFT_OFFLINE):
+        return -EPERM
+    if advice in (MADV_POPULATE_READ, MADV_POPULATE_WRITE):
+        return populate(proc.aspace, addr, addr + size, advice == MADV_POPULATE_WRITE)
+    return walk(proc.aspace, addr, addr + size, advice)
+
+
+def walk(space, start: int, end: int, advice: int) -> int:
+    """madvise_walk_vmas(): advise each mapping's part of [start, end); the
+    first error stops; a hole makes the result ENOMEM once all are done."""
+    reach, result = start, 0
+    for vma in space.vmas.overlapping(start, end):
+        if vma.start > reach:
+            result = -ENOMEM
+        piece = vma.clip(start, end)
+        error = advise_vma(space, piece, advice)
+        if error:
+            return error
+        reach = piece.end
+    return -ENOMEM if reach < end else result
+
+
+def advise_vma(space, vma, advice: int) -> int:
+    """Give `advice` to `vma` (the part of one mapping in the range): 0 or -errno."""
+    if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED):
+        space.discard(vma.start, vma.end)
+    elif advice == MADV_FREE and not vma.anonymous:
+        return -EINVAL
+    elif advice == MADV_REMOVE:
+        return _remove(space, vma)
+    elif advice == MADV_WIPEONFORK and not vma.anonymous:
+        return -EINVAL
+    elif advice in (MADV_KEEPONFORK, MADV_DODUMP) and vma.droppable:
+        return -EINVAL
+    elif advice == MADV_COLLAPSE:
+        return -EINVAL
+    elif advice == MADV_GUARD_INSTALL:
+        space.discard(vma.start, vma.end)
+        space.guards.add(vma.start, vma.end)
+    elif advice == MADV_GUARD_REMOVE:
+        space.guards.remove(vma.start, vma.end)
+    return 0
+
+
+def _remove(space, vma) -> int:
+    """MADV_REMOVE (madvise_remove): only a shared mapping of a file may have
+    its pages freed; anonymous private memory has no file (EINVAL), the
+    program's own segments are a private mapping of one (EACCES)."""
+    if vma.shared:
+        space.punch(vma, vma.start, vma.end)
+        return 0
+    return -EINVAL if vma.name.startswith("[") else -EACCES
+
+
+def populate(space, start: int, end: int, write: bool) -> int:
+    """MADV_POPULATE_READ/WRITE (madvise_populate): fault every page in as a
+    read or a write would, in order. A page in no mapping ENOMEM; a mapping
+    without PROT_READ (for a read) or PROT_WRITE (for a write) EINVAL, even
+    where x86 could read it; a page that faults anyway (a guard page, shared
+    memory past its end) EFAULT."""
+    needed = PROT_WRITE if write else PROT_READ
+    for page in range(start, end, PAGE_SIZE):
+        vma = space.vmas.find(page)
+        if vma is None:
+            return -ENOMEM
+        if not vma.prot & needed:
+            return -EINVAL
+        if space.first_blocked(page, page + PAGE_SIZE) is not None:
+            return -EFAULT
+        space.map_page(page)
+    return 0
