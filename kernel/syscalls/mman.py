@@ -1,4 +1,4 @@
-"""Memory syscalls: brk, mmap, munmap, mprotect, mremap (madvise.py holds madvise).
+"""Memory syscalls: brk, mmap, munmap, mprotect (mremap.py and madvise.py hold the rest).
 
 Each call makes Linux's checks in Linux's order, so a call with several things
 wrong gets Linux's errno; the function docstrings list the order and the
@@ -15,7 +15,7 @@ first touch.
 from __future__ import annotations
 
 from ..address_space import MMAP_BASE, MMAP_MIN_ADDR, USER_TOP
-from ..errno import EACCES, EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EPERM
+from ..errno import EACCES, EBADF, EEXIST, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EPERM
 from ..layout import PAGE_SIZE, page_align_up
 from ..vma import PROT_EXEC, PROT_READ, PROT_WRITE, SHARED_NAME, SharedMemory
 
@@ -37,10 +37,6 @@ MAP_NORESERVE = 0x4000
 MAP_HUGETLB = 0x40000
 MAP_FIXED_NOREPLACE = 0x10_0000
 MAP_LEGACY = 0x7C07_F9F3             # LEGACY_MAP_MASK: the flags MAP_SHARED_VALIDATE accepts on a file
-
-MREMAP_MAYMOVE = 1
-MREMAP_FIXED = 2
-MREMAP_DONTUNMAP = 4
 
 HEAP_NAME = "[heap]"
 ANON_NAME = "[anon]"
@@ -300,63 +296,3 @@ def mapped_reach(space, start: int, end: int) -> int:
             break
         reach = vma.end
     return min(reach, end)
-
-
-# -- mremap ------------------------------------------------------------------------------
-
-def sys_mremap(proc, old: int, old_size: int, new_size: int, flags: int, new_addr: int) -> int:
-    space = proc.aspace
-    if not aligned(old) or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP):
-        return -EINVAL
-    if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
-        return -EINVAL
-    if flags & MREMAP_DONTUNMAP:
-        return -EINVAL                    # not supported: no shared mappings here
-    old_size, new_size = page_align_up(old_size), page_align_up(new_size)
-    if new_size == 0 or old_size == 0:
-        return -EINVAL
-    if old + old_size > USER_TOP:
-        return -EINVAL
-    if new_size <= old_size and not flags & MREMAP_FIXED:
-        space.unmap(old + new_size, old + old_size)     # shrinking: across VMAs too
-        return old
-    vma = space.vmas.find(old)
-    if vma is None or old + old_size > vma.end:
-        return -EFAULT
-    if flags & MREMAP_FIXED:
-        return _remap_fixed(proc, vma, old, old_size, new_size, new_addr)
-    grow = new_size - old_size
-    if not fits_in_memory(proc, grow) or \
-            not within_data_limit(proc, grow, bool(vma.prot & PROT_WRITE)):
-        return -ENOMEM
-    if old + new_size <= USER_TOP and space.vmas.is_free(old + old_size, old + new_size):
-        space.add(old + old_size, old + new_size, vma.prot, vma.name)
-        return old
-    if not flags & MREMAP_MAYMOVE:
-        return -ENOMEM
-    target = space.vmas.free_gap_below(MMAP_BASE, new_size, MMAP_MIN_ADDR)
-    if target is None:
-        return -ENOMEM
-    space.move(old, target, old_size)
-    space.add(target + old_size, target + new_size, vma.prot, vma.name)
-    return target
-
-
-def _remap_fixed(proc, vma, old: int, old_size: int, new_size: int, new_addr: int) -> int:
-    space = proc.aspace
-    if not aligned(new_addr) or new_addr + new_size > USER_TOP:
-        return -EINVAL
-    if new_addr < MMAP_MIN_ADDR:
-        return -EPERM
-    if new_addr < old + old_size and old < new_addr + new_size:
-        return -EINVAL                    # the ranges may not overlap
-    if new_size > old_size and not fits_in_memory(proc, new_size - old_size):
-        return -ENOMEM
-    space.unmap(new_addr, new_addr + new_size)
-    kept = min(old_size, new_size)
-    if old_size > kept:
-        space.unmap(old + kept, old + old_size)
-    space.move(old, new_addr, kept)
-    if new_size > kept:
-        space.add(new_addr + kept, new_addr + new_size, vma.prot, vma.name)
-    return new_addr

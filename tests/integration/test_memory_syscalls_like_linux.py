@@ -231,6 +231,53 @@ def test_madvise_knows_linux_6_18s_advice(proc):
     assert call(proc, MADVISE, page(0), PAGE, 104) == -EINVAL
 
 
+# -- mremap -------------------------------------------------------------------------------
+
+def test_mremap_of_an_unmapped_range_is_efault_even_to_shrink(proc):
+    assert call(proc, MREMAP, page(0), 2 * PAGE, PAGE, 0, 0) == -EFAULT
+    assert call(proc, MREMAP, page(0), PAGE, PAGE, 0, 0) == -EFAULT
+
+
+def test_a_plain_move_takes_every_mapping_in_the_range_and_keeps_the_gaps(proc):
+    """Linux 6.17's remap_move(): MREMAP_FIXED with equal sizes may span
+    mappings and holes; a hole at the start is EFAULT."""
+    tagged(proc, 1, 2)
+    tagged(proc, 4, 1, tag=b"d")
+    assert call(proc, MREMAP, page(0), 3 * PAGE, 3 * PAGE, MAYMOVE | MREMAP_FIXED, page(20)) == -EFAULT
+    assert call(proc, MREMAP, page(1), 4 * PAGE, 4 * PAGE, MAYMOVE | MREMAP_FIXED, page(20)) == page(20)
+    assert [tag(proc, n) for n in range(20, 24)] == [b"a", b"b", None, b"d"]
+    assert proc.aspace.vmas.is_free(page(1), page(5))
+
+
+def test_mremap_checks_the_target_before_looking_for_the_source(proc):
+    """check_mremap_params(): a new size beyond user memory, or a target that
+    overlaps the source, is EINVAL even when nothing is mapped."""
+    assert call(proc, MREMAP, page(0), PAGE, 1 << 47, MAYMOVE, 0) == -EINVAL
+    assert call(proc, MREMAP, page(1), PAGE, 2 * PAGE, MAYMOVE | MREMAP_FIXED, page(0)) == -EINVAL
+
+
+def test_dontunmap_leaves_private_memory_empty_and_shared_memory_shown_twice(proc):
+    tagged(proc, 0, 1)
+    tagged(proc, 4, 1, SHARED_FIXED, tag=b"e")
+    flags = MAYMOVE | DONTUNMAP | MREMAP_FIXED
+    assert call(proc, MREMAP, page(0), PAGE, PAGE, flags, page(8)) == page(8)
+    assert (tag(proc, 0), tag(proc, 8)) == (b"\0", b"a")
+    assert call(proc, MREMAP, page(4), PAGE, PAGE, flags, page(12)) == page(12)
+    assert proc.write(page(12), b"E")
+    assert tag(proc, 4) == b"E"
+
+
+def test_shared_memory_can_be_mapped_twice_and_grown_only_within_its_object(proc):
+    tagged(proc, 0, 2, SHARED_FIXED)
+    assert call(proc, MREMAP, page(0), 0, 2 * PAGE, MAYMOVE | MREMAP_FIXED, page(10)) == page(10)
+    assert tag(proc, 11) == b"b"
+    assert call(proc, MREMAP, page(0), 2 * PAGE, PAGE, 0, 0) == page(0)
+    assert call(proc, MREMAP, page(0), PAGE, 3 * PAGE, 0, 0) == page(0)
+    assert tag(proc, 1) == b"b"                                          # the object kept it
+    assert tag(proc, 2) is None                                          # past its end: SIGBUS
+    assert call(proc, MADVISE, page(2), PAGE, POPULATE_READ) == -EFAULT
+
+
 # -- brk ----------------------------------------------------------------------------------
 
 def test_brk_keeps_a_free_page_before_the_next_mapping(proc):
@@ -252,3 +299,19 @@ def test_shared_mappings_show_as_shared_in_the_maps(proc):
     tagged(proc, 0, 1, SHARED_FIXED)
     assert [(v.perms, v.name) for v in proc.aspace.vmas.overlapping(page(0), page(1))] == \
         [("rw-s", "/dev/zero (deleted)")]
+
+
+def test_every_frame_comes_back_after_shared_memory_and_guards_are_unmapped(proc):
+    tagged(proc, 0, 4)                        # page tables for both ranges, kept after
+    tagged(proc, 10, 4)
+    assert call(proc, MUNMAP, page(0), 14 * PAGE) == 0
+    frames, before = proc.aspace.frames, proc.aspace.frames.frames_in_use
+    tagged(proc, 0, 4, SHARED_FIXED)
+    shmem = proc.aspace.vmas.find(page(0)).shmem
+    assert call(proc, MREMAP, page(0), 0, 4 * PAGE, MAYMOVE | MREMAP_FIXED, page(10)) == page(10)
+    assert call(proc, MADVISE, page(1), PAGE, GUARD_INSTALL) == 0
+    assert call(proc, MUNMAP, page(0), 4 * PAGE) == 0
+    assert len(shmem.frames) == 4                                       # page(10) still shows them
+    assert call(proc, MUNMAP, page(10), 4 * PAGE) == 0
+    assert shmem.frames == {} and frames.frames_in_use == before
+    assert list(proc.aspace.guards) == []
