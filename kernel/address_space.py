@@ -26,6 +26,12 @@ not to the page-table entry that maps it: dropping the entry (MADV_DONTNEED,
 munmap of one of two VMAs showing it) keeps the frame, and the object's frames
 go back when no VMA shows the object any more.
 
+Private memory gets its anon_vma (kernel/vma.py) at its first write, as on
+Linux, where a read fault maps the shared zero page read-only and only a
+write gives the VMA an anon_vma: here a read fault in a private VMA without
+one maps its page read-only (PTE without RW), and the write fault that
+follows gives the VMA its anon_vma and the page RW (prepare_write).
+
 Guard pages (MADV_GUARD_INSTALL, Linux 6.13) are pages of a VMA that fault on
 every access. Like Linux's guard PTE markers they stay through MADV_DONTNEED
 and mprotect, move with mremap, and go with munmap or MADV_GUARD_REMOVE.
@@ -33,13 +39,14 @@ and mprotect, move with mremap, and go with munmap or MADV_GUARD_REMOVE.
 
 from __future__ import annotations
 
-import bisect
+from dataclasses import replace
 
 from emu.errors import EmuError
 from emu.paging import (NO_EXECUTE, NOT_PRESENT, READ_ONLY, PTE_NX, PTE_RW, PTE_US)
 
 from .layout import PAGE_SIZE, page_align_down, page_align_up
-from .vma import PROT_EXEC, PROT_NONE, PROT_WRITE, VMA, VMAList
+from .vma import (PROT_EXEC, PROT_NONE, PROT_WRITE, VM_ACCOUNT, VMA, AnonVMA, GuardPages,
+                  VMAList)
 
 STACK_TOP = 0x7FFF_FFFF_F000
 STACK_LIMIT = 8 << 20
@@ -64,39 +71,12 @@ def pte_flags(prot: int) -> int:
     return PTE_US | (PTE_RW if prot & PROT_WRITE else 0) | (0 if prot & PROT_EXEC else PTE_NX)
 
 
-class GuardPages:
-    """The guard pages of an address space: sorted page addresses."""
-
-    def __init__(self, pages=()):
-        self._pages: list[int] = sorted(pages)
-
-    def __iter__(self):
-        return iter(list(self._pages))
-
-    def __contains__(self, page: int) -> bool:
-        i = bisect.bisect_left(self._pages, page)
-        return i < len(self._pages) and self._pages[i] == page
-
-    def first_in(self, start: int, end: int) -> int | None:
-        """The lowest guard page in [start, end), or None."""
-        i = bisect.bisect_left(self._pages, page_align_down(start))
-        if i < len(self._pages) and self._pages[i] < end:
-            return self._pages[i]
-        return None
-
-    def add(self, start: int, end: int) -> None:
-        """Every page of page-aligned [start, end) becomes a guard page."""
-        self.add_pages(range(start, end, PAGE_SIZE))
-
-    def add_pages(self, pages) -> None:
-        self._pages = sorted(set(self._pages).union(pages))
-
-    def remove(self, start: int, end: int) -> list[int]:
-        """Take the guard pages of [start, end) out; returns them."""
-        lo, hi = bisect.bisect_left(self._pages, start), bisect.bisect_left(self._pages, end)
-        taken = self._pages[lo:hi]
-        del self._pages[lo:hi]
-        return taken
+def vma_pte_flags(vma: VMA) -> int:
+    """Leaf flags for a page of `vma`: pte_flags(prot), without RW while a
+    private VMA has no anon_vma (its pages are Linux's read-only zero page
+    until the first write)."""
+    flags = pte_flags(vma.prot)
+    return flags if vma.shared or vma.anon else flags & ~PTE_RW
 
 
 class AddressSpace:
@@ -123,29 +103,68 @@ class AddressSpace:
 
     def add(self, start: int, end: int, prot: int, name: str, **kind) -> VMA:
         """A new demand-paged VMA over free, page-aligned [start, end); `kind`
-        holds the VMA's other fields (shmem, pgoff, droppable)."""
+        holds the VMA's other fields (shmem, pgoff, flags, anon). A private
+        VMA's page offset is its address / PAGE_SIZE unless given."""
+        kind.setdefault("pgoff", 0 if kind.get("shmem") else start // PAGE_SIZE)
         vma = VMA(start, end, prot, name, **kind)
         self.vmas.insert(vma)
         return vma
 
     def fault(self, vaddr: int, access: str, walk, reason: str):
-        """The MMU's fault handler: True when a page was mapped, else the reason
-        the access is refused."""
-        vma = self.vmas.find(vaddr)
+        """The MMU's fault handler: True when the page was mapped or made
+        writable, else the reason the access is refused."""
+        vma, page = self.vmas.find(vaddr), page_align_down(vaddr)
         if vma is None:
             return reason
-        if page_align_down(vaddr) in self.guards:
+        if page in self.guards:
             return GUARD_ACCESS
         if vaddr >= vma.shared_end():
             return BEYOND_SHARED
         if not vma.allows(access):
             return {"write": READ_ONLY, "fetch": NO_EXECUTE}.get(access, PROT_NONE_ACCESS) \
                 if vma.prot != PROT_NONE else PROT_NONE_ACCESS
-        if walk.mapped or reason != NOT_PRESENT:
+        if access == "write" and reason in (NOT_PRESENT, READ_ONLY):
+            self.prepare_write(page)
+        elif walk.mapped or reason != NOT_PRESENT:
             return reason
-        self._map_new_page(page_align_down(vaddr), vma)
+        else:
+            self._map_new_page(page, vma)
         self.page_faults += 1
         return True
+
+    def prepare_write(self, page: int) -> bool:
+        """What a write fault does, for the MMU and for the kernel's own writes
+        to user memory: give the page's VMA an anon_vma if private memory has
+        none, then map the page writable. The VMA must allow writing; False
+        if there was nothing to do."""
+        vma = self._give_anon(self.vmas.find(page))
+        walk = self.tables.walk(self.root, page)
+        if not walk.mapped:
+            self._map_new_page(page, vma)
+            return True
+        if walk.leaf.entry & PTE_RW:
+            return False
+        self.tables.protect(self.root, page, PAGE_SIZE, vma_pte_flags(vma))
+        self._invalidate(page, page + PAGE_SIZE)
+        return True
+
+    def _give_anon(self, vma: VMA) -> VMA:
+        """anon_vma_prepare(): a private VMA without an anon_vma takes its
+        neighbour's, the next one's first, if that neighbour could share it
+        (VMA.follows: only the protection may differ), else a new one."""
+        if vma.shared or vma.anon is not None:
+            return vma
+        after = self.vmas.find(vma.end)
+        before = self.vmas.find(vma.start - 1)
+        if after is not None and after.anon is not None and after.follows(vma):
+            anon = after.anon
+        elif before is not None and before.anon is not None and vma.follows(before):
+            anon = before.anon
+        else:
+            anon = AnonVMA()
+        given = replace(vma, anon=anon)
+        self.vmas.replace(vma, given)
+        return given
 
     def first_blocked(self, start: int, end: int) -> int | None:
         """The lowest page in [start, end) that faults whatever the protection
@@ -169,7 +188,7 @@ class AddressSpace:
             frame = self.frames.alloc()
             if frame == 0:
                 raise OutOfMemory(f"out of memory: no free frame for the page at {page:#x}")
-        if not self.tables.map(self.root, page, frame, PAGE_SIZE, pte_flags(vma.prot)):
+        if not self.tables.map(self.root, page, frame, PAGE_SIZE, vma_pte_flags(vma)):
             if fresh:
                 self.frames.free(frame)
             raise OutOfMemory(f"out of memory: no frame for a page table at {page:#x}")
@@ -192,11 +211,17 @@ class AddressSpace:
 
     def populate(self, vaddr: int, data: bytes) -> None:
         """Write `data` at `vaddr` as the kernel (loader, stack setup), mapping
-        pages of the enclosing VMAs first. No permission checks."""
+        pages of the enclosing VMAs first (writable ones as a write would).
+        No permission checks."""
         end = vaddr + len(data)
         for page in range(page_align_down(vaddr), page_align_up(end), PAGE_SIZE):
-            if not self.map_page(page):
+            vma = self.vmas.find(page)
+            if vma is None:
                 raise EmuError(f"populate: {page:#x} is outside every VMA")
+            if vma.allows("write"):
+                self.prepare_write(page)
+            else:
+                self.map_page(page)
         if data:
             self.mmu.write_virtual(vaddr, data, root=self.root)
 
@@ -261,20 +286,41 @@ class AddressSpace:
 
     def protect(self, start: int, end: int, prot: int) -> None:
         """Set the protection of [start, end) (which must be covered by VMAs)."""
-        self.vmas.reprotect(start, end, prot)
-        self.tables.protect(self.root, start, end - start, pte_flags(prot))
+        self.restyle(start, end, lambda vma: replace(vma, prot=prot))
+
+    def restyle(self, start: int, end: int, change) -> None:
+        """Replace each VMA's part of [start, end) by change(part) (a new
+        protection, new flags), splitting and merging VMAs as Linux does, and
+        give the pages there the leaf flags their VMAs now call for."""
+        self.vmas.update(start, end, change)
+        for vma in self.vmas.overlapping(start, end):
+            piece = vma.clip(start, end)
+            self.tables.protect(self.root, piece.start, piece.size, vma_pte_flags(vma))
         self._invalidate(start, end)
 
     def move(self, old: int, new: int, length: int, keep_source: bool = False) -> None:
         """Move the pages, guard pages and VMAs of [old, old+length) to
-        [new, new+length), which must be free (mremap). With `keep_source` the
-        VMAs stay at the old place too, with no pages (MREMAP_DONTUNMAP): a
-        touch there finds a zeroed page, or the shared object's page."""
+        [new, new+length), which must be free (mremap). Private anonymous
+        memory never written (no anon_vma) takes its new address as its page
+        offset, as copy_vma does; written memory keeps its offset, so it may
+        not merge at the new place. With `keep_source` the VMAs stay at the
+        old place too, with no pages (MREMAP_DONTUNMAP): a touch there finds
+        a zeroed page, or the shared object's page; Linux then takes
+        VM_ACCOUNT from the old VMA, and its anon_vma when all of it moved."""
         end = old + length
-        pieces = [v.clip(old, end) for v in self.vmas.overlapping(old, end)] if keep_source \
-            else self.vmas.remove(old, end)
+        if keep_source:
+            pieces = [v.clip(old, end) for v in self.vmas.overlapping(old, end)]
+            for vma in self.vmas.overlapping(old, end):
+                whole = old <= vma.start and vma.end <= end
+                self.vmas.replace(vma, replace(vma, flags=vma.flags & ~VM_ACCOUNT,
+                                               anon=None if whole else vma.anon))
+        else:
+            pieces = self.vmas.remove(old, end)
         for piece in pieces:
-            self.vmas.insert(piece.shifted(new - old))
+            moved = piece.shifted(new - old)
+            if piece.anonymous and piece.anon is None:
+                moved = replace(moved, pgoff=moved.start // PAGE_SIZE)
+            self.vmas.insert(moved)
         self.guards.add_pages([page - old + new for page in self.guards.remove(old, end)])
         for mapping in self.tables.unmap(self.root, old, length):
             target = mapping.vaddr - old + new

@@ -92,7 +92,9 @@ class Process:
         if all(p is not None and e & needed == needed for p, _, e in pieces):
             return [(p, n) for p, n, _ in pieces]
         for page in range(page_align_down(vaddr), page_align_up(vaddr + length), PAGE_SIZE):
-            if not space.tables.walk(space.root, page).mapped:
+            if access == "write":
+                space.page_faults += space.prepare_write(page)
+            elif not space.tables.walk(space.root, page).mapped:
                 space.map_page(page)
                 space.page_faults += 1
         pieces = space.tables.translate_range(space.root, vaddr, length)

@@ -11,7 +11,9 @@ MADV_POPULATE_READ/WRITE fault the pages in instead (populate).
 
 What each advice does here (advise_vma):
   DONTNEED, DONTNEED_LOCKED  drop the pages: private memory reads as zeros
-                             after, shared memory keeps its pages
+                             after, shared memory keeps its pages (DONTNEED,
+                             FREE, REMOVE, COLD, PAGEOUT, GUARD_INSTALL are
+                             EINVAL on MAP_LOCKED memory)
   FREE          private anonymous memory only (EINVAL otherwise); the pages
                 stay until written, as on Linux without memory pressure
   REMOVE        shared memory: frees the pages (zeros after); EINVAL for
@@ -22,14 +24,22 @@ What each advice does here (advise_vma):
   GUARD_REMOVE  guard pages become ordinary (empty) pages again
   COLLAPSE      EINVAL: no transparent huge pages here (as on a host whose
                 mappings cannot hold one)
+  NORMAL, RANDOM, SEQUENTIAL, DONTFORK, DOFORK, DONTDUMP, DODUMP, WIPEONFORK,
+  KEEPONFORK, HUGEPAGE, NOHUGEPAGE, MERGEABLE, UNMERGEABLE
+                set or clear VM_* flags (FLAG_ADVICE), which splits and merges
+                VMAs as on Linux (MERGEABLE leaves shared and droppable
+                memory alone, as KSM ignores them)
   the rest      hints with nothing to do: 0
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..errno import EACCES, EFAULT, EINVAL, ENOMEM, EPERM
 from ..layout import PAGE_SIZE, page_align_up
-from ..vma import PROT_READ, PROT_WRITE
+from ..vma import (PROT_READ, PROT_WRITE, VM_DONTCOPY, VM_DONTDUMP, VM_HUGEPAGE, VM_LOCKED,
+                   VM_MERGEABLE, VM_NOHUGEPAGE, VM_RAND_READ, VM_SEQ_READ, VM_WIPEONFORK)
 from .mman import U64, aligned
 
 MADV_DONTNEED = 4
@@ -47,6 +57,27 @@ MADV_SOFT_OFFLINE = 101
 MADV_GUARD_INSTALL = 102
 MADV_GUARD_REMOVE = 103
 MADV_KNOWN = frozenset(range(0, 5)) | frozenset(range(8, 26)) | frozenset(range(100, 104))
+MADV_COLD, MADV_PAGEOUT = 20, 21
+MADV_MERGEABLE = 12
+
+# advice -> (VM_* flags it sets, VM_* flags it clears)   (madvise_update_vma)
+FLAG_ADVICE = {
+    0: (0, VM_RAND_READ | VM_SEQ_READ),                  # MADV_NORMAL
+    1: (VM_RAND_READ, VM_SEQ_READ),                      # MADV_RANDOM
+    2: (VM_SEQ_READ, VM_RAND_READ),                      # MADV_SEQUENTIAL
+    10: (VM_DONTCOPY, 0),                                # MADV_DONTFORK
+    11: (0, VM_DONTCOPY),                                # MADV_DOFORK
+    12: (VM_MERGEABLE, 0),                               # MADV_MERGEABLE
+    13: (0, VM_MERGEABLE),                               # MADV_UNMERGEABLE
+    14: (VM_HUGEPAGE, VM_NOHUGEPAGE),                    # MADV_HUGEPAGE
+    15: (VM_NOHUGEPAGE, VM_HUGEPAGE),                    # MADV_NOHUGEPAGE
+    16: (VM_DONTDUMP, 0),                                # MADV_DONTDUMP
+    17: (0, VM_DONTDUMP),                                # MADV_DODUMP
+    18: (VM_WIPEONFORK, 0),                              # MADV_WIPEONFORK
+    19: (0, VM_WIPEONFORK),                              # MADV_KEEPONFORK
+}
+REFUSED_WHEN_LOCKED = frozenset({MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_COLD,
+                                 MADV_PAGEOUT, MADV_GUARD_INSTALL})
 
 
 def sys_madvise(proc, addr: int, length: int, advice: int) -> int:
@@ -81,6 +112,8 @@ def walk(space, start: int, end: int, advice: int) -> int:
 
 def advise_vma(space, vma, advice: int) -> int:
     """Give `advice` to `vma` (the part of one mapping in the range): 0 or -errno."""
+    if advice in REFUSED_WHEN_LOCKED and vma.flags & VM_LOCKED:
+        return -EINVAL
     if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED):
         space.discard(vma.start, vma.end)
     elif advice == MADV_FREE and not vma.anonymous:
@@ -98,7 +131,17 @@ def advise_vma(space, vma, advice: int) -> int:
         space.guards.add(vma.start, vma.end)
     elif advice == MADV_GUARD_REMOVE:
         space.guards.remove(vma.start, vma.end)
+    elif advice in FLAG_ADVICE:
+        _set_flags(space, vma, advice)
     return 0
+
+
+def _set_flags(space, vma, advice: int) -> None:
+    """Set and clear the VM_* flags `advice` stands for on `vma`'s range."""
+    if advice == MADV_MERGEABLE and (vma.shared or vma.droppable):
+        return                          # vma_ksm_compatible(): KSM ignores these
+    on, off = FLAG_ADVICE[advice]
+    space.restyle(vma.start, vma.end, lambda part: replace(part, flags=part.flags & ~off | on))
 
 
 def _remove(space, vma) -> int:

@@ -14,10 +14,14 @@ first touch.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..address_space import MMAP_BASE, MMAP_MIN_ADDR, USER_TOP
 from ..errno import EACCES, EBADF, EEXIST, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EPERM
 from ..layout import PAGE_SIZE, page_align_up
-from ..vma import PROT_EXEC, PROT_READ, PROT_WRITE, SHARED_NAME, SharedMemory
+from ..vma import (PROT_EXEC, PROT_READ, PROT_WRITE, SHARED_NAME, VM_ACCOUNT, VM_DONTDUMP,
+                   VM_DROPPABLE, VM_LOCKED, VM_NOHUGEPAGE, VM_NORESERVE, VM_WIPEONFORK,
+                   SharedMemory)
 
 PROT_MASK = PROT_READ | PROT_WRITE | PROT_EXEC
 PROT_SEM = 0x8                       # accepted by mprotect, means nothing on x86
@@ -34,6 +38,9 @@ MAP_ANONYMOUS = 0x20
 MAP_GROWSDOWN = 0x100
 MAP_LOCKED = 0x2000
 MAP_NORESERVE = 0x4000
+MAP_POPULATE = 0x8000
+MAP_NONBLOCK = 0x10000
+MAP_STACK = 0x20000
 MAP_HUGETLB = 0x40000
 MAP_FIXED_NOREPLACE = 0x10_0000
 MAP_LEGACY = 0x7C07_F9F3             # LEGACY_MAP_MASK: the flags MAP_SHARED_VALIDATE accepts on a file
@@ -127,7 +134,7 @@ def sys_brk(proc, addr: int) -> int:
         if new_end > USER_TOP or not space.vmas.is_free(old_end, new_end + PAGE_SIZE) or \
                 not fits_in_memory(proc, growth) or not within_data_limit(proc, growth):
             return space.brk
-        space.add(old_end, new_end, PROT_READ | PROT_WRITE, HEAP_NAME)
+        space.add(old_end, new_end, PROT_READ | PROT_WRITE, HEAP_NAME, flags=VM_ACCOUNT)
     space.brk = addr
     return addr
 
@@ -230,13 +237,44 @@ def _granted(proc, size: int, prot: int, flags: int) -> bool:
 
 
 def _map_anonymous(space, start: int, size: int, prot: int, flags: int) -> None:
-    """Replace whatever is at [start, start+size) with a new anonymous VMA."""
+    """Replace whatever is at [start, start+size) with a new anonymous VMA,
+    with the VM_* flags do_mmap gives it, and populate it if asked."""
     space.unmap(start, start + size)
+    vm_flags = _vm_flags(prot, flags)
     if flags & MAP_TYPE == MAP_SHARED:
-        space.add(start, start + size, prot, SHARED_NAME, shmem=SharedMemory(size // PAGE_SIZE))
+        space.add(start, start + size, prot, SHARED_NAME, shmem=SharedMemory(size // PAGE_SIZE),
+                  flags=vm_flags)
     else:
-        space.add(start, start + size, prot, ANON_NAME,
-                  droppable=flags & MAP_TYPE == MAP_DROPPABLE)
+        space.add(start, start + size, prot, ANON_NAME, flags=vm_flags)
+    if flags & MAP_LOCKED or flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE:
+        _populate(space, start, start + size, prot, flags & MAP_TYPE == MAP_SHARED)
+
+
+def _vm_flags(prot: int, flags: int) -> int:
+    """The VM_* flags of a new anonymous mapping: VM_ACCOUNT for private
+    writable memory (accountable_mapping), VM_NORESERVE, VM_LOCKED, MAP_STACK's
+    VM_NOHUGEPAGE, and what MAP_DROPPABLE implies."""
+    kind = flags & MAP_TYPE
+    vm_flags = (VM_NORESERVE if flags & MAP_NORESERVE else 0) | \
+        (VM_LOCKED if flags & MAP_LOCKED else 0) | (VM_NOHUGEPAGE if flags & MAP_STACK else 0)
+    if kind == MAP_DROPPABLE:
+        return vm_flags | VM_DROPPABLE | VM_NORESERVE | VM_WIPEONFORK | VM_DONTDUMP
+    if kind != MAP_SHARED and prot & PROT_WRITE and not flags & MAP_NORESERVE:
+        vm_flags |= VM_ACCOUNT
+    return vm_flags
+
+
+def _populate(space, start: int, end: int, prot: int, shared: bool) -> None:
+    """mm_populate(): fault every page in, private writable memory with a
+    write (so it gets its anon_vma), the rest with a read; PROT_NONE memory
+    is left alone."""
+    if prot == 0:
+        return
+    for page in range(start, end, PAGE_SIZE):
+        if prot & PROT_WRITE and not shared:
+            space.prepare_write(page)
+        else:
+            space.map_page(page)
 
 
 # -- munmap, mprotect --------------------------------------------------------------------
@@ -282,17 +320,42 @@ def sys_mprotect(proc, addr: int, length: int, prot: int) -> int:
         return -ENOMEM
     elif grows & PROT_GROWSUP:
         return -EINVAL
-    reach = mapped_reach(space, addr, end)
-    space.protect(addr, reach, prot & PROT_MASK)
-    return 0 if reach == end else -ENOMEM
+    return _protect_vmas(proc, vmas, addr, end, prot & PROT_MASK)
 
 
-def mapped_reach(space, start: int, end: int) -> int:
-    """How far from `start` (which must be mapped) the mappings run without a
-    hole, at most to `end`."""
+def _protect_vmas(proc, vmas, start: int, end: int, prot: int) -> int:
+    """mprotect's loop: give each VMA's part of [start, end) protection
+    `prot` and the flags mprotect_fixup gives it, in order; stop with ENOMEM
+    at a hole or when memory runs out, the parts before keeping the change."""
     reach = start
-    for vma in space.vmas.overlapping(start, end):
+    for vma in vmas:
         if vma.start > reach:
-            break
-        reach = vma.end
-    return min(reach, end)
+            return -ENOMEM
+        piece = vma.clip(start, end)
+        vm_flags = _protected_flags(proc, piece, prot)
+        if vm_flags < 0:
+            return vm_flags
+        proc.aspace.restyle(piece.start, piece.end,
+                            lambda part, f=vm_flags: replace(part, prot=prot, flags=f))
+        reach = piece.end
+    return 0 if reach >= end else -ENOMEM
+
+
+def _protected_flags(proc, piece, prot: int) -> int:
+    """mprotect_fixup()'s flags for `piece` given `prot`, or -ENOMEM: private
+    memory becoming writable is charged and gets VM_ACCOUNT (unless it has it,
+    is writable, shared or MAP_NORESERVE) and counts as data from then on;
+    anonymous memory losing write before its first write (no anon_vma) gives
+    VM_ACCOUNT back."""
+    flags = piece.flags
+    if prot & PROT_WRITE:
+        if not piece.prot & PROT_WRITE and piece.name in (HEAP_NAME, ANON_NAME) and \
+                not within_data_limit(proc, piece.size):
+            return -ENOMEM
+        if not (flags & (VM_ACCOUNT | VM_NORESERVE) or piece.prot & PROT_WRITE or piece.shared):
+            if not fits_in_memory(proc, piece.size):
+                return -ENOMEM
+            flags |= VM_ACCOUNT
+    elif flags & VM_ACCOUNT and piece.anonymous and piece.anon is None:
+        flags &= ~VM_ACCOUNT
+    return flags

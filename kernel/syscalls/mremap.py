@@ -110,8 +110,7 @@ def remap_at(proc, vma, addr: int, old_size: int, new_size: int, flags: int) -> 
     if end == vma.end and end + growth <= USER_TOP and space.vmas.is_free(end, end + growth):
         if not _charge(proc, vma, growth):
             return -ENOMEM
-        space.add(end, end + growth, vma.prot, vma.name, shmem=vma.shmem,
-                  pgoff=vma.page_index(end), droppable=vma.droppable)
+        _extend(space, vma, end, growth)
         return addr
     if not flags & MREMAP_MAYMOVE:
         return -ENOMEM
@@ -180,10 +179,20 @@ def move_vma(proc, addr: int, old_size: int, new_size: int, target: int, keep_so
         return -ENOMEM
     if old_size:
         space.move(addr, target, old_size, keep_source=keep_source)
+        vma = space.vmas.find(target)
+        addr = target
     if new_size > old_size:
-        space.add(target + old_size, target + new_size, vma.prot, vma.name, shmem=vma.shmem,
-                  pgoff=vma.page_index(addr + old_size), droppable=vma.droppable)
+        _extend(space, vma, addr + old_size, new_size - old_size, at=target + old_size)
     return target
+
+
+def _extend(space, vma, end: int, growth: int, at: int | None = None) -> None:
+    """Map `growth` more bytes of `vma` (whose part ending at `end` they
+    follow) at `at` (default `end`): the same kind of memory with the next
+    page offsets, which then merges with it (vma_merge_extend)."""
+    at = end if at is None else at
+    space.add(at, at + growth, vma.prot, vma.name, shmem=vma.shmem, pgoff=vma.page_index(end),
+              flags=vma.flags, anon=vma.anon)
 
 
 def _counted(vma) -> bool:

@@ -315,3 +315,100 @@ def test_every_frame_comes_back_after_shared_memory_and_guards_are_unmapped(proc
     assert call(proc, MUNMAP, page(10), 4 * PAGE) == 0
     assert shmem.frames == {} and frames.frames_in_use == before
     assert list(proc.aspace.guards) == []
+
+
+# -- VMA boundaries, which mremap shows: it grows one VMA at a time ---------------------
+
+def grows_in_place(proc, first: int, pages: int) -> int:
+    """mremap of arena pages [first, first+pages) to one page more, in place:
+    the address if they end one VMA, -EFAULT if they span two."""
+    return call(proc, MREMAP, page(first), pages * PAGE, (pages + 1) * PAGE, 0, 0)
+
+
+@pytest.mark.parametrize("advice", [1, 2, 10, 12, 14, 15, 16, 18])
+def test_advice_that_sets_a_vma_flag_splits_the_vma(proc, advice):
+    """Seed 3150 of the differential: MADV_SEQUENTIAL on part of a mapping
+    made a later mremap across it EFAULT on Linux, not here."""
+    tagged(proc, 0, 2)
+    assert call(proc, MADVISE, page(1), PAGE, advice) == 0
+    assert grows_in_place(proc, 0, 2) == -EFAULT
+    assert grows_in_place(proc, 1, 1) == page(1)
+
+
+def test_madv_normal_clears_only_the_read_ahead_flags(proc):
+    tagged(proc, 0, 3)
+    assert call(proc, MADVISE, page(1), PAGE, 2) == 0                   # SEQUENTIAL
+    assert call(proc, MADVISE, page(2), PAGE, 10) == 0                  # DONTFORK
+    assert call(proc, MADVISE, page(0), 3 * PAGE, 0) == 0               # NORMAL
+    assert grows_in_place(proc, 0, 2) == -ENOMEM        # one VMA again; page 2 (DONTFORK) in the way
+    assert grows_in_place(proc, 0, 3) == -EFAULT
+
+
+@pytest.mark.parametrize("flags", [0x4000, 0x20000])                    # NORESERVE, STACK
+def test_noreserve_and_stack_mappings_are_vmas_of_their_own(proc, flags):
+    assert mmap(proc, page(0), PAGE, RW, PRIVATE_FIXED) == page(0)
+    assert mmap(proc, page(1), PAGE, RW, PRIVATE_FIXED | flags) == page(1)
+    assert grows_in_place(proc, 0, 2) == -EFAULT
+
+
+def test_a_written_mapping_keeps_its_page_offset_when_moved(proc):
+    """copy_vma(): memory never written takes its new address as its offset
+    and merges at the new place; written memory does not."""
+    assert mmap(proc, page(10), PAGE, RW, PRIVATE_FIXED) == page(10)
+    assert mmap(proc, page(0), PAGE, RW, PRIVATE_FIXED) == page(0)
+    assert proc.write(page(10), b"m")
+    assert call(proc, MREMAP, page(10), PAGE, PAGE, MAYMOVE | MREMAP_FIXED, page(1)) == page(1)
+    assert grows_in_place(proc, 0, 2) == -EFAULT
+    assert mmap(proc, page(20), PAGE, RW, PRIVATE_FIXED) == page(20)
+    assert call(proc, MREMAP, page(20), PAGE, PAGE, MAYMOVE | MREMAP_FIXED, page(4)) == page(4)
+    assert mmap(proc, page(3), PAGE, RW, PRIVATE_FIXED) == page(3)
+    assert grows_in_place(proc, 3, 2) == page(3)
+
+
+def test_a_read_gives_no_anon_vma_but_a_write_does(proc):
+    """A read fault maps a read-only page (Linux's zero page): the mapping
+    still merges anywhere; the first write makes the page writable and gives
+    the VMA its anon_vma."""
+    assert mmap(proc, page(0), PAGE, RW, PRIVATE_FIXED) == page(0)
+    assert proc.read(page(0), 1) == b"\0"
+    walk = proc.aspace.tables.walk(proc.aspace.root, page(0))
+    assert walk.mapped and not walk.writable
+    assert proc.aspace.vmas.find(page(0)).anon is None
+    assert proc.write(page(0), b"w")
+    assert proc.aspace.tables.walk(proc.aspace.root, page(0)).writable
+    assert proc.aspace.vmas.find(page(0)).anon is not None
+
+
+def test_the_gap_between_two_written_mappings_joins_the_first_only(proc):
+    tagged(proc, 0, 1)
+    tagged(proc, 2, 1)
+    assert mmap(proc, page(1), PAGE, RW, PRIVATE_FIXED) == page(1)
+    assert grows_in_place(proc, 1, 2) == -EFAULT
+    assert grows_in_place(proc, 0, 2) == -ENOMEM                        # one VMA, page 2 in the way
+
+
+def test_unwritten_memory_made_read_only_gives_back_vm_account(proc):
+    """mprotect_fixup(): it then merges with read-only memory beside it; once
+    written, it keeps VM_ACCOUNT and does not."""
+    assert mmap(proc, page(0), PAGE, RW, PRIVATE_FIXED) == page(0)
+    assert call(proc, MPROTECT, page(0), PAGE, RO) == 0
+    assert mmap(proc, page(1), PAGE, RO, PRIVATE_FIXED) == page(1)
+    assert grows_in_place(proc, 0, 2) == page(0)
+    tagged(proc, 4, 1, prot=RO)
+    assert mmap(proc, page(5), PAGE, RO, PRIVATE_FIXED) == page(5)
+    assert grows_in_place(proc, 4, 2) == -EFAULT
+
+
+def test_a_mapping_beside_the_heap_joins_it(proc):
+    start = call(proc, BRK, 0)
+    assert call(proc, BRK, start + 2 * PAGE) == start + 2 * PAGE
+    assert proc.write(start, b"h")
+    assert mmap(proc, start + 2 * PAGE, 2 * PAGE, RW, PRIVATE_FIXED) == start + 2 * PAGE
+    assert call(proc, MREMAP, start + PAGE, 3 * PAGE, 4 * PAGE, 0, 0) == start + PAGE
+
+
+def test_locked_memory_refuses_advice_that_would_drop_its_pages(proc):
+    assert mmap(proc, page(0), PAGE, RW, PRIVATE_FIXED | 0x2000) == page(0)    # MAP_LOCKED
+    for advice in (DONTNEED, FREE, 20, 21, GUARD_INSTALL):
+        assert call(proc, MADVISE, page(0), PAGE, advice) == -EINVAL
+    assert call(proc, MADVISE, page(0), PAGE, 24) == 0                  # MADV_DONTNEED_LOCKED

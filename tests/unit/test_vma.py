@@ -1,8 +1,10 @@
-"""VMAs and VMA lists, pure: splitting keeps a shared mapping's page offset,
-merging needs the same object at the next page, guard pages are a sorted set."""
+"""VMAs and VMA lists, pure: splitting keeps page offsets, merging follows
+Linux's rules (kernel/vma.py), guard pages are a sorted set."""
 
-from kernel.address_space import GuardPages
-from kernel.vma import VMA, SHARED_NAME, SharedMemory, VMAList
+from dataclasses import replace
+
+from kernel.vma import (SHARED_NAME, VM_ACCOUNT, VM_DROPPABLE, VM_NORESERVE, VM_SEQ_READ, VMA,
+                        AnonVMA, GuardPages, SharedMemory, VMAList)
 
 PAGE = 4096
 RW = 3
@@ -39,10 +41,11 @@ def test_shared_vmas_merge_only_when_they_show_the_next_page_of_the_same_object(
 
 def test_shared_private_and_droppable_memory_never_merge():
     vmas = VMAList()
-    vmas.insert(VMA(0x10000, 0x11000, RW, "[anon]"))
-    vmas.insert(VMA(0x11000, 0x12000, RW, "[anon]", droppable=True))
-    vmas.insert(VMA(0x12000, 0x13000, RW, "[anon]"))
-    assert len(vmas) == 3
+    vmas.insert(VMA(0x10000, 0x11000, RW, "[anon]", pgoff=0x10))
+    vmas.insert(VMA(0x11000, 0x12000, RW, "[anon]", pgoff=0x11, flags=VM_DROPPABLE))
+    vmas.insert(VMA(0x12000, 0x13000, RW, SHARED_NAME, shmem=SharedMemory(1)))
+    vmas.insert(VMA(0x13000, 0x14000, RW, "[anon]", pgoff=0x13))
+    assert len(vmas) == 4
 
 
 def test_a_shared_vma_knows_where_its_object_ends():
@@ -62,3 +65,44 @@ def test_guard_pages_are_found_added_and_taken_by_range():
     assert guards.first_in(0x8000, 0x9000) is None
     assert guards.remove(0x6000, 0x9000) == [0x6000, 0x7000]
     assert 0x5000 in guards and 0x6000 not in guards
+
+
+def anon_vma(start, end, **kind):
+    """A private anonymous VMA as mmap makes it: page offset = address / PAGE."""
+    kind.setdefault("pgoff", start // PAGE)
+    return VMA(start, end, RW, "[anon]", **kind)
+
+
+def test_private_vmas_merge_only_with_following_page_offsets():
+    vmas = VMAList()
+    vmas.insert(anon_vma(0x10000, 0x11000))
+    vmas.insert(anon_vma(0x11000, 0x12000, pgoff=0x99))          # moved here after a write
+    assert len(vmas) == 2
+
+
+def test_vmas_with_different_anon_vmas_never_merge_and_the_one_before_wins():
+    """vma_merge_new_range: a new VMA between two it could join, whose
+    anon_vmas differ, joins the one before."""
+    vmas, x, y = VMAList(), AnonVMA(), AnonVMA()
+    vmas.insert(anon_vma(0x10000, 0x11000, anon=x))
+    vmas.insert(anon_vma(0x12000, 0x13000, anon=y))
+    vmas.insert(anon_vma(0x11000, 0x12000))
+    assert [(v.start, v.end, v.anon) for v in vmas] == [(0x10000, 0x12000, x), (0x12000, 0x13000, y)]
+
+
+def test_heap_and_anonymous_maps_are_one_kind_but_flags_keep_them_apart():
+    vmas = VMAList()
+    vmas.insert(VMA(0x10000, 0x11000, RW, "[heap]", pgoff=0x10, flags=VM_ACCOUNT))
+    vmas.insert(anon_vma(0x11000, 0x12000, flags=VM_ACCOUNT))
+    vmas.insert(anon_vma(0x12000, 0x13000, flags=VM_ACCOUNT | VM_NORESERVE))
+    assert [(v.start, v.end, v.name) for v in vmas] == \
+        [(0x10000, 0x12000, "[heap]"), (0x12000, 0x13000, "[anon]")]
+
+
+def test_updating_flags_splits_a_vma_and_clearing_them_merges_it_back():
+    vmas = VMAList()
+    vmas.insert(anon_vma(0x10000, 0x14000))
+    vmas.update(0x11000, 0x12000, lambda v: replace(v, flags=VM_SEQ_READ))
+    assert len(vmas) == 3
+    vmas.update(0x11000, 0x12000, lambda v: replace(v, flags=0))
+    assert [(v.start, v.end) for v in vmas] == [(0x10000, 0x14000)]
