@@ -124,7 +124,7 @@ class AddressSpace:
             return {"write": READ_ONLY, "fetch": NO_EXECUTE}.get(access, PROT_NONE_ACCESS) \
                 if vma.prot != PROT_NONE else PROT_NONE_ACCESS
         if access == "write" and reason in (NOT_PRESENT, READ_ONLY):
-            self.prepare_write(page)
+            self._write_fault(page, vma, walk)
         elif walk.mapped or reason != NOT_PRESENT:
             return reason
         else:
@@ -133,12 +133,14 @@ class AddressSpace:
         return True
 
     def prepare_write(self, page: int) -> bool:
-        """What a write fault does, for the MMU and for the kernel's own writes
-        to user memory: give the page's VMA an anon_vma if private memory has
-        none, then map the page writable. The VMA must allow writing; False
-        if there was nothing to do."""
-        vma = self._give_anon(self.vmas.find(page))
-        walk = self.tables.walk(self.root, page)
+        """What a write fault does, for the kernel's own writes to user memory
+        (the VMA must allow writing); False if there was nothing to do."""
+        return self._write_fault(page, self.vmas.find(page), self.tables.walk(self.root, page))
+
+    def _write_fault(self, page: int, vma: VMA, walk) -> bool:
+        """Give `vma` an anon_vma if it is private memory without one, then map
+        the page writable (`walk` is its page walk); False if it already was."""
+        vma = self._give_anon(vma)
         if not walk.mapped:
             self._map_new_page(page, vma)
             return True
@@ -252,8 +254,11 @@ class AddressSpace:
     def _release_unshown(self, pieces: list[VMA]) -> None:
         """Free the frames of every shared object among `pieces` that no VMA
         shows any more."""
+        objects = {id(v.shmem): v.shmem for v in pieces if v.shared}
+        if not objects:
+            return
         shown = {id(v.shmem) for v in self.vmas if v.shared}
-        for shmem in {id(v.shmem): v.shmem for v in pieces if v.shared}.values():
+        for shmem in objects.values():
             if id(shmem) not in shown:
                 for frame in shmem.frames.values():
                     self.frames.free(frame)

@@ -166,6 +166,10 @@ class VMA:
         return self.start <= addr < self.end
 
 
+def _start(vma: VMA) -> int:
+    return vma.start
+
+
 class VMAList:
     """Non-overlapping VMAs sorted by start address."""
 
@@ -186,13 +190,21 @@ class VMAList:
 
     def find(self, addr: int) -> VMA | None:
         """The VMA containing `addr`, or None."""
-        i = bisect.bisect_right([v.start for v in self._vmas], addr) - 1
+        i = bisect.bisect_right(self._vmas, addr, key=_start) - 1
         if i >= 0 and addr < self._vmas[i].end:
             return self._vmas[i]
         return None
 
     def overlapping(self, start: int, end: int) -> list[VMA]:
-        return [v for v in self._vmas if v.start < end and start < v.end]
+        """The VMAs that share a byte with [start, end), in address order."""
+        i = max(bisect.bisect_right(self._vmas, start, key=_start) - 1, 0)
+        found = []
+        for vma in self._vmas[i:]:
+            if vma.start >= end:
+                break
+            if start < vma.end:
+                found.append(vma)
+        return found
 
     def is_free(self, start: int, end: int) -> bool:
         return not self.overlapping(start, end)
@@ -201,7 +213,7 @@ class VMAList:
         """Add `vma`; the range must be free (callers remove() first)."""
         if vma.start >= vma.end or not self.is_free(vma.start, vma.end):
             raise ValueError(f"vma insert: [{vma.start:#x}, {vma.end:#x}) overlaps or is empty")
-        bisect.insort(self._vmas, vma, key=lambda v: v.start)
+        bisect.insort(self._vmas, vma, key=_start)
         self._merge_around(vma)
 
     def remove(self, start: int, end: int) -> list[VMA]:

@@ -239,7 +239,8 @@ def _granted(proc, size: int, prot: int, flags: int) -> bool:
 def _map_anonymous(space, start: int, size: int, prot: int, flags: int) -> None:
     """Replace whatever is at [start, start+size) with a new anonymous VMA,
     with the VM_* flags do_mmap gives it, and populate it if asked."""
-    space.unmap(start, start + size)
+    if not space.vmas.is_free(start, start + size):
+        space.unmap(start, start + size)
     vm_flags = _vm_flags(prot, flags)
     if flags & MAP_TYPE == MAP_SHARED:
         space.add(start, start + size, prot, SHARED_NAME, shmem=SharedMemory(size // PAGE_SIZE),
