@@ -14,8 +14,8 @@ Linux without randomization):
 
 Pages are mapped on first touch: the MMU offers every refused access to
 `fault()`, which maps a zeroed frame when the address lies in a VMA that
-allows the access. Each user page owns one 4 KiB frame; unmapping a page
-frees its frame, and destroy() frees every frame and table, so after a process
+allows the access. Each private user page owns one 4 KiB frame; unmapping
+the page frees it, and destroy() frees every frame and table, so after a process
 exits the os_MemoryMap is back to where it was.
 
 PROT_NONE pages stay mapped without US, so their contents survive a later
