@@ -17,6 +17,7 @@ EINVAL = 22
 ESPIPE = 29
 ERANGE = 34
 ENOSYS = 38
+EOPNOTSUPP = 95
 ENOTTY = 25
 
 NAMES = {value: name for name, value in dict(globals()).items()

@@ -10,11 +10,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from emu.errors import KernelPanic
 from emu.paging import PAGE_4K, PTE_RW, PTE_US, page_offset, pages_in
 
-from .address_space import AddressSpace
+from .address_space import USER_TOP, AddressSpace
 
 STDIN, STDOUT, STDERR = 0, 1, 2
+USER_LIMIT = USER_TOP            # no user access reaches this address or beyond
 LOG_LIMIT = 100_000          # syscall records kept for --strace and the debugger
 
 
@@ -57,55 +59,76 @@ class Process:
         by the VMAs? Checked before any work proportional to `length`."""
         if length <= 0:
             return True
-        if vaddr < 0 or vaddr + length > (1 << 47):
-            return False
-        end = vaddr + length
-        vmas = self.aspace.vmas
-        return vmas.covered(vaddr, end) and \
-            all(v.allows(access) for v in vmas.overlapping(vaddr, end))
+        return self.accessible_length(vaddr, length, access) == length
+
+    def accessible_length(self, vaddr: int, length: int, access: str) -> int:
+        """How many bytes from `vaddr` on (at most `length`) a user access may
+        reach before the first byte outside the VMAs, in a VMA that refuses
+        the access, or in a guard page: where copy_to_user/copy_from_user
+        would stop with a fault."""
+        if length <= 0 or vaddr < 0 or vaddr >= USER_LIMIT:
+            return 0
+        end, reach = min(vaddr + length, USER_LIMIT), vaddr
+        for vma in self.aspace.vmas.overlapping(vaddr, end):
+            if vma.start > reach or not vma.allows(access):
+                break
+            reach = vma.end
+        reach = min(reach, end)
+        blocked = self.aspace.first_blocked(vaddr, reach)
+        if blocked is not None:
+            reach = max(vaddr, blocked)
+        return reach - vaddr
 
     def _user_pieces(self, vaddr: int, length: int, access: str):
         """[(paddr, count)] for a user access to [vaddr, vaddr+length), mapping
-        the pages a VMA allows first, as a page fault would; None (-EFAULT) when
-        any byte is outside the VMAs or the access is not allowed."""
+        the pages first, as page faults would. Every byte must be accessible
+        (accessible_length)."""
         if length <= 0:
             return []
-        if not self.can_access(vaddr, length, access):
-            return None
         space = self.aspace
         needed = PTE_US | (PTE_RW if access == "write" else 0)
         pieces = space.tables.translate_range(space.root, vaddr, length)
         if all(p is not None and e & needed == needed for p, _, e in pieces):
             return [(p, n) for p, n, _ in pieces]
         for page in pages_in(vaddr, length):
-            vma = space.vmas.find(page)
-            if vma is None or not vma.allows(access):
-                return None
-            if not space.tables.walk(space.root, page).mapped:
+            if access == "write":
+                space.page_faults += space.prepare_write(page)
+            elif not space.tables.walk(space.root, page).mapped:
                 space.map_page(page)
                 space.page_faults += 1
         pieces = space.tables.translate_range(space.root, vaddr, length)
         if any(p is None for p, _, _ in pieces):
-            return None
+            raise KernelPanic(f"user_pieces: {vaddr:#x}+{length:#x} still unmapped after faulting")
         return [(p, n) for p, n, _ in pieces]
 
-    def read(self, vaddr: int, length: int) -> bytes | None:
-        """copy_from_user: the bytes, or None (-EFAULT)."""
-        pieces = self._user_pieces(vaddr, length, "read")
-        if pieces is None:
-            return None
+    def read_prefix(self, vaddr: int, length: int) -> bytes:
+        """copy_from_user as read(2)'s callers see it: the bytes from `vaddr` up
+        to the first one a user read would fault on (maybe none)."""
+        count = self.accessible_length(vaddr, length, "read")
         view = self.aspace.ram.view
-        return b"".join(view[p:p + n] for p, n in pieces)
+        return b"".join(view[p:p + n] for p, n in self._user_pieces(vaddr, count, "read"))
+
+    def write_prefix(self, vaddr: int, data: bytes) -> int:
+        """copy_to_user that may stop short: writes `data` up to the first byte a
+        user write would fault on; returns how many bytes it wrote."""
+        count = self.accessible_length(vaddr, len(data), "write")
+        ram, done = self.aspace.ram, 0
+        for paddr, piece in self._user_pieces(vaddr, count, "write"):
+            ram.write(paddr, data[done:done + piece])
+            done += piece
+        return count
+
+    def read(self, vaddr: int, length: int) -> bytes | None:
+        """copy_from_user: the bytes, or None (-EFAULT) unless all are readable."""
+        if not self.can_access(vaddr, length, "read"):
+            return None
+        return self.read_prefix(vaddr, length)
 
     def write(self, vaddr: int, data: bytes) -> bool:
         """copy_to_user: False (-EFAULT) if any byte is not writable user memory."""
-        pieces = self._user_pieces(vaddr, len(data), "write")
-        if pieces is None:
+        if not self.can_access(vaddr, len(data), "write"):
             return False
-        ram, done = self.aspace.ram, 0
-        for paddr, count in pieces:
-            ram.write(paddr, data[done:done + count])
-            done += count
+        self.write_prefix(vaddr, data)
         return True
 
     def read_u64(self, vaddr: int) -> int | None:

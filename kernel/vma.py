@@ -1,9 +1,28 @@
 """Virtual memory areas: the ranges a process may touch, and how.
 
 A VMA is [start, end) with page-aligned bounds, a protection (PROT_* bits) and
-a name ("[heap]", "[stack]", "[anon]" or the program's path). VMAs never
-overlap; VMAList keeps them sorted by start and splits them when part of one
-is unmapped or reprotected, as Linux does.
+a name ("[heap]", "[stack]", "[anon]", SHARED_NAME or the program's path).
+VMAs never overlap; VMAList keeps them sorted by start and splits them when
+part of one is unmapped or reprotected, as Linux does.
+
+A shared anonymous mapping (MAP_SHARED|MAP_ANONYMOUS) is a window on a
+SharedMemory object, as on Linux, where it is a window on an unnamed shmem
+file: its VMA names the object and the object page its first page shows
+(`pgoff`). The object's pages outlive the page-table entries that map them,
+so the same page comes back after MADV_DONTNEED or after the mapping shrinks
+and grows again, and two VMAs may show the same pages (mremap with
+MREMAP_DONTUNMAP, or an old size of 0).
+
+Where one VMA ends and the next begins shows through mremap, which works on
+one VMA at a time, so VMAs split and merge exactly where Linux's do. Two
+neighbours merge when everything Linux compares matches (VMA.continues):
+
+    protection, VM_* flags (below), what they map (the same shared object,
+    the same file, or both private anonymous: heap and anon maps are alike),
+    page offsets that follow on (pgoff: a private VMA's is its address /
+    PAGE_4K when made, kept when a written VMA moves), and anon_vma:
+    private memory gets one at its first write (AnonVMA), two VMAs with
+    different ones never merge. Linux merges with the VMA before first.
 """
 
 from __future__ import annotations
@@ -12,11 +31,50 @@ import bisect
 from dataclasses import dataclass, replace
 
 from emu.errors import KernelPanic
+from emu.paging import PAGE_4K, page_align_down
 
 PROT_NONE = 0
 PROT_READ = 1
 PROT_WRITE = 2
 PROT_EXEC = 4
+
+SHARED_NAME = "/dev/zero (deleted)"     # what /proc/self/maps shows for shared anonymous memory
+PRIVATE_ANON_NAMES = ("[heap]", "[anon]")   # the same kind of memory to Linux: they merge
+
+# VM_* flags Linux compares when merging (the names are Linux's, the bits ours):
+#   set by          mmap                   madvise                 mprotect
+VM_ACCOUNT = 1 << 0       # private writable memory    -                       RO->RW sets it
+VM_NORESERVE = 1 << 1     # MAP_NORESERVE, DROPPABLE   -                       -
+VM_DROPPABLE = 1 << 2     # MAP_DROPPABLE              -                       -
+VM_LOCKED = 1 << 3        # MAP_LOCKED                 -                       -
+VM_WIPEONFORK = 1 << 4    # MAP_DROPPABLE              WIPEONFORK/KEEPONFORK   -
+VM_DONTDUMP = 1 << 5      # MAP_DROPPABLE              DONTDUMP/DODUMP         -
+VM_DONTCOPY = 1 << 6      # -                          DONTFORK/DOFORK         -
+VM_RAND_READ = 1 << 7     # -                          RANDOM/NORMAL           -
+VM_SEQ_READ = 1 << 8      # -                          SEQUENTIAL/NORMAL       -
+VM_HUGEPAGE = 1 << 9      # -                          HUGEPAGE/NOHUGEPAGE     -
+VM_NOHUGEPAGE = 1 << 10   # MAP_STACK                  NOHUGEPAGE/HUGEPAGE     -
+VM_MERGEABLE = 1 << 11    # -                          MERGEABLE/UNMERGEABLE   -
+
+
+class SharedMemory:
+    """The pages of one shared anonymous mapping: page index -> frame.
+
+    The object has the size the mapping had when it was made (`pages`); a
+    mapping grown past it with mremap shows pages that fault (SIGBUS on
+    Linux). Frames are added when a page is first touched and freed by the
+    address space when the object is punched (MADV_REMOVE) or no VMA refers
+    to it any more. Objects compare by identity.
+    """
+
+    def __init__(self, pages: int):
+        self.pages = pages
+        self.frames: dict[int, int] = {}
+
+
+class AnonVMA:
+    """Linux's anon_vma: what a private VMA gets at its first write (shared
+    with a compatible neighbour's when it has one). Compares by identity."""
 
 
 @dataclass(frozen=True)
@@ -25,17 +83,76 @@ class VMA:
     end: int
     prot: int
     name: str
+    shmem: SharedMemory | None = None    # the object a shared mapping shows
+    pgoff: int = 0                       # the object page at `start` (vm_pgoff)
+    flags: int = 0                       # VM_* bits
+    anon: AnonVMA | None = None          # set at the first write to private memory
+
+    @property
+    def droppable(self) -> bool:
+        """MAP_DROPPABLE memory: Linux may drop its pages at will."""
+        return bool(self.flags & VM_DROPPABLE)
 
     @property
     def size(self) -> int:
         return self.end - self.start
 
     @property
+    def shared(self) -> bool:
+        return self.shmem is not None
+
+    @property
+    def anonymous(self) -> bool:
+        """Private anonymous memory (heap, stack, anonymous maps): what
+        MADV_FREE accepts. Shared memory and the program's file are not."""
+        return self.shmem is None and self.name.startswith("[")
+
+    @property
     def perms(self) -> str:
-        """'rw-p' as /proc/self/maps prints it (every mapping here is private)."""
+        """'rw-p' as /proc/self/maps prints it ('s' for a shared mapping)."""
         return ("r" if self.prot & PROT_READ else "-") + \
                ("w" if self.prot & PROT_WRITE else "-") + \
-               ("x" if self.prot & PROT_EXEC else "-") + "p"
+               ("x" if self.prot & PROT_EXEC else "-") + ("s" if self.shared else "p")
+
+    def page_index(self, addr: int) -> int:
+        """The object page that `addr` (inside this VMA) shows."""
+        return self.pgoff + (addr - self.start) // PAGE_4K
+
+    def shared_end(self) -> int:
+        """Where the pages of a shared mapping's object run out (vma.end or
+        beyond for a private mapping, or when the object covers it all)."""
+        if self.shmem is None:
+            return self.end
+        return max(self.start, self.start + (self.shmem.pages - self.pgoff) * PAGE_4K)
+
+    def clip(self, start: int, end: int) -> VMA:
+        """The part of this VMA inside [start, end) (which must overlap it)."""
+        lo, hi = max(self.start, start), min(self.end, end)
+        return replace(self, start=lo, end=hi, pgoff=self.page_index(lo))
+
+    def shifted(self, delta: int) -> VMA:
+        """The same VMA `delta` bytes higher (mremap moves it)."""
+        return replace(self, start=self.start + delta, end=self.end + delta)
+
+    def follows(self, before: VMA) -> bool:
+        """Does this VMA begin where `before` ends, map the same kind of memory
+        with the same flags, and go on with the next page offset? (Linux's
+        anon_vma_compatible(): what two VMAs need to share an anon_vma.)"""
+        same_kind = before.name == self.name or \
+            (before.name in PRIVATE_ANON_NAMES and self.name in PRIVATE_ANON_NAMES)
+        return before.end == self.start and same_kind and before.shmem is self.shmem and \
+            before.flags == self.flags and before.page_index(before.end) == self.pgoff
+
+    def continues(self, before: VMA) -> bool:
+        """Could this VMA be merged into `before` (is_mergeable_vma and
+        is_mergeable_anon_vma): it follows it with the same protection, and
+        their anon_vmas are the same or one has none."""
+        return self.follows(before) and before.prot == self.prot and \
+            (before.anon is None or self.anon is None or before.anon is self.anon)
+
+    def joined(self, after: VMA) -> VMA:
+        """This VMA and `after`, which continues it, as one."""
+        return replace(self, end=after.end, anon=self.anon or after.anon)
 
     def allows(self, access: str) -> bool:
         """May the process make this access ('read' | 'write' | 'fetch')? On x86
@@ -48,6 +165,10 @@ class VMA:
 
     def __contains__(self, addr: int) -> bool:
         return self.start <= addr < self.end
+
+
+def _start(vma: VMA) -> int:
+    return vma.start
 
 
 class VMAList:
@@ -70,13 +191,21 @@ class VMAList:
 
     def find(self, addr: int) -> VMA | None:
         """The VMA containing `addr`, or None."""
-        i = bisect.bisect_right([v.start for v in self._vmas], addr) - 1
+        i = bisect.bisect_right(self._vmas, addr, key=_start) - 1
         if i >= 0 and addr < self._vmas[i].end:
             return self._vmas[i]
         return None
 
     def overlapping(self, start: int, end: int) -> list[VMA]:
-        return [v for v in self._vmas if v.start < end and start < v.end]
+        """The VMAs that share a byte with [start, end), in address order."""
+        i = max(bisect.bisect_right(self._vmas, start, key=_start) - 1, 0)
+        found = []
+        for vma in self._vmas[i:]:
+            if vma.start >= end:
+                break
+            if start < vma.end:
+                found.append(vma)
+        return found
 
     def is_free(self, start: int, end: int) -> bool:
         return not self.overlapping(start, end)
@@ -85,7 +214,7 @@ class VMAList:
         """Add `vma`; the range must be free (callers remove() first)."""
         if vma.start >= vma.end or not self.is_free(vma.start, vma.end):
             raise KernelPanic(f"vma_insert: [{vma.start:#x}, {vma.end:#x}) overlaps or is empty")
-        bisect.insort(self._vmas, vma, key=lambda v: v.start)
+        bisect.insort(self._vmas, vma, key=_start)
         self._merge_around(vma)
 
     def remove(self, start: int, end: int) -> list[VMA]:
@@ -97,10 +226,10 @@ class VMAList:
                 kept.append(v)
                 continue
             if v.start < start:
-                kept.append(replace(v, end=start))
+                kept.append(v.clip(v.start, start))
             if end < v.end:
-                kept.append(replace(v, start=end))
-            removed.append(replace(v, start=max(v.start, start), end=min(v.end, end)))
+                kept.append(v.clip(end, v.end))
+            removed.append(v.clip(start, end))
         self._vmas = sorted(kept, key=lambda v: v.start)
         return removed
 
@@ -115,8 +244,18 @@ class VMAList:
 
     def reprotect(self, start: int, end: int, prot: int) -> None:
         """Give [start, end) protection `prot`, splitting VMAs at the edges."""
+        self.update(start, end, lambda piece: replace(piece, prot=prot))
+
+    def update(self, start: int, end: int, change) -> None:
+        """Replace each VMA's part of [start, end) by change(part), splitting
+        at the edges and merging where the results allow."""
         for piece in self.remove(start, end):
-            self.insert(replace(piece, prot=prot))
+            self.insert(change(piece))
+
+    def replace(self, old: VMA, new: VMA) -> None:
+        """Put `new` (the same range) where `old` is, merging nothing (Linux
+        gives a VMA its anon_vma without merging it)."""
+        self._vmas[self._vmas.index(old)] = new
 
     def free_gap_below(self, top: int, length: int, floor: int) -> int | None:
         """The highest start s with [s, s+length) free, floor <= s and s+length <= top;
@@ -132,14 +271,50 @@ class VMAList:
         return start if start >= floor else None
 
     def _merge_around(self, vma: VMA) -> None:
-        """Join `vma` with neighbours that touch it and match its prot and name."""
+        """Join `vma` with the neighbours it continues or that continue it:
+        the one before first, then the one after if it still fits (Linux's
+        vma_merge_new_range: prev and next with different anon_vmas leave
+        next apart)."""
         i = self._vmas.index(vma)
-        if i + 1 < len(self._vmas):
-            nxt = self._vmas[i + 1]
-            if nxt.start == vma.end and (nxt.prot, nxt.name) == (vma.prot, vma.name):
-                vma = replace(vma, end=nxt.end)
-                self._vmas[i:i + 2] = [vma]
-        if i > 0:
-            prev = self._vmas[i - 1]
-            if prev.end == vma.start and (prev.prot, prev.name) == (vma.prot, vma.name):
-                self._vmas[i - 1:i + 1] = [replace(prev, end=vma.end)]
+        if i > 0 and vma.continues(self._vmas[i - 1]):
+            vma = self._vmas[i - 1].joined(vma)
+            self._vmas[i - 1:i + 1] = [vma]
+            i -= 1
+        if i + 1 < len(self._vmas) and self._vmas[i + 1].continues(vma):
+            self._vmas[i:i + 2] = [vma.joined(self._vmas[i + 1])]
+
+
+class GuardPages:
+    """The guard pages of an address space (MADV_GUARD_INSTALL): sorted page
+    addresses, each faulting on every access whatever its VMA allows."""
+
+    def __init__(self, pages=()):
+        self._pages: list[int] = sorted(pages)
+
+    def __iter__(self):
+        return iter(list(self._pages))
+
+    def __contains__(self, page: int) -> bool:
+        i = bisect.bisect_left(self._pages, page)
+        return i < len(self._pages) and self._pages[i] == page
+
+    def first_in(self, start: int, end: int) -> int | None:
+        """The lowest guard page in [start, end), or None."""
+        i = bisect.bisect_left(self._pages, page_align_down(start))
+        if i < len(self._pages) and self._pages[i] < end:
+            return self._pages[i]
+        return None
+
+    def add(self, start: int, end: int) -> None:
+        """Every page of page-aligned [start, end) becomes a guard page."""
+        self.add_pages(range(start, end, PAGE_4K))
+
+    def add_pages(self, pages) -> None:
+        self._pages = sorted(set(self._pages).union(pages))
+
+    def remove(self, start: int, end: int) -> list[int]:
+        """Take the guard pages of [start, end) out; returns them."""
+        lo, hi = bisect.bisect_left(self._pages, start), bisect.bisect_left(self._pages, end)
+        taken = self._pages[lo:hi]
+        del self._pages[lo:hi]
+        return taken

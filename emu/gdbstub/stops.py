@@ -30,7 +30,7 @@ GDB_SIGNALS = {signal.SIGINT: 2, signal.SIGILL: 4, signal.SIGTRAP: 5, signal.SIG
                signal.SIGXCPU: 24}
 GDB_SIGNAL_UNKNOWN = 143
 
-# Why the program is not running: Stop.kind / Session.stopped -> Linux signal
+# Why the program is not running: Stop.kind / ProcessRunner.stopped -> Linux signal
 STOP_SIGNALS = {"step": signal.SIGTRAP, "breakpoint": signal.SIGTRAP,
                 "watchpoint": signal.SIGTRAP, "history-start": signal.SIGTRAP,
                 "interrupted": signal.SIGINT, "budget": signal.SIGXCPU, "oom": signal.SIGKILL}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..errno import ENOSYS
 from ..process import SyscallRecord
-from . import io, mman, proc
+from . import io, madvise, mman, mremap, proc
 from .trace import format_call
 
 
@@ -41,8 +41,8 @@ TABLE: dict[int, Syscall] = {
     20: Syscall("writev", io.sys_writev, ("fd", "ptr", "int")),
     21: Syscall("access", io.sys_access, ("path", "int")),
     24: Syscall("sched_yield", proc.sys_sched_yield, ()),
-    25: Syscall("mremap", mman.sys_mremap, ("ptr", "size", "size", "hex", "ptr")),
-    28: Syscall("madvise", mman.sys_madvise, ("ptr", "size", "int")),
+    25: Syscall("mremap", mremap.sys_mremap, ("ptr", "size", "size", "hex", "ptr")),
+    28: Syscall("madvise", madvise.sys_madvise, ("ptr", "size", "int")),
     35: Syscall("nanosleep", proc.sys_nanosleep, ("ptr", "ptr")),
     39: Syscall("getpid", proc.sys_getpid, ()),
     60: Syscall("exit", proc.sys_exit, ("int",)),

@@ -2,12 +2,18 @@
 
 fd 0 reads the bytes given as stdin; fds 1 and 2 write to the process's
 output. Paths do not exist (ENOENT), except /proc/self/exe for readlink.
+
+A buffer that is only partly accessible gets what Linux gives for a regular
+file: the bytes before the first inaccessible one (a short count), -EFAULT
+only when there are none. (A pipe on Linux copies whole pages and would drop
+the partial one; fstat still calls stdio a pipe, since it cannot be seeked.)
 """
 
 from __future__ import annotations
 
 import struct
 
+from ..address_space import USER_TOP
 from ..errno import EBADF, EFAULT, EINVAL, ENOENT, ENOTTY, ESPIPE
 from ..process import STDERR, STDIN, STDOUT
 
@@ -25,48 +31,97 @@ def _fd(value: int) -> int:
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
+def access_ok(addr: int, size: int) -> bool:
+    """Linux's access_ok(): is [addr, addr+size) inside the user half at all?
+    A range check only; whether the pages are there is found by copying."""
+    return addr + size <= USER_TOP
+
+
 def sys_read(proc, fd: int, buf: int, count: int) -> int:
+    """Read stdin into `buf`. As on Linux for a file: a buffer that ends in
+    memory the process cannot write gets the bytes that fit before it (the
+    short count); -EFAULT only when not even the first byte fits."""
     if _fd(fd) != STDIN:
         return -EBADF
+    if not access_ok(buf, count):
+        return -EFAULT
     count = min(count, MAX_RW_COUNT)
     data = proc.stdin[proc.stdin_pos:proc.stdin_pos + count]
-    if data and not proc.write(buf, data):
-        return -EFAULT
-    proc.stdin_pos += len(data)
-    return len(data)
+    if not data:
+        return 0
+    done = proc.write_prefix(buf, data)
+    proc.stdin_pos += done
+    return done if done else -EFAULT
 
 
 def sys_write(proc, fd: int, buf: int, count: int) -> int:
+    """Write `buf` to stdout or stderr, stopping at the first byte the process
+    cannot read (the short count), as Linux does for a file; -EFAULT when
+    not even the first byte is readable."""
     if _fd(fd) not in (STDOUT, STDERR):
         return -EBADF
-    count = min(count, MAX_RW_COUNT)
-    data = proc.read(buf, count)
-    if data is None:
+    if not access_ok(buf, count):
+        return -EFAULT
+    data = proc.read_prefix(buf, min(count, MAX_RW_COUNT))
+    if count and not data:
         return -EFAULT
     proc.emit(_fd(fd), data)
-    return count
+    return len(data)
 
 
 def sys_writev(proc, fd: int, iov: int, iovcnt: int) -> int:
+    """writev(2): the vectors are read and checked as Linux's import_iovec
+    does (see _import_iovec), then written in order up to the first byte
+    that cannot be read."""
     if _fd(fd) not in (STDOUT, STDERR):
         return -EBADF
-    if iovcnt > IOV_MAX:
-        return -EINVAL
-    vector = proc.read(iov, 16 * iovcnt)
-    if vector is None:
-        return -EFAULT
-    pieces, total = [], 0
-    for i in range(iovcnt):
-        base, length = struct.unpack_from("<QQ", vector, 16 * i)
-        length = min(length, MAX_RW_COUNT - total)
-        total += length
-        data = proc.read(base, length) if length else b""
-        if data is None:
-            return -EFAULT
-        pieces.append(data)
+    vectors = _import_iovec(proc, iov, iovcnt)
+    if isinstance(vectors, int):
+        return vectors
+    pieces = []
+    for base, length in vectors:
+        pieces.append(proc.read_prefix(base, length))
+        if len(pieces[-1]) < length:
+            break
     data = b"".join(pieces)
+    if sum(length for _, length in vectors) and not data:
+        return -EFAULT
     proc.emit(_fd(fd), data)
     return len(data)
+
+
+def _import_iovec(proc, iov: int, iovcnt: int):
+    """[(base, length)] with lengths capped so the total stays within
+    MAX_RW_COUNT, or -errno, checked in Linux's order: more than IOV_MAX
+    vectors EINVAL; the array unreadable EFAULT; a length that is negative
+    as a ssize_t EINVAL (vectors are read in order, so an earlier bad length
+    wins over a later unreadable vector); then access_ok on each buffer,
+    which a single vector passes with its capped length and several vectors
+    with their full lengths."""
+    if iovcnt > IOV_MAX:
+        return -EINVAL
+    if not access_ok(iov, 16 * iovcnt):
+        return -EFAULT
+    vectors = []
+    for i in range(iovcnt):
+        raw = proc.read(iov + 16 * i, 16)
+        if raw is None:
+            return -EFAULT
+        base, length = struct.unpack("<QQ", raw)
+        if length >= 1 << 63:
+            return -EINVAL
+        vectors.append((base, length))
+    if iovcnt == 1:
+        base, length = vectors[0]
+        vectors = [(base, min(length, MAX_RW_COUNT))]
+    if not all(access_ok(base, length) for base, length in vectors):
+        return -EFAULT
+    capped, total = [], 0
+    for base, length in vectors:
+        length = min(length, MAX_RW_COUNT - total)
+        capped.append((base, length))
+        total += length
+    return capped
 
 
 def sys_close(proc, fd: int) -> int:

@@ -10,7 +10,6 @@ TraceError naming the file and line; a Trace always packs for the driver.
 
 from __future__ import annotations
 
-import io
 import struct
 
 import pytest

@@ -11,7 +11,7 @@ from emu.assembler import assemble
 from emu.elf import image_from_program
 from emu.runner import ProcessRunner
 from kernel.address_space import MMAP_BASE, STACK_TOP
-from kernel.errno import EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, ENOSYS, EPERM, EBADF
+from kernel.errno import EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, ENOSYS, EPERM, EBADF
 from kernel.syscalls import dispatch
 
 PAGE = 4096
@@ -101,7 +101,8 @@ def test_mmap_rounds_length_up_and_gives_zeroed_pages(proc):
     (dict(addr=0x1000, flags=PRIVATE_ANON | FIXED), EPERM),      # below mmap_min_addr
     (dict(length=1 << 47), ENOMEM),
     (dict(length=1 << 30), ENOMEM),                              # more than the machine has
-    (dict(flags=0x02, fd=1), ENODEV),                            # stdout cannot be mapped
+    (dict(flags=0x02, fd=0), ENODEV),                            # stdin is a pipe: no mmap
+    (dict(flags=0x02, fd=1), EACCES),                            # a pipe's write end: no reading
     (dict(flags=0x02, fd=7), EBADF),
 ])
 def test_mmap_errors(proc, kwargs, errno):
