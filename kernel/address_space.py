@@ -32,6 +32,12 @@ write gives the VMA an anon_vma: here a read fault in a private VMA without
 one maps its page read-only (PTE without RW), and the write fault that
 follows gives the VMA its anon_vma and the page RW (prepare_write).
 
+Copy-on-write (kernel/fork.py makes it): after a fork, parent and child map
+the same frames, each holding a reference (FrameAllocator.share). A private
+page whose frame has more than one reference is never writable: the first
+write copies it into a frame of its own, or takes the frame back writable when
+the other references are gone (the write fault below).
+
 Guard pages (MADV_GUARD_INSTALL, Linux 6.13) are pages of a VMA that fault on
 every access. Like Linux's guard PTE markers they stay through MADV_DONTNEED
 and mprotect, move with mremap, and go with munmap or MADV_GUARD_REMOVE.
@@ -42,8 +48,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from emu.errors import KernelPanic, OutOfMemory
-from emu.paging import (NO_EXECUTE, NOT_PRESENT, PAGE_4K, PTE_NX, PTE_RW, PTE_US, READ_ONLY,
-                        page_align_down, pages_in)
+from emu.paging import (NO_EXECUTE, NOT_PRESENT, PAGE_4K, PTE_ADDR_MASK, PTE_NX, PTE_RW,
+                        PTE_US, READ_ONLY, page_align_down, pages_in)
 
 from .vma import PROT_EXEC, PROT_NONE, PROT_WRITE, VM_ACCOUNT, VMA, AnonVMA, GuardPages, VMAList
 
@@ -77,19 +83,24 @@ def vma_pte_flags(vma: VMA) -> int:
 class AddressSpace:
     """The user address space of one process."""
 
-    def __init__(self, tables, frames, tlb):
+    def __init__(self, tables, frames, tlb, spaces: set | None = None):
         """`tables` edits page tables (kernel/page_tables.py), `frames` gives
-        4 KiB frames, `tlb` is the CPU's MMU: invalidate() and cr3."""
+        4 KiB frames, `tlb` is the CPU's MMU: invalidate() and cr3. `spaces`
+        is the set of every live address space of the machine, which shared
+        memory objects may be shown in (this one joins it)."""
         self.tables = tables
         self.ram = tables.ram
         self.tlb = tlb
         self.frames = frames
+        self.spaces = spaces if spaces is not None else set()
+        self.spaces.add(self)
         self.root = self.tables.new_root()
         if self.root == 0:
             raise OutOfMemory("no frame for a new page table")
         self.vmas = VMAList()
         self.guards = GuardPages()
         self.page_faults = 0
+        self.cow_faults = 0              # of page_faults: writes that copied a shared frame
         self.brk_start = 0
         self.brk = 0
         # What the program's own pages held when it was loaded: a page dropped
@@ -137,16 +148,36 @@ class AddressSpace:
 
     def _write_fault(self, page: int, vma: VMA, walk) -> bool:
         """Give `vma` an anon_vma if it is private memory without one, then map
-        the page writable (`walk` is its page walk); False if it already was."""
+        the page writable (`walk` is its page walk), copying a frame other
+        address spaces share (copy-on-write); False if it already was."""
         vma = self._give_anon(vma)
         if not walk.mapped:
             self._map_new_page(page, vma)
             return True
         if walk.leaf.entry & PTE_RW:
             return False
+        frame = walk.leaf.entry & PTE_ADDR_MASK
+        if not vma.shared and self.frames.refcount(frame) > 1:
+            self._copy_on_write(page, vma, frame)
+            return True
         self.tables.protect(self.root, page, PAGE_4K, vma_pte_flags(vma))
         self._invalidate(page, page + PAGE_4K)
         return True
+
+    def _copy_on_write(self, page: int, vma: VMA, shared: int) -> None:
+        """Give `page` a writable copy of the frame it shares, and drop this
+        space's reference to the shared one."""
+        copy = self.frames.alloc()
+        if copy == 0:
+            raise OutOfMemory(f"out of memory: no free frame to copy the page at {page:#x}")
+        self.ram.write(copy, self.ram.page(shared))
+        self.tables.unmap(self.root, page, PAGE_4K)
+        if not self.tables.map(self.root, page, copy, PAGE_4K, vma_pte_flags(vma)):
+            self.frames.free(copy)
+            raise OutOfMemory(f"out of memory: no frame for a page table at {page:#x}")
+        self.frames.free(shared)
+        self.cow_faults += 1
+        self._invalidate(page, page + PAGE_4K)
 
     def _give_anon(self, vma: VMA) -> VMA:
         """anon_vma_prepare(): a private VMA without an anon_vma takes its
@@ -264,7 +295,7 @@ class AddressSpace:
         objects = {id(v.shmem): v.shmem for v in pieces if v.shared}
         if not objects:
             return
-        shown = {id(v.shmem) for v in self.vmas if v.shared}
+        shown = {id(v.shmem) for space in self.spaces for v in space.vmas if v.shared}
         for shmem in objects.values():
             if id(shmem) not in shown:
                 for frame in shmem.frames.values():
@@ -285,12 +316,13 @@ class AddressSpace:
         """Free the shared object pages that [start, end) of shared `vma` shows,
         in every VMA that shows them (MADV_REMOVE): they read as zeros after."""
         first, last = vma.page_index(start), vma.page_index(end)
-        for other in self.vmas:
-            if other.shmem is vma.shmem:
-                lo = max(other.start, other.start + (first - other.pgoff) * PAGE_4K)
-                hi = min(other.end, other.start + (last - other.pgoff) * PAGE_4K)
-                if lo < hi:
-                    self._drop_entries(lo, hi, [other])
+        for space in self.spaces:
+            for other in space.vmas:
+                if other.shmem is vma.shmem:
+                    lo = max(other.start, other.start + (first - other.pgoff) * PAGE_4K)
+                    hi = min(other.end, other.start + (last - other.pgoff) * PAGE_4K)
+                    if lo < hi:
+                        space._drop_entries(lo, hi, [other])
         for index in range(first, last):
             frame = vma.shmem.frames.pop(index, 0)
             if frame:
@@ -308,7 +340,19 @@ class AddressSpace:
         for vma in self.vmas.overlapping(start, end):
             piece = vma.clip(start, end)
             self.tables.protect(self.root, piece.start, piece.size, vma_pte_flags(vma))
+            if not vma.shared and vma.prot & PROT_WRITE:
+                self.keep_shared_frames_read_only(piece.start, piece.end)
         self._invalidate(start, end)
+
+    def keep_shared_frames_read_only(self, start: int, end: int) -> int:
+        """Take RW off every private page in [start, end) whose frame another
+        address space shares, so its next write copies it; returns how many."""
+        count = 0
+        for slot, mapping in self.tables.leaves(self.root, start, end - start, split=False):
+            if mapping.entry & PTE_RW and self.frames.refcount(mapping.paddr) > 1:
+                self.ram.write_u64(slot, mapping.entry & ~PTE_RW)
+                count += 1
+        return count
 
     def move(self, old: int, new: int, length: int, keep_source: bool = False) -> None:
         """Move the pages, guard pages and VMAs of [old, old+length) to
@@ -347,7 +391,8 @@ class AddressSpace:
         objects = {id(v.shmem): v.shmem for v in self.vmas if v.shared}
         return {"vmas": self.vmas.snapshot(), "guards": list(self.guards),
                 "shmem": [(obj, dict(obj.frames)) for obj in objects.values()],
-                "brk": self.brk, "brk_start": self.brk_start, "page_faults": self.page_faults}
+                "brk": self.brk, "brk_start": self.brk_start,
+                "faults": (self.page_faults, self.cow_faults)}
 
     def restore(self, state: dict) -> None:
         self.vmas.restore(state["vmas"])
@@ -355,7 +400,7 @@ class AddressSpace:
         for obj, frames in state["shmem"]:
             obj.frames = dict(frames)
         self.brk, self.brk_start = state["brk"], state["brk_start"]
-        self.page_faults = state["page_faults"]
+        self.page_faults, self.cow_faults = state["faults"]
 
     # -- accounting ------------------------------------------------------------------
 
@@ -364,9 +409,16 @@ class AddressSpace:
         return sum(1 for v in self.vmas
                    for _ in self.tables.leaves(self.root, v.start, v.size, split=False))
 
+    def shared_pages(self) -> int:
+        """Resident private pages whose frame another address space shares."""
+        return sum(1 for v in self.vmas if not v.shared
+                   for _, m in self.tables.leaves(self.root, v.start, v.size, split=False)
+                   if self.frames.refcount(m.paddr) > 1)
+
     def destroy(self) -> None:
         """Free every page, every table and the PML4 (process exit)."""
         for vma in list(self.vmas):
             self.unmap(vma.start, vma.end)
         self.tables.free_tables(self.root)
         self.root = 0
+        self.spaces.discard(self)

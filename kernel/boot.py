@@ -3,7 +3,9 @@
 After boot:
   * os_MemAmount holds the RAM size in MiB;
   * the os_MemoryMap marks chunk 0 used (the kernel's), the rest of RAM free;
-  * the kernel address space (root KERNEL_PML4) identity-maps all RAM,
+  * every address space gets the kernel half (see layout.py): the direct
+    map of all RAM and the high alias of the kernel's first GiB;
+  * the kernel address space (root KERNEL_PML4) also identity-maps all RAM,
     supervisor only, as kernel asm in BareMetal expects physical addresses:
 
       virtual = physical     page size   flags
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import struct
 
-from emu.paging import ENTRIES, PAGE_4K, PTE_NX, PTE_P, PTE_PS, PTE_RW, make_pte
+from emu.paging import ENTRIES, PAGE_4K, PTE_NX, PTE_P, PTE_PS, PTE_RW, index_at, make_pte
 
 from . import layout
 from .frames import FrameAllocator
@@ -40,13 +42,25 @@ def boot(ram, ram_mib: int) -> tuple[MemoryMap, FrameAllocator, PageTables]:
     memory_map.format()
     build_kernel_tables(ram, chunks)
     frames = FrameAllocator(memory_map, ram)
-    return memory_map, frames, PageTables(ram, frames)
+    return memory_map, frames, PageTables(ram, frames, kernel_half(ram))
+
+
+def kernel_half(ram) -> dict[int, int]:
+    """The kernel's PML4 entries from KERNEL_HALF on: what every root shares."""
+    return {index: ram.read_u64(layout.KERNEL_PML4 + 8 * index)
+            for index in range(layout.KERNEL_HALF, ENTRIES)
+            if ram.read_u64(layout.KERNEL_PML4 + 8 * index)}
 
 
 def build_kernel_tables(ram, chunks: int) -> None:
     """Write the identity map of `chunks` 2 MiB chunks under KERNEL_PML4."""
     gigabytes = (chunks + ENTRIES - 1) // ENTRIES
-    _write_table(ram, layout.KERNEL_PML4, {0: make_pte(layout.KERNEL_PDPT, _TABLE)})
+    pdpt = make_pte(layout.KERNEL_PDPT, _TABLE)
+    _write_table(ram, layout.KERNEL_PML4, {0: pdpt, index_at(layout.DIRECT_MAP, "PML4"): pdpt,
+                                           index_at(layout.KERNEL_VIRT, "PML4"):
+                                           make_pte(layout.KTEXT_PDPT, _TABLE)})
+    _write_table(ram, layout.KTEXT_PDPT, {index_at(layout.KERNEL_VIRT, "PDPT"):
+                                          make_pte(layout.KERNEL_PDS, _TABLE)})
     _write_table(ram, layout.KERNEL_PDPT,
                  {g: make_pte(layout.KERNEL_PDS + g * PAGE_4K, _TABLE) for g in range(gigabytes)})
     for g in range(gigabytes):

@@ -11,12 +11,25 @@ other chunk is handed out by the os_MemoryMap (one byte per chunk).
   0x021000   0x022000     4 KiB   kernel PDPT (512 GiB reach; RAM is at most 128 GiB)
   0x022000   0x0A2000   512 KiB   kernel page directories, one per GiB of RAM
   0x0A2000   0x0A3000     4 KiB   kernel page table for chunk 0 (4 KiB pages)
+  0x0A3000   0x0A4000     4 KiB   kernel-text PDPT: the high alias of the first GiB
   0x100000   0x100010    16 B     return trap at 0x100008: kernel calls return there
   0x100010   0x1E0000   ~896 KiB  kernel code and data placed by Machine.load
   0x1E0000   0x200000   128 KiB   kernel stack (grows down from 0x200000)
 
 System variables (at SYSVARS):
   +0x00  os_MemAmount   dword   installed RAM in MiB
+
+The kernel half of every address space (PML4 entries 256..511), the same in the
+kernel's tables and in every process's, supervisor only, as on Linux:
+
+  virtual                         maps                        PML4 slot
+  0xffff888000000000 + pa         all of RAM (the direct map)   273 -> the kernel PDPT
+  0xffffffff80000000 + pa         the first GiB (kernel text)   511 -> KTEXT_PDPT[510]
+
+Both share the boot page directories, so they add one table (KTEXT_PDPT).
+Kernel routines that run on a process's CR3 (the guest fault and syscall
+handlers) are placed at KERNEL_VIRT + their physical address and reach any
+frame at DIRECT_MAP + paddr; the identity map stays the kernel's own (emu call).
 """
 
 from emu.paging import PAGE_4K
@@ -40,12 +53,29 @@ KERNEL_PDPT = 0x021000
 KERNEL_PDS = 0x022000                    # KERNEL_PDS + i * 4 KiB maps GiB i
 KERNEL_PD_COUNT = 128
 KERNEL_PT_CHUNK0 = 0x0A2000
+KTEXT_PDPT = 0x0A3000
 KERNEL_TEXT = 0x100000                   # first executable kernel page
 RETURN_TRAP = 0x100008                   # never executed: calls stop on reaching it
 KERNEL_CODE = 0x100010
 KERNEL_CODE_END = 0x1E0000
 KERNEL_STACK_BOTTOM = 0x1E0000
 KERNEL_STACK_TOP = 0x200000
+
+# -- the kernel half ------------------------------------------------------------
+DIRECT_MAP = 0xFFFF_8880_0000_0000       # DIRECT_MAP + pa reaches physical pa (Linux's base)
+KERNEL_VIRT = 0xFFFF_FFFF_8000_0000      # KERNEL_VIRT + pa: the kernel's code and data
+KERNEL_HALF = 256                        # PML4 slots from here on are the kernel's
+
+
+def direct_map(paddr: int) -> int:
+    """The kernel-half address of physical `paddr` (Linux's __va)."""
+    return DIRECT_MAP + paddr
+
+
+def kernel_virt(paddr: int) -> int:
+    """The high alias of an address in the kernel's first GiB (code, data)."""
+    return KERNEL_VIRT + paddr
+
 
 # -- os_MemoryMap entry values --------------------------------------------------
 CHUNK_ABSENT = 0                         # no RAM behind this entry
@@ -65,6 +95,8 @@ KERNEL_SYMBOLS = {
     "CHUNK_SIZE": CHUNK_SIZE,
     "CHUNK_FREE": CHUNK_FREE,
     "CHUNK_USED": CHUNK_USED,
+    "DIRECT_MAP": DIRECT_MAP,
+    "KERNEL_VIRT": KERNEL_VIRT,
 }
 
 

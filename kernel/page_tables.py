@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emu.errors import KernelPanic
+
+from .layout import KERNEL_HALF
 from emu.paging import (ENTRIES, LEVELS, PAGE_2M, PAGE_4K, PTE_A, PTE_ADDR_MASK, PTE_D,
                         PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, LEVEL_SHIFT, index_at, make_pte,
                         page_align_down, pte_addr, translate_range, walk)
@@ -39,11 +41,14 @@ class PageTables:
     """map / unmap / protect on the tables under a root (a PML4's address).
 
     `frames` provides alloc() -> zeroed frame or 0, and free(frame).
+    `kernel_half` holds the PML4 entries (slot -> entry) every new root gets:
+    the kernel's tables, shared by all address spaces, never freed with one.
     """
 
-    def __init__(self, ram, frames):
+    def __init__(self, ram, frames, kernel_half: dict[int, int] | None = None):
         self.ram = ram
         self.frames = frames
+        self.kernel_half = dict(kernel_half or {})
 
     def read_entry(self, paddr: int) -> int:
         return self.ram.read_u64(paddr)
@@ -56,8 +61,12 @@ class PageTables:
         return translate_range(self.ram.read_u64, root, vaddr, length, self.ram.size)
 
     def new_root(self) -> int:
-        """A fresh, empty PML4; 0 if no frame is left."""
-        return self.frames.alloc()
+        """A fresh PML4 with nothing in its user half and the kernel half in
+        place; 0 if no frame is left."""
+        root = self.frames.alloc()
+        for index, entry in self.kernel_half.items():
+            self.ram.write_u64(root + 8 * index, entry)
+        return root
 
     # -- map --------------------------------------------------------------------
 
@@ -230,14 +239,15 @@ class PageTables:
 
     # -- whole address spaces -----------------------------------------------------
 
-    def mappings(self, root: int):
-        """Yield every present leaf under `root` as a Mapping, lowest address first."""
-        yield from self._mappings_in(root, 0, 0)
+    def mappings(self, root: int, kernel_half: bool = False):
+        """Yield every present leaf under `root` as a Mapping, lowest address
+        first: the user half's, and the kernel half's too when asked."""
+        yield from self._mappings_in(root, 0, 0, ENTRIES if kernel_half else KERNEL_HALF)
 
-    def _mappings_in(self, table: int, depth: int, base: int):
+    def _mappings_in(self, table: int, depth: int, base: int, slots: int = ENTRIES):
         level = LEVELS[depth]
         shift = LEVEL_SHIFT[level]
-        for index in range(ENTRIES):
+        for index in range(slots):
             entry = self.read_entry(table + 8 * index)
             if not entry & PTE_P:
                 continue
@@ -251,16 +261,17 @@ class PageTables:
                 yield from self._mappings_in(pte_addr(entry), depth + 1, vaddr)
 
     def free_tables(self, root: int) -> int:
-        """Free every table frame under `root`, and root itself; returns how many.
+        """Free every table frame of the user half under `root`, and root
+        itself; returns how many. The kernel half is shared and stays.
 
         Leaf pages are not touched: the caller unmaps and frees those first.
         """
-        return self._free_table(root, 0)
+        return self._free_table(root, 0, KERNEL_HALF)
 
-    def _free_table(self, table: int, depth: int) -> int:
+    def _free_table(self, table: int, depth: int, slots: int = ENTRIES) -> int:
         freed = 0
         if depth < len(LEVELS) - 1:
-            for index in range(ENTRIES):
+            for index in range(slots):
                 entry = self.read_entry(table + 8 * index)
                 if entry & PTE_P and not entry & PTE_PS:
                     freed += self._free_table(pte_addr(entry), depth + 1)
