@@ -45,7 +45,10 @@ def run(args) -> int:
         why = serve(dbg, listener, log=_log)
     finally:
         listener.close()
-    dbg.runner.finish()
+    result = dbg.runner.finish()
+    if why == "detached":
+        why += "; the program ran on to its end: " + (
+            f"exit status {result.exit_code}" if result.exit_code is not None else result.message)
     _log(f"{why}; stopped serving")
     return 0
 

@@ -3,13 +3,14 @@
     stub = Stub(dbg)
     stub.handle(b"g")            # -> [b"<560 bytes of registers in hex>"]
     stub.handle(b"m10,4")        # -> [b"E14"]: not mapped
-    stub.handle(b"vCont;s:1")    # -> [b"T05...;10:<rip>;thread:1;"]
+    stub.handle(b"vCont;s:3e8")  # -> [b"T05...;10:<rip>;thread:3e8;"]
 
 The first letter picks the handler (PACKETS below; q, Q and v packets are
 looked up by name in queries.py). A packet the stub does not know gets the
 empty reply, which tells gdb "not supported". A malformed one gets an error
 reply (packets.E_*) and the stub carries on. After D, k or vKill the stub is
-`finished` and the server stops serving.
+`finished` and the server stops serving (after D it lets the program run to
+its end, server.py).
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from contextlib import nullcontext
 
 from ..debug.target import Stop
 from ..errors import UnmappedAccess
-from . import queries
+from . import lldb, queries
 from .execution import Resumer, parse_resume, parse_vcont
 from .packets import (E_FAULT, E_STATE, MAX_PACKET, PacketError, parse_address_length,
                       parse_hex_bytes, parse_number, unescape)
 from .points import Points, parse_point
 from .registers import RegisterFile
 from .stops import ended_reply, stop_reply
+from .threads import ThreadIds
+from .vfile import HostFiles
 
 PAGE = 0x1000
 MAX_READ = (MAX_PACKET - 16) // 2      # an m reply is two hex digits a byte
@@ -42,6 +45,8 @@ class Stub:
         self.dbg = dbg
         self.target = dbg.target
         self.registers = RegisterFile(dbg.machine)
+        self.ids = ThreadIds(dbg.runner.process.pid)
+        self.files = HostFiles(self)
         self.points = Points(dbg.target)
         self.resumer = Resumer(dbg.target, dbg.machine, while_running)
         self.log = log or (lambda _line: None)
@@ -77,11 +82,11 @@ class Stub:
             reason = self.points.reason(stop.breakpoint)
             if reason not in self.client_features:
                 reason = ""
-        return stop_reply(stop, self.dbg.runner, self.registers, reason)
+        return stop_reply(stop, self.registers, self.ids, reason)
 
     def resume(self, action, address: int | None = None) -> list[bytes]:
         if not self.target.alive:
-            return [ended_reply(self.dbg.runner)]
+            return [ended_reply(self.dbg.runner, self.ids)]
         if address is not None:
             self.dbg.machine.set_reg("rip", address)
         return [self.report(self.resumer.run(action))]
@@ -174,18 +179,19 @@ class Stub:
         return self.resume(*parse_resume("C", args))
 
     def vcont(self, args: bytes) -> list[bytes]:
-        return self.resume(parse_vcont(args))
+        return self.resume(parse_vcont(args, self.ids))
 
     def backwards(self, args: bytes) -> list[bytes]:
         if args not in (b"s", b"c"):
             return [b""]
         return [self.report(self.resumer.reverse(args.decode()))]
 
-    def set_thread(self, _args: bytes) -> list[bytes]:
-        return [b"OK"]
+    def set_thread(self, args: bytes) -> list[bytes]:
+        """Hg/Hc THREAD: ours (in any spelling), all or any."""
+        return [b"OK"] if self.ids.matches(args[1:]) else [E_STATE]
 
-    def thread_alive(self, _args: bytes) -> list[bytes]:
-        return [b"OK"] if self.target.alive else [E_STATE]
+    def thread_alive(self, args: bytes) -> list[bytes]:
+        return [b"OK"] if self.target.alive and self.ids.matches(args) else [E_STATE]
 
     def detach(self, _args: bytes) -> list[bytes]:
         self.finished = "detached"
@@ -204,6 +210,10 @@ class Stub:
     def v_packet(self, args: bytes) -> list[bytes]:
         return queries.handle(self, b"v" + args)
 
+    def underscore(self, args: bytes) -> list[bytes]:
+        """_M (allocate memory, lldb) is refused; _m (free) has nothing to free."""
+        return lldb.allocate(self, args) if args[:1] in (b"M", b"m") else [b""]
+
 
 def _expect_empty(args: bytes, letter: str) -> None:
     if args:
@@ -221,4 +231,5 @@ PACKETS = {
     b"H": Stub.set_thread, b"T": Stub.thread_alive,
     b"D": Stub.detach, b"k": Stub.kill,
     b"q": Stub.query, b"Q": Stub.set_query, b"v": Stub.v_packet,
+    b"_": Stub.underscore,
 }
