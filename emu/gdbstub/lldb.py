@@ -7,10 +7,13 @@
                               (outside every mapping: the gap, with no permissions)
     qRegisterInfoN         -> name:rax;bitsize:64;offset:0;encoding:uint;format:hex;...
     qWatchpointSupportInfo -> num:4;
-    _M SIZE,PERMS          -> E01: no memory is allocated for lldb. lldb then
-                              stops asking (an empty reply would make it call
-                              mmap in the program itself) and evaluates
-                              expressions in its own memory.
+    _M SIZE,PERMS          -> (empty): not supported, as from GNU gdbserver.
+                              lldb 14 takes an error reply for success (its
+                              CanJIT() stays true and every expression then
+                              fails: "Couldn't malloc: address space is full"),
+                              so the refusal is the empty reply: lldb then
+                              allocates by calling the program's own mmap(),
+                              which leaves one more anonymous mapping.
 
 lldb learns where the program is loaded from qXfer:auxv:read (AT_ENTRY,
 AT_PHDR), which queries.py serves; without it no breakpoint gets inserted.
@@ -23,7 +26,6 @@ from .packets import E_STATE, PacketError, parse_number, text_hex
 from .registers import LAYOUT
 
 TRIPLE = "x86_64-pc-linux-gnu"
-E_NO_ALLOCATION = b"E01"
 WATCHPOINTS = 4                          # what x86 debug registers would give
 
 # DWARF register numbers of the x86-64 psABI, by gdb's register name.
@@ -100,11 +102,6 @@ def register_info(stub, args: bytes) -> list[bytes]:
 
 def watchpoint_info(_stub, _args: bytes) -> list[bytes]:
     return [b"num:%d;" % WATCHPOINTS]
-
-
-def allocate(_stub, _args: bytes) -> list[bytes]:
-    """_M: refused with an error lldb takes as "no, and do not fall back"."""
-    return [E_NO_ALLOCATION]
 
 
 def thread_stop_info(stub, args: bytes) -> list[bytes]:

@@ -19,7 +19,7 @@ from contextlib import nullcontext
 
 from ..debug.target import Stop
 from ..errors import UnmappedAccess
-from . import lldb, queries
+from . import queries
 from .execution import Resumer, parse_resume, parse_vcont
 from .packets import (E_FAULT, E_STATE, MAX_PACKET, PacketError, parse_address_length,
                       parse_hex_bytes, parse_number, unescape)
@@ -210,9 +210,6 @@ class Stub:
     def v_packet(self, args: bytes) -> list[bytes]:
         return queries.handle(self, b"v" + args)
 
-    def underscore(self, args: bytes) -> list[bytes]:
-        """_M (allocate memory, lldb) is refused; _m (free) has nothing to free."""
-        return lldb.allocate(self, args) if args[:1] in (b"M", b"m") else [b""]
 
 
 def _expect_empty(args: bytes, letter: str) -> None:
@@ -231,5 +228,4 @@ PACKETS = {
     b"H": Stub.set_thread, b"T": Stub.thread_alive,
     b"D": Stub.detach, b"k": Stub.kill,
     b"q": Stub.query, b"Q": Stub.set_query, b"v": Stub.v_packet,
-    b"_": Stub.underscore,
 }
