@@ -142,9 +142,7 @@ class ProcessRunner:
             aspace.destroy()
             raise
         self.auxv = _auxv(aspace, rsp)
-        self.symbols = SymbolTable()
-        for name, value in image.symbols.items():
-            self.symbols.add_address(name, value)
+        self.symbols = SymbolTable.for_image(image)
         machine.write_regs({**{name: 0 for name in GPRS}, "rsp": rsp, "rip": image.entry,
                             "rflags": RFLAGS_AT_START, "fs_base": 0, **FPU_AT_START})
         self.exit_code: int | None = None
