@@ -153,14 +153,17 @@ class Target:
 
     def add_breakpoint(self, address: int, temporary: bool = False, location: str = "",
                        number: int | None = None) -> Breakpoint:
-        """A breakpoint at `address`; `number` shares the number of another
-        location of the same breakpoint (gdb's 1.1, 1.2 ...)."""
+        """A breakpoint at `address`. With `number`, it is a location of
+        breakpoint `number` (gdb's 1.1, 1.2, ...: several places, one number)."""
         bp = Breakpoint(self._next_number() if number is None else number, address,
                         temporary, location=location)
         bp.hook = self.machine.add_breakpoint(address, lambda a: self._on_breakpoint(a, bp))
-        key = bp.number if number is None else (number, address)
-        self.breakpoints[key] = bp
+        self.breakpoints[bp.number if number is None else (number, address)] = bp
         return bp
+
+    def renumber_from(self, other: "Target") -> None:
+        """Go on numbering after `other`'s numbers (a restarted program)."""
+        self._numbers = max(self._numbers, other._numbers)
 
     def delete(self, number: int) -> bool:
         """Delete breakpoint or watchpoint `number` (every location of it);

@@ -26,9 +26,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from elftools.elf.elffile import ELFFile
-
-from ..paging import page_align_down
+from ..debug.procmaps import maps_text
 from .packets import PacketError, escape, parse_hex_bytes, parse_number
 
 ENOENT, EBADF, EACCES, EINVAL = 2, 9, 13, 22
@@ -42,39 +40,6 @@ STAT = struct.Struct(">IIIIIIIQQQIII")     # gdb's fileio struct stat, 64 bytes
 class OpenFile:
     path: str
     data: bytes
-
-
-def maps_text(runner, image) -> str:
-    """/proc/PID/maps for the process: start-end perms offset dev inode path."""
-    offsets = _segment_offsets(image)
-    lines = []
-    for vma in runner.aspace.vmas:
-        own = vma.name == image.path
-        offset = offsets.get(vma.start, 0) if own else 0
-        name = (image.elf_path or vma.name) if own else \
-            ("" if vma.name.startswith("[anon") else vma.name)
-        lines.append(f"{vma.start:08x}-{vma.end:08x} {vma.perms} {offset:08x} 00:00 0"
-                     + (f"{'':19}{name}" if name else ""))
-    return "".join(line + "\n" for line in lines)
-
-
-def _segment_offsets(image) -> dict[int, int]:
-    """Page address -> file offset of the program's PT_LOAD pages."""
-    if not image.elf_path:
-        return {}
-    try:
-        with open(image.elf_path, "rb") as f:
-            elf = ELFFile(f)
-            loads = [(s["p_vaddr"], s["p_offset"], s["p_memsz"]) for s in elf.iter_segments()
-                     if s["p_type"] == "PT_LOAD"]
-    except Exception:          # pyelftools on a file that changed since: offsets 0
-        return {}
-    out = {}
-    for vaddr, offset, memsz in loads:
-        first = page_align_down(vaddr)
-        for page in range(first, vaddr + memsz, 0x1000):
-            out[page + image.base] = page_align_down(offset) + page - first
-    return out
 
 
 class HostFiles:
