@@ -21,6 +21,7 @@ an FDE's instructions are decoded the first time a pc needs them.
 from __future__ import annotations
 
 import bisect
+import io
 import struct
 
 from elftools.dwarf.callframe import CallFrameInfo, RegisterRule
@@ -44,7 +45,7 @@ class CFIndex:
             self._cfi = None
             return
         data = section.data()
-        self._cfi = CallFrameInfo(stream=section.stream, size=section["sh_size"],
+        self._cfi = CallFrameInfo(stream=io.BytesIO(data), size=len(data),
                                   address=section["sh_addr"],
                                   base_structs=DWARFStructs(little_endian=True,
                                                             dwarf_format=32, address_size=8),
