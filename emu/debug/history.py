@@ -23,6 +23,13 @@ Records are made two ways:
 
 At most `limit` records are kept; the oldest go first (gdb's `record full`
 with stop-at-limit off). Contexts are ~5.6 KB each and are reused.
+
+Replay. Undone instructions are the log's future: going forward again
+re-executes them (the machine is deterministic, so that is what replaying
+the log would give) and, as gdb's record does, stops where the log ended
+rather than running on live: `future` counts them, and a recorded run that
+would go past the end stops with ReachedEnd ("No more reverse-execution
+history"). The next run is live.
 """
 
 from __future__ import annotations
@@ -37,6 +44,10 @@ CONTEXT_BYTES = 5608                     # unicorn 2.1.4's x86-64 context, for t
 
 class ReachedStop:
     """The stop request of a recorded run whose stop_at() said yes."""
+
+
+class ReachedEnd:
+    """The stop request of a replay that reached the end of the log."""
 
 
 @dataclass
@@ -61,6 +72,8 @@ class History:
         self._spare: list = []                 # contexts of dropped records, for reuse
         self._stop_at = None
         self._first = False
+        self.future = 0                        # undone instructions a forward run replays
+        self._replaying = False
 
     def __len__(self) -> int:
         return len(self.records)
@@ -85,6 +98,7 @@ class History:
         """Record every instruction of the run about to start. stop_at(address),
         asked before each instruction but the first, may end the run there."""
         self._stop_at, self._first = stop_at, True
+        self._replaying = self.future > 0
         self._watch_writes()
         self.runner.kernel_entry_observers.append(self._snapshot_kernel)
         self._instruction_hook = self.machine.add_instruction_observer(self._on_instruction)
@@ -107,6 +121,10 @@ class History:
         if self._current is not None:
             self._keep(self._current)
             self._current = None
+        if self._replaying and self.future == 0:
+            self._replaying = False
+            self.machine.stop(ReachedEnd())
+            return
         if not self._first and self._stop_at is not None and self._stop_at(address):
             self.machine.stop(ReachedStop())
             return
@@ -131,6 +149,8 @@ class History:
             self.runner.kernel_entry_observers.append(self._snapshot_kernel)
 
     def _keep(self, record: Record) -> None:
+        if self.future:
+            self.future -= 1
         if len(self.records) >= self.limit:
             self._spare.append(self.records.popleft().context)
         self.records.append(record)
@@ -152,6 +172,12 @@ class History:
     def clear(self) -> None:
         self._spare.extend(r.context for r in self.records)
         self.records.clear()
+        self.future = 0
+
+    def discard_future(self) -> None:
+        """The state was changed by hand while replaying: the log's future no
+        longer follows; forward runs are live from here."""
+        self.future = 0
 
     def forget_last(self) -> None:
         """Drop the newest record without undoing it."""
@@ -182,4 +208,5 @@ class History:
         m.restore_context(record.context)
         m.mmu.flush()
         self._spare.append(record.context)
+        self.future += 1
         return record

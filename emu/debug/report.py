@@ -128,7 +128,7 @@ def stop_lines(dbg, stop, frame, header: bool) -> list[str]:
         code = stop.exit_code
         return [f"[Inferior 1 (process {pid}) exited normally]" if code == 0 else
                 f"[Inferior 1 (process {pid}) exited with code 0{code:o}]"]
-    if kind == "history-start":
+    if kind in ("history-start", "history-end"):
         return ["", "No more reverse-execution history."] + location_lines(dbg, frame, True)
     if kind in ("fault", "budget", "oom", "panic"):
         return ["", "Program stopped: " + stop.message]

@@ -34,7 +34,7 @@ from ..errors import UnmappedAccess
 from ..machine import Budget
 from ..paging import PAGE_4K, pages_in
 from ..runner import SIGNALLED, STEPPED, ProcessRunner
-from .history import DEFAULT_LIMIT, History, ReachedStop
+from .history import DEFAULT_LIMIT, History, ReachedEnd, ReachedStop
 from .watchpoints import Watchpoint, frames_now, hook_watch, unhook_watch
 
 STEP = Budget(instructions=1)
@@ -57,7 +57,8 @@ class Breakpoint:
 class Stop:
     """Why the target stopped. kind: step, breakpoint, watchpoint, signalled
     (a signal is pending), exited, killed (by a signal), fault, budget, oom,
-    panic, history-start, interrupted."""
+    panic, history-start, history-end (a replay reached the log's end),
+    interrupted."""
     kind: str
     rip: int = 0
     breakpoint: Breakpoint | None = None
@@ -141,6 +142,7 @@ class Target:
                 space.map_page(page)
         self.machine.mmu.write_virtual(vaddr, data, root=space.root)
         self.machine.code_changed()        # the bytes may be code
+        self.history.discard_future()
 
     def read_u64(self, vaddr: int) -> int:
         return int.from_bytes(self.read(vaddr, 8), "little")
@@ -279,7 +281,7 @@ class Target:
         As in gdb, a write watchpoint only stops when the value changed. Unless
         `recording`, a continue is not recorded, so the history before it can
         no longer be replayed backwards from where it stops: it is dropped."""
-        if self.recording:
+        if self.recording or self.history.future:
             return self.run_recorded()
         self.history.clear()
         return self._until_changed(lambda: self._full_speed())
@@ -326,6 +328,8 @@ class Target:
                         str(self.runner.fault) or "", signo=self.pending_signal)
         if not self.alive:
             return self._dead_stop()
+        if isinstance(request, ReachedEnd):
+            return Stop("history-end", self.rip, message="no more reverse-execution history")
         if request == STEPPED or stepped or isinstance(request, ReachedStop):
             return Stop("step", self.rip)
         return Stop("interrupted", self.rip)
@@ -393,6 +397,10 @@ class Target:
                     self._refresh_watches()
                     return Stop("watchpoint", self.rip, watchpoint=wp, old=before[number],
                                 new=now)
+            if not self.history.records:           # the start of the log comes first, as in gdb
+                self._refresh_watches()
+                return Stop("history-start", self.rip,
+                            message="no more reverse-execution history")
             bp = self.breakpoint_at(self.rip)
             if bp is not None:
                 self._refresh_watches()

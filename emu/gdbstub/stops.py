@@ -7,7 +7,8 @@
 Registers in a T packet are gdb numbers in hex (10 is 16: rip), values
 little-endian; they save gdb a `g` after every step. Reasons: swbreak/hwbreak
 (a breakpoint), watch/rwatch/awatch:ADDR (a watchpoint on ADDR),
-replaylog:begin (reverse execution reached the start of the history). Thread
+replaylog:begin / replaylog:end (reverse execution reached the start of the
+history; a replay forward reached its end). Thread
 ids are `pPID.TID` when the client speaks the multiprocess extensions (gdb
 then knows the pid: `info proc mappings`), plain `TID` otherwise; the one
 thread's id is the pid, as on Linux (threads.py).
@@ -38,6 +39,7 @@ GDB_SIGNAL_UNKNOWN = 143
 # Why the program is not running: Stop.kind / ProcessRunner.stopped -> Linux signal
 STOP_SIGNALS = {"step": signal.SIGTRAP, "breakpoint": signal.SIGTRAP,
                 "watchpoint": signal.SIGTRAP, "history-start": signal.SIGTRAP,
+                "history-end": signal.SIGTRAP,
                 "interrupted": signal.SIGINT, "budget": signal.SIGXCPU, "oom": signal.SIGKILL}
 WATCH_REASONS = {"write": "watch", "read": "rwatch", "access": "awatch"}
 
@@ -78,6 +80,8 @@ def stop_reply(stop, registers, ids, reason: str = "") -> bytes:
         fields.append(f"{WATCH_REASONS[stop.watchpoint.kind]}:{stop.watchpoint.address:x}")
     elif stop.kind == "history-start":
         fields.append("replaylog:begin")
+    elif stop.kind == "history-end":
+        fields.append("replaylog:end")
     elif reason:
         fields.append(f"{reason}:")
     head = f"T{gdb_signal(stop_signal(stop)):02x}"
