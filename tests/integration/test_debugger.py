@@ -197,15 +197,26 @@ def test_reverse_stepping_restores_registers_and_memory_exactly():
     dbg.runner.finish()
 
 
-def test_reverse_continue_goes_back_to_a_breakpoint(repl):
+def test_reverse_continue_goes_back_to_a_breakpoint_then_to_the_start(repl):
     run(repl, "break push", "run")
-    stop_rip = repl.dbg.target.rip
-    run(repl, "next", "next", "next")
-    assert repl.dbg.target.rip != stop_rip
+    start = repl.dbg.target.rip
+    run(repl, "next", "next")
+    middle = repl.dbg.target.rip                     # n->next = head;
+    run(repl, "next", "next", f"break *{middle:#x}")
     out = run(repl, "reverse-continue")
-    assert repl.dbg.target.rip == stop_rip and "Breakpoint 1" in out
-    out = run(repl, "rsi")
-    assert "No more reverse-execution history" in out
+    assert repl.dbg.target.rip == middle and "Breakpoint 2, push (" in out
+    out = run(repl, "reverse-continue")               # where recording began: gdb's wording
+    assert repl.dbg.target.rip == start and "No more reverse-execution history." in out
+    assert "No more reverse-execution history" in run(repl, "rsi")
+
+
+def test_forward_after_reverse_replays_to_the_end_of_the_log(repl):
+    run(repl, "break push", "run", "next", "next")
+    end = repl.dbg.target.rip
+    run(repl, "rsi 5", "delete")
+    out = run(repl, "continue")                      # replays, stops where the log ended
+    assert repl.dbg.target.rip == end and "No more reverse-execution history." in out
+    assert "exited with code 0226" in run(repl, "continue")
 
 
 # -- the command line ---------------------------------------------------------------------
