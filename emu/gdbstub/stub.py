@@ -198,8 +198,9 @@ class Stub:
         return [b"OK"]
 
     def kill(self, _args: bytes) -> list[bytes]:
+        """k: gdb expects no reply; lldb waits for one (X09, as lldb-server sends)."""
         self.finished = "killed"
-        return []                       # k has no reply
+        return [b"X09" + self.ids.process_suffix()]
 
     def query(self, args: bytes) -> list[bytes]:
         return queries.handle(self, b"q" + args)
