@@ -101,13 +101,22 @@ class Debugger(Stepping):
         places = locations.resolve(self, spec)
         first = self.target.add_breakpoint(places[0].address, temporary=temporary,
                                            location=places[0].description)
-        for place in places[1:]:
-            self.target.add_breakpoint(place.address, temporary=temporary,
-                                       location=place.description, number=first.number)
+        for place in places:
+            if place is not places[0]:
+                self.target.add_breakpoint(place.address, temporary=temporary,
+                                           location=place.description, number=first.number)
+            for address in place.also:
+                extra = self.target.add_breakpoint(address, temporary=temporary,
+                                                   location=place.description,
+                                                   number=first.number)
+                extra.hidden = True
         return first
 
     def locations_of(self, number: int) -> list:
-        return [b for b in self.target.breakpoints.values() if b.number == number]
+        """The locations of breakpoint `number` that `info breakpoints` lists
+        (not the extra ways into an inlined copy)."""
+        return [b for b in self.target.breakpoints.values()
+                if b.number == number and not b.hidden]
 
     def describe(self, address: int) -> str:
         """'main+4' as gdb names an address (a decimal offset), '' when no

@@ -200,6 +200,8 @@ def _virtual_frames(dbg, pc: int, lookup: int, regs: dict, physical: int,
             current = []
         current.append(scope)
     groups.append(current)
+    while len(groups) > 1 and not _holds_line(groups[-1][0], line):
+        groups.pop()                               # the pc's line is the caller's
     frames = []
     for depth, group in enumerate(reversed(groups)):
         inner = groups[len(groups) - depth] if depth else None
@@ -208,6 +210,17 @@ def _virtual_frames(dbg, pc: int, lookup: int, regs: dict, physical: int,
                             function_scope=chain[0], name=group[0].name or "??",
                             line=frame_line, inline_caller=depth > 0, physical=physical))
     return frames
+
+
+def _holds_line(scope, line) -> bool:
+    """Can `line` be in the inlined function `scope`? Optimized code gives an
+    inlined copy ranges that also cover its caller's instructions; a line of
+    another file, or above the function's declaration, is not its own."""
+    if line is None or not scope.decl_file:
+        return True
+    if line.path.rsplit("/", 1)[-1] != scope.decl_file.rsplit("/", 1)[-1]:
+        return False
+    return line.line >= scope.decl_line
 
 
 def _call_site(dbg, inlined):

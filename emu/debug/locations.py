@@ -23,6 +23,7 @@ class Place:
     address: int
     description: str          # what `info breakpoints` shows in What
     inlined: bool = False
+    also: tuple = ()          # more ways into the same inlined copy (see entries())
 
 
 def resolve(dbg, spec: str) -> list[Place]:
@@ -76,8 +77,9 @@ def _function(dbg, name: str) -> list[Place]:
         places.append(Place(after_prologue(dbg, function.start), name))
     if dbg.dwarf is not None:
         for copy in dbg.dwarf.inlined(name):
-            if all(p.address != copy.entry_pc for p in places):
-                places.append(Place(copy.entry_pc, name, inlined=True))
+            ways_in = entries(dbg, copy)
+            if all(p.address != ways_in[0] for p in places):
+                places.append(Place(ways_in[0], name, inlined=True, also=tuple(ways_in[1:])))
     if places:
         return places
     value = dbg.symbols.get(name)
@@ -87,6 +89,43 @@ def _function(dbg, name: str) -> list[Place]:
         except ValueError:
             raise UsageError(f"no symbol '{name}' in the program") from None
     return [Place(value, name)]
+
+
+def entries(dbg, copy) -> list[int]:
+    """The addresses where execution enters an inlined copy, its entry pc
+    first. Optimized code may jump past the copy's first instruction (clang
+    lays out `jmp` into the middle of it), so the function holding it is
+    disassembled and every branch from outside into the copy's ranges, and
+    every fall-through into one of them, is an entry too."""
+    found = [copy.entry_pc]
+    function = copy.function()
+    while function.parent is not None:
+        function = function.parent
+    for lo, hi in function.ranges:
+        try:
+            code = dbg.target.read(lo, hi - lo)
+        except UnmappedAccess:
+            continue
+        previous = None
+        for insn in disasm.decode_many(code, lo):
+            inside = copy.contains(insn.address)
+            if inside and previous is not None and not copy.contains(previous.address) and \
+                    previous.mnemonic not in ("jmp", "ret", "ud2"):
+                found.append(insn.address)
+            target = _branch_target(insn)
+            if target is not None and not inside and copy.contains(target):
+                found.append(target)
+            previous = insn
+    return list(dict.fromkeys(found))
+
+
+def _branch_target(insn) -> int | None:
+    if not (insn.mnemonic.startswith("j") or insn.mnemonic == "loop"):
+        return None
+    try:
+        return int(insn.op_str, 0)
+    except ValueError:
+        return None                        # an indirect jump
 
 
 def after_prologue(dbg, start: int) -> int:

@@ -115,6 +115,10 @@ def stop_lines(dbg, stop, frame, header: bool) -> list[str]:
                 source_text(frame.line)]
     if kind == "watchpoint":
         return _watch_lines(dbg, stop) + location_lines(dbg, frame, header)
+    if kind == "watch-scope":
+        return ["", f"Watchpoint {stop.watchpoint.number} deleted because the program has "
+                    f"left the block in", "which its expression is valid."] + \
+            location_lines(dbg, frame, header=True)
     if kind == "signalled":
         name = signal_name(stop.signo)
         return ["", f"Program received signal {name}, {SIGNAL_TEXT.get(stop.signo, name)}."] + \

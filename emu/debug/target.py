@@ -35,7 +35,7 @@ from ..machine import Budget
 from ..paging import PAGE_4K, pages_in
 from ..runner import SIGNALLED, STEPPED, ProcessRunner
 from .history import DEFAULT_LIMIT, History, ReachedEnd, ReachedStop
-from .watchpoints import Watchpoint, frames_now, hook_watch, unhook_watch
+from .watchpoints import LEFT_SCOPE, Watchpoint, frames_now, hook_watch, unhook_watch
 
 STEP = Budget(instructions=1)
 CONTINUE = Budget(seconds=3600)
@@ -51,6 +51,7 @@ class Breakpoint:
     location: str = ""
     hook: object = None
     condition: object = None        # condition() -> bool, or None: stop every time
+    hidden: bool = False            # another way into a location listed elsewhere
 
 
 @dataclass
@@ -99,6 +100,7 @@ class Target:
         self._numbers = 0
         self._skip_breakpoint_at: int | None = None
         self._watch_enabled = True
+        self._software_hit = None
 
     # -- state ---------------------------------------------------------------------------
 
@@ -194,6 +196,25 @@ class Target:
         self.watchpoints[wp.number] = wp
         return wp
 
+    def add_software_watch(self, expression: str, sample, render) -> Watchpoint:
+        """Watch a value that is not in memory; continue then runs recorded,
+        comparing sample(address) before every instruction (see watchpoints.py)."""
+        wp = Watchpoint(self._next_number(), 0, 0, "write", expression, render=render,
+                        sample=sample)
+        wp.old = sample(self.rip) or b""
+        self.watchpoints[wp.number] = wp
+        return wp
+
+    def _software_stop_at(self, watches):
+        def stop_at(address: int) -> bool:
+            for wp in watches:
+                now = wp.sample(address)
+                if now is LEFT_SCOPE or (now is not None and now != wp.old):
+                    self._software_hit = (wp, now)
+                    return True
+            return False
+        return stop_at
+
     def _hook_watch(self, wp: Watchpoint) -> None:
         hook_watch(self.machine, self.runner.aspace, wp, self._on_watch_write,
                    self._on_watch_read)
@@ -201,7 +222,7 @@ class Target:
     def _refresh_watches(self) -> None:
         """Follow remapping: look the watched frames up again."""
         for wp in self.watchpoints.values():
-            if frames_now(self.machine, self.runner.aspace, wp) != wp.frames:
+            if wp.sample is None and frames_now(self.machine, self.runner.aspace, wp) != wp.frames:
                 self._hook_watch(wp)
 
     # -- hooks --------------------------------------------------------------------------
@@ -281,6 +302,9 @@ class Target:
         As in gdb, a write watchpoint only stops when the value changed. Unless
         `recording`, a continue is not recorded, so the history before it can
         no longer be replayed backwards from where it stops: it is dropped."""
+        software = [w for w in self.watchpoints.values() if w.sample is not None]
+        if software:
+            return self.run_recorded(self._software_stop_at(software))
         if self.recording or self.history.future:
             return self.run_recorded()
         self.history.clear()
@@ -328,11 +352,23 @@ class Target:
                         str(self.runner.fault) or "", signo=self.pending_signal)
         if not self.alive:
             return self._dead_stop()
+        if isinstance(request, ReachedStop) and self._software_hit is not None:
+            return self._software_stop()
         if isinstance(request, ReachedEnd):
             return Stop("history-end", self.rip, message="no more reverse-execution history")
         if request == STEPPED or stepped or isinstance(request, ReachedStop):
             return Stop("step", self.rip)
         return Stop("interrupted", self.rip)
+
+    def _software_stop(self) -> Stop:
+        wp, now = self._software_hit
+        self._software_hit = None
+        if now is LEFT_SCOPE:
+            self.delete(wp.number)
+            return Stop("watch-scope", self.rip, watchpoint=wp)
+        wp.hits += 1
+        old, wp.old = wp.old, now
+        return Stop("watchpoint", self.rip, watchpoint=wp, old=old, new=now)
 
     def _finish_watch(self, hit: _Hit) -> Stop:
         """The store is done but RIP is still on the instruction: put the old
@@ -407,6 +443,8 @@ class Target:
                 return Stop("breakpoint", self.rip, breakpoint=bp)
 
     def _safe_read(self, wp: Watchpoint) -> bytes:
+        if wp.sample is not None:
+            return wp.old
         try:
             return self.read(wp.address, wp.length)
         except UnmappedAccess:

@@ -7,6 +7,12 @@ range against an access's first byte only, so each hook starts up to
 WIDEST_ACCESS bytes early (on the frame of the previous page too, when the
 range starts near a page's start) and the callback keeps the accesses that
 overlap the watched bytes.
+
+A software watchpoint (gdb's `Watchpoint 2: total` for a variable that -O2
+keeps in a register) has no memory to hook: its `sample(address)` gives the
+value's bytes before each instruction of a recorded run (None where the
+value cannot be compared, LEFT_SCOPE once its frame has returned), and the
+run stops after the instruction that changed it.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from ..paging import PAGE_4K, page_align_down, pages_in
 
 WIDEST_ACCESS = 64                 # an AVX-512 store; most are 8 bytes or fewer
 TITLES = {"write": "Hardware watchpoint", "read": "Hardware read watchpoint",
-          "access": "Hardware access (read/write) watchpoint"}
+          "access": "Hardware access (read/write) watchpoint", "software": "Watchpoint"}
+LEFT_SCOPE = object()              # what sample() returns once the watched frame is gone
 
 
 @dataclass
@@ -34,6 +41,7 @@ class Watchpoint:
     frames: tuple = ()
     watched: list = field(default_factory=list)   # physical [lo, hi) ranges of the bytes
     render: object = None           # render(bytes) -> str: the value as its C type
+    sample: object = None           # software watchpoint: sample(address) -> bytes
 
     def overlaps(self, paddr: int, size: int) -> bool:
         return any(paddr < hi and lo < paddr + size for lo, hi in self.watched)
@@ -41,7 +49,7 @@ class Watchpoint:
     @property
     def title(self) -> str:
         what = self.expression or f"*{self.address:#x} (len {self.length})"
-        return f"{TITLES[self.kind]} {self.number}: {what}"
+        return f"{TITLES['software' if self.sample else self.kind]} {self.number}: {what}"
 
 
 def hook_watch(machine, space, wp: Watchpoint, on_write, on_read) -> None:

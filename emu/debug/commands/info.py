@@ -39,7 +39,8 @@ def _breakpoints(repl, rest: str):
     for wp in target.watchpoints.values():
         kind = {"write": "hw watchpoint", "read": "read watchpoint", "access": "acc watchpoint"}
         what = wp.expression or f"*{wp.address:#x} (len {wp.length})"
-        out.append(f"{wp.number:<7} {kind[wp.kind]:<14} keep y                      {what}")
+        kind_text = "watchpoint" if wp.sample is not None else kind[wp.kind]
+        out.append(f"{wp.number:<7} {kind_text:<14} keep y                      {what}")
         if wp.hits:
             out.append(f"\tbreakpoint already hit {wp.hits} time{'s' if wp.hits > 1 else ''}")
     return out
@@ -62,13 +63,19 @@ def _breakpoint_lines(repl, locations):
 
 
 def _what(repl, bp) -> str:
-    line = repl.dbg.info.line_at(bp.address)
-    function = repl.dbg.info.function_at(bp.address)
+    """gdb's What column: `in FUNCTION at FILE:LINE`; for an inlined copy, the
+    inlined function and its declaration line."""
+    dbg = repl.dbg
+    scopes = dbg.dwarf.scopes_at(bp.address) if dbg.dwarf is not None else []
+    copy = next((s for s in reversed(scopes) if s.kind == "inlined" and s.name == bp.location),
+                None)
+    if copy is not None and copy.decl_file:
+        return f"in {copy.name} at {copy.decl_file.rsplit('/', 1)[-1]}:{copy.decl_line}"
+    line = dbg.info.line_at(bp.address)
     if line is not None:
-        scopes = repl.dbg.dwarf.scopes_at(bp.address) if repl.dbg.dwarf is not None else []
-        name = scopes[-1].function().name if scopes else (function.name if function else "")
+        name = scopes[0].name if scopes else getattr(dbg.info.function_at(bp.address), "name", "")
         return f"in {name} at {line.file}:{line.line}" if name else f"at {line.file}:{line.line}"
-    return f"<{repl.dbg.describe(bp.address)}>" if repl.dbg.describe(bp.address) else bp.location
+    return f"<{dbg.describe(bp.address)}>" if dbg.describe(bp.address) else bp.location
 
 
 def _symbol(repl, rest: str):

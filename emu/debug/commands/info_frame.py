@@ -29,7 +29,7 @@ def info_locals(repl, rest: str):
     variables = frame.visible_variables()
     if not variables:
         return ["No locals."]
-    return [f"{var.name} = {format_value(frame.value_of(var), reader(repl.dbg))}"
+    return [f"{var.name} = {format_value(frame.value_of(var), reader(repl.dbg), top=False)}"
             for var in variables]
 
 
@@ -40,7 +40,7 @@ def info_args(repl, rest: str):
     params = frame.arguments()
     if not params:
         return ["No arguments."]
-    return [f"{var.name} = {format_value(frame.value_of(var), reader(repl.dbg))}"
+    return [f"{var.name} = {format_value(frame.value_of(var), reader(repl.dbg), top=False)}"
             for var in params]
 
 

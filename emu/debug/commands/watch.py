@@ -2,13 +2,17 @@
 
 EXPR is a C lvalue (`watch total`, `watch list->next`, `watch *(long *)0x4052a0`):
 its bytes are watched and its old and new values shown in its type. An
-address and a length (`watch 0x4052a0 8`) watch raw bytes."""
+address and a length (`watch 0x4052a0 8`) watch raw bytes. A variable the
+compiler keeps in a register gets a software watchpoint, as in gdb
+(`Watchpoint 2: total`): continue then checks it before every instruction
+of its function, and it is deleted when its frame returns."""
 
 from ...errors import UnmappedAccess, UsageError
 from ..dwarf.evaluate import EvalError
-from ..dwarf.values import Value, format_value
+from ..dwarf.values import Value, ValueError_, format_value, value_bytes
+from ..frames import Frame, frame_zero_registers
 from ..report import reader
-from ..watchpoints import TITLES
+from ..watchpoints import LEFT_SCOPE, TITLES
 from .base import Command, CommandError
 
 KINDS = {"watch": "write", "rwatch": "read", "awatch": "access"}
@@ -27,8 +31,12 @@ def _watcher(name: str):
         except EvalError as exc:
             raise CommandError(f"{name}: {exc}") from None
         if value.address is None:
-            if value.type.is_integer() or value.type.is_pointer():
-                return _raw(repl, name, [text])
+            variable = _variable(repl, text)
+            if variable is not None and name == "watch":
+                return _software(repl, text, value, variable)
+            if variable is not None:
+                raise CommandError(f"{name}: {text} is not in memory here (-O2 keeps it in a "
+                                   f"register); only `watch` can watch it")
             raise CommandError(f"{name}: Cannot watch constant value `{text}'.")
         size = value.type.byte_size or 8
         render = _renderer(repl, value)
@@ -39,6 +47,45 @@ def _watcher(name: str):
             raise CommandError(f"{name}: {exc}") from None
         return [wp.title]
     return run
+
+
+def _variable(repl, text: str):
+    """The DWARF variable `text` names in the selected frame, or None."""
+    frame = repl.dbg.selected_frame() if repl.dbg.target.alive else None
+    return frame.find_variable(text.strip()) if frame is not None else None
+
+
+def _software(repl, text: str, value: Value, variable):
+    """A software watchpoint on a variable of the selected frame that is not
+    in memory: its value is read again, at the current pc, before every
+    instruction of its function."""
+    dbg = repl.dbg
+    frames = dbg.backtrace(dbg.selected + 8)
+    frame = frames[min(dbg.selected, len(frames) - 1)]
+    caller = next((f for f in frames[frame.level + 1:] if f.physical > frame.physical), None)
+    scope, cfa = frame.scope, frame.frame_cfa
+    if scope is None or cfa is None:
+        raise CommandError(f"watch: {text} is not in memory and its frame is unknown")
+    machine, ret, size = dbg.machine, caller.pc if caller is not None else None, \
+        value.type.byte_size
+    scopes, function = frame.scopes, frame.function_scope
+
+    def sample(address: int):
+        if address == ret and machine.reg("rsp") >= cfa:
+            return LEFT_SCOPE
+        if not scope.contains(address):
+            return None                     # in a callee: the registers are not its
+        now = Frame(0, address, address, frame_zero_registers(dbg), dbg, scopes=scopes,
+                    function_scope=function)
+        current = now.value_of(variable)
+        if current.optimized:
+            return None
+        try:
+            return value_bytes(current, reader(dbg))[:size]
+        except ValueError_:
+            return None
+    wp = dbg.target.add_software_watch(text, sample, _renderer(repl, value))
+    return [wp.title]
 
 
 def _renderer(repl, value: Value):

@@ -180,9 +180,7 @@ class DebugInfo:
             frame_base = die.attributes.get("DW_AT_frame_base")
             scope.frame_base = frame_base.value if frame_base is not None else None
         if kind == "inlined":
-            entry = die.attributes.get("DW_AT_entry_pc")
-            scope.entry_pc = entry.value + self.bias if entry is not None and \
-                entry.form != "DW_FORM_data1" else scope.low
+            scope.entry_pc = self._entry_pc(die, ranges)
             scope.call_file = unit.files.get(_int(die, "DW_AT_call_file"), "")
             scope.call_line = _int(die, "DW_AT_call_line")
         for child in die.iter_children():
@@ -195,6 +193,18 @@ class DebugInfo:
                 if inner is not None:
                     scope.children.append(inner)
         return scope
+
+    def _entry_pc(self, die, ranges: list) -> int:
+        """Where an inlined copy is entered: DW_AT_entry_pc (an address, or in
+        DWARF 5 an offset from DW_AT_low_pc), else the first of its ranges in
+        DWARF's order (the entry block; later ranges are often cold paths)."""
+        entry = die.attributes.get("DW_AT_entry_pc")
+        if entry is not None and entry.form == "DW_FORM_addr":
+            return entry.value + self.bias
+        low = die.attributes.get("DW_AT_low_pc")
+        if entry is not None and low is not None:
+            return low.value + entry.value + self.bias
+        return ranges[0][0]
 
     def _variable(self, die, unit: Unit) -> Variable | None:
         origin = _origin(die)
