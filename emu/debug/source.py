@@ -22,6 +22,8 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
+from .lines import decode
+
 
 @dataclass(frozen=True)
 class SourceLine:
@@ -205,16 +207,16 @@ def _dwarf_rows(elf, base: int):
         top = cu.get_top_DIE()
         comp_dir = _attr(top, "DW_AT_comp_dir")
         names = _file_names(program, comp_dir)
-        for entry in program.get_entries():
-            state = entry.state
-            if state is None:
-                continue
-            if state.end_sequence:
-                rows.append((state.address + base, None))
-                continue
-            if state.is_stmt and state.file in names:
-                display, path = names[state.file]
-                rows.append((state.address + base, SourceLine(display, state.line, path)))
+        lines = {}
+        for address, file, line, is_stmt in decode(program):
+            if file is None:
+                rows.append((address + base, None))
+            elif is_stmt and file in names:
+                key = (file, line)
+                if key not in lines:
+                    display, path = names[file]
+                    lines[key] = SourceLine(display, line, path)
+                rows.append((address + base, lines[key]))
     return _drop_shadowed_ends(rows)
 
 
