@@ -59,7 +59,7 @@ def round_trip_ms(count: int = STEPS) -> float:
                 if not reply.startswith(b"T05"):
                     raise SystemExit(f"gdb_roundtrip: unexpected stop reply {reply!r}")
             elapsed = time.perf_counter() - start
-            gdb.request(b"D")
+            gdb.request(b"vKill;3e8")       # D would run churn on to its end
         server.join(timeout=10)
         return elapsed / count * 1000
     finally:

@@ -88,6 +88,7 @@ class Hook:
 
 
 CALL_BUDGET = Budget(instructions=100_000_000)
+_SAVE_CONTEXT = uclib.uc_context_save
 NEVER = 1 << 63          # "no stop address": run to exit, fault or budget
 NO_TRAPS = Traps()
 ENOSYS = 38
@@ -107,6 +108,7 @@ class Machine:
             raise UsageError(problem)
         self.ram_mib = ram_mib
         self._uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self._engine = self._uc._uch           # the C handle, for the C API calls below
         self.ram = PhysicalRAM(ram_mib * layout.MiB, self._uc.mem_write)
         self._uc.mem_map_ptr(0, self.ram.size, UC_PROT_ALL, self.ram.host_address)
         self.memory_map, self.frames, self.page_tables = boot(self.ram, ram_mib)
@@ -158,7 +160,7 @@ class Machine:
         overwritten instead of a new one allocated: ~1 us instead of ~7."""
         if into is None:
             return self._uc.context_save()
-        uclib.uc_context_save(self._uc._uch, into.context)
+        _SAVE_CONTEXT(self._engine, into.context)
         return into
 
     def restore_context(self, context) -> None:
@@ -188,7 +190,10 @@ class Machine:
         """callback(paddr, size) runs before any change to physical memory,
         by a guest store or by the host (kernel, loader, debugger)."""
         def on_store(_engine, _kind, paddr, size, _value, _data):
-            self._guarded(callback, paddr, size)
+            try:
+                callback(paddr, size)
+            except BaseException as exc:       # noqa: BLE001 - handed to run()
+                self.stop(exc)
         native = self._native_hook(UC_HOOK_MEM_WRITE, HOOK_MEM_ACCESS_CFUNC(on_store))
         self.ram.observers.append(callback)
         return Hook(observer=callback, native=(native,))
@@ -197,9 +202,14 @@ class Machine:
         """callback(address) runs before every instruction (it may call stop():
         the instruction then does not run). Costs ~1.5 us an instruction, so
         only recording uses it; all translated code is dropped on the way in
-        and out, so that it takes effect at once."""
+        and out, so that it takes effect at once. An exception from a
+        callback stops the CPU and run() raises it (a C callback cannot raise
+        through Unicorn)."""
         def on_instruction(_engine, address, _size, _data):
-            self._guarded(callback, address)
+            try:
+                callback(address)
+            except BaseException as exc:       # noqa: BLE001 - handed to run()
+                self.stop(exc)
         native = self._native_hook(UC_HOOK_CODE, HOOK_CODE_CFUNC(on_instruction))
         self.code_changed()
         return Hook(native=(native,), every_instruction=True)
@@ -208,26 +218,18 @@ class Machine:
         """Add a hook over all addresses through the C API: the binding's own
         wrapper costs ~2.5 us a call, which recording pays on every instruction."""
         handle = uc_hook_h()
-        status = uclib.uc_hook_add(self._uc._uch, ctypes.byref(handle), kind,
+        status = uclib.uc_hook_add(self._engine, ctypes.byref(handle), kind,
                                    ctypes.cast(function, ctypes.c_void_p), None,
                                    ctypes.c_uint64(1), ctypes.c_uint64(0))
         if status != 0:
             raise UcError(status)
         return handle.value, function
 
-    def _guarded(self, callback, *args) -> None:
-        """Run a hook's callback; an exception stops the CPU and run() raises it
-        (a C callback cannot raise through Unicorn)."""
-        try:
-            callback(*args)
-        except BaseException as exc:       # noqa: BLE001 - handed to run()
-            self.stop(exc)
-
     def remove_hook(self, hook: Hook) -> None:
         for handle in hook.handles:
             self._uc.hook_del(handle)
         for handle, _function in hook.native:
-            uclib.uc_hook_del(self._uc._uch, uc_hook_h(handle))
+            uclib.uc_hook_del(self._engine, uc_hook_h(handle))
         if hook.observer is not None:
             self.ram.observers.remove(hook.observer)
         if hook.every_instruction:

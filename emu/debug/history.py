@@ -35,7 +35,6 @@ history"). The next run is live.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 
 DEFAULT_LIMIT = 4096
 MAX_HISTORY = 10_000_000                 # records kept at most (each holds a CPU context)
@@ -50,12 +49,16 @@ class ReachedEnd:
     """The stop request of a replay that reached the end of the log."""
 
 
-@dataclass
 class Record:
-    context: object                            # Machine.save_context()
-    rip: int = 0
-    writes: list = field(default_factory=list)  # (paddr, old bytes), oldest first
-    kernel: dict | None = None                 # ProcessRunner.kernel_state() before the kernel ran
+    """One instruction's undo: the context before it, the old bytes of its
+    writes (paddr, bytes), oldest first, and the kernel's state if it ran."""
+    __slots__ = ("context", "rip", "writes", "kernel")
+
+    def __init__(self, context, rip: int = 0):
+        self.context = context                 # Machine.save_context()
+        self.rip = rip
+        self.writes: list | None = None        # made at the first write
+        self.kernel: dict | None = None        # ProcessRunner.kernel_state()
 
 
 class History:
@@ -73,6 +76,7 @@ class History:
         self._stop_at = None
         self._first = False
         self.future = 0                        # undone instructions a forward run replays
+        self.recorded = 0                      # records made since the start (kept or not)
         self._replaying = False
 
     def __len__(self) -> int:
@@ -83,6 +87,8 @@ class History:
     def begin(self) -> None:
         """Start a record for the one instruction about to run."""
         self._open(self.machine.reg("rip"))
+        if self._snapshot_kernel not in self.runner.kernel_entry_observers:
+            self.runner.kernel_entry_observers.append(self._snapshot_kernel)
         self._watch_writes()
 
     def end(self) -> None:
@@ -118,23 +124,27 @@ class History:
             self._keep(current)
 
     def _on_instruction(self, address: int) -> None:
-        if self._current is not None:
-            self._keep(self._current)
+        """Before every instruction of a recorded run (the hot path: ~1 us)."""
+        current = self._current
+        if current is not None:
+            self._keep(current)
             self._current = None
         if self._replaying and self.future == 0:
             self._replaying = False
             self.machine.stop(ReachedEnd())
             return
-        if not self._first and self._stop_at is not None and self._stop_at(address):
+        if self._stop_at is not None and not self._first and self._stop_at(address):
             self.machine.stop(ReachedStop())
             return
         self._first = False
-        self._open(address)
+        spare = self._spare
+        self._current = Record(self.machine.save_context(spare.pop() if spare else None),
+                               address)
 
     def _roll_back(self, record: Record) -> None:
         """Undo an instruction that did not complete (its kernel state is left
         alone: the runner has already recorded why it stopped)."""
-        for paddr, old in reversed(record.writes):
+        for paddr, old in reversed(record.writes or ()):
             self.machine.ram.write(paddr, old)
         if record.writes:
             self.machine.restore_context(record.context)
@@ -145,15 +155,15 @@ class History:
     def _open(self, rip: int) -> None:
         context = self.machine.save_context(self._spare.pop() if self._spare else None)
         self._current = Record(context, rip)
-        if self._snapshot_kernel not in self.runner.kernel_entry_observers:
-            self.runner.kernel_entry_observers.append(self._snapshot_kernel)
 
     def _keep(self, record: Record) -> None:
+        self.recorded += 1
         if self.future:
             self.future -= 1
-        if len(self.records) >= self.limit:
-            self._spare.append(self.records.popleft().context)
-        self.records.append(record)
+        records = self.records
+        if len(records) >= self.limit:
+            self._spare.append(records.popleft().context)
+        records.append(record)
 
     def _watch_writes(self) -> None:
         if self._write_hook is None:
@@ -187,7 +197,11 @@ class History:
     def _on_write(self, paddr: int, size: int) -> None:
         record = self._current
         if record is not None:
-            record.writes.append((paddr, self.machine.ram.read(paddr, size)))
+            old = (paddr, self.machine.ram.read(paddr, size))
+            if record.writes is None:
+                record.writes = [old]
+            else:
+                record.writes.append(old)
 
     def _snapshot_kernel(self) -> None:
         if self._current is not None and self._current.kernel is None:
@@ -201,7 +215,7 @@ class History:
             return None
         record = self.records.pop()
         m = self.machine
-        for paddr, old in reversed(record.writes):
+        for paddr, old in reversed(record.writes or ()):
             m.ram.write(paddr, old)
         if record.kernel is not None:
             self.runner.restore_kernel_state(record.kernel)
