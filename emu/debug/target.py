@@ -28,63 +28,16 @@ with the old and new values, as gdb reports it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import UnmappedAccess
 from ..machine import Budget
 from ..paging import PAGE_4K, pages_in
 from ..runner import SIGNALLED, STEPPED, ProcessRunner
 from .history import DEFAULT_LIMIT, History, ReachedEnd, ReachedStop
+from .events import CONTINUE, STEP, Breakpoint, Stop, Hit
+from .reversing import Reversing
 from .watchpoints import LEFT_SCOPE, Watchpoint, frames_now, hook_watch, unhook_watch
 
-STEP = Budget(instructions=1)
-CONTINUE = Budget(seconds=3600)
-
-
-@dataclass
-class Breakpoint:
-    number: int
-    address: int
-    temporary: bool = False
-    enabled: bool = True
-    hits: int = 0
-    location: str = ""
-    hook: object = None
-    condition: object = None        # condition() -> bool, or None: stop every time
-    hidden: bool = False            # another way into a location listed elsewhere
-
-
-@dataclass
-class Stop:
-    """Why the target stopped. kind: step, breakpoint, watchpoint, signalled
-    (a signal is pending), exited, killed (by a signal), fault, budget, oom,
-    panic, history-start, history-end (a replay reached the log's end),
-    interrupted."""
-    kind: str
-    rip: int = 0
-    breakpoint: Breakpoint | None = None
-    watchpoint: Watchpoint | None = None
-    old: bytes = b""
-    new: bytes = b""
-    access_address: int = 0
-    message: str = ""
-    exit_code: int | None = None
-    signo: int = 0
-
-
-@dataclass
-class _Hit:
-    """A hook's request to stop (passed through Machine.stop)."""
-    breakpoint: Breakpoint | None = None
-    watchpoint: Watchpoint | None = None
-    rip: int = 0
-    paddr: int = 0
-    size: int = 0
-    old: bytes = b""
-    read: bool = False
-
-
-class Target:
+class Target(Reversing):
     """A ProcessRunner under a debugger's control."""
 
     def __init__(self, runner: ProcessRunner, history_limit: int = DEFAULT_LIMIT):
@@ -233,16 +186,16 @@ class Target:
             return
         self._skip_breakpoint_at = None
         if bp.enabled and (bp.condition is None or bp.condition()):
-            self.machine.stop(_Hit(breakpoint=bp, rip=address))
+            self.machine.stop(Hit(breakpoint=bp, rip=address))
 
     def _on_watch_write(self, paddr: int, size: int, wp: Watchpoint) -> None:
         if self._watch_enabled and wp.overlaps(paddr, size):
             old = self.machine.ram.read(paddr, size)
-            self.machine.stop(_Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, old=old))
+            self.machine.stop(Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, old=old))
 
     def _on_watch_read(self, paddr: int, size: int, wp: Watchpoint) -> None:
         if self._watch_enabled and wp.overlaps(paddr, size):
-            self.machine.stop(_Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, read=True))
+            self.machine.stop(Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, read=True))
 
     # -- signals ------------------------------------------------------------------------
 
@@ -272,7 +225,7 @@ class Target:
         return Stop(s.stopped or "fault", self.rip, message=s.message)
 
     def _run(self, budget: Budget, stepping: bool):
-        """One resume; returns the raw request (STEPPED, SIGNALLED, _Hit, None)."""
+        """One resume; returns the raw request (STEPPED, SIGNALLED, Hit, None)."""
         if self.runner.pending_signal is not None:
             self.runner.deliver(0)          # resuming without deliver(): no signal
         request = self.runner.resume(budget, stepping=stepping)
@@ -292,7 +245,7 @@ class Target:
         finally:
             if record:
                 self.history.end()
-        if record and isinstance(request, _Hit) and request.watchpoint is not None:
+        if record and isinstance(request, Hit) and request.watchpoint is not None:
             self.history.forget_last()      # _finish_watch records the real step
         return self._after(request, stepped=True)
 
@@ -339,9 +292,9 @@ class Target:
 
     def _after(self, request, stepped: bool) -> Stop:
         self._skip_breakpoint_at = None
-        if isinstance(request, _Hit) and request.watchpoint is not None:
+        if isinstance(request, Hit) and request.watchpoint is not None:
             return self._finish_watch(request)
-        if isinstance(request, _Hit):
+        if isinstance(request, Hit):
             bp = request.breakpoint
             bp.hits += 1
             if bp.temporary:
@@ -370,7 +323,7 @@ class Target:
         old, wp.old = wp.old, now
         return Stop("watchpoint", self.rip, watchpoint=wp, old=old, new=now)
 
-    def _finish_watch(self, hit: _Hit) -> Stop:
+    def _finish_watch(self, hit: Hit) -> Stop:
         """The store is done but RIP is still on the instruction: put the old
         bytes back and step it once with the watch hooks off."""
         wp = hit.watchpoint
@@ -391,65 +344,6 @@ class Target:
             return after
         return Stop("watchpoint", self.rip, watchpoint=wp, old=old, new=new,
                     access_address=hit.rip)
-
-    def release(self) -> None:
-        """Let the process run by itself to its end, as after ptrace's detach:
-        breakpoints and watchpoints go, the pending signal is discarded (gdb's
-        D passes none; a fault happens again, an abort() raises again) and
-        signals kill again."""
-        for number in {b.number for b in self.breakpoints.values()} | set(self.watchpoints):
-            self.delete(number)
-        self.recording = False
-        self.history.stop_recording()
-        self.history.clear()
-        if self.alive:
-            self.runner.deliver(0)
-        self.runner.debugged = False
-        while self.alive:
-            self.runner.resume(CONTINUE)
-
-    # -- reverse ------------------------------------------------------------------------
-
-    def reverse_step(self) -> Stop:
-        """Undo the last recorded instruction."""
-        record = self.history.undo()
-        if record is None:
-            return Stop("history-start", self.rip,
-                        message="no more reverse-execution history")
-        self._refresh_watches()
-        return Stop("step", self.rip)
-
-    def reverse_cont(self) -> Stop:
-        """Undo instructions until a breakpoint address or a watched change."""
-        while True:
-            before = {n: self._safe_read(w) for n, w in self.watchpoints.items()}
-            record = self.history.undo()
-            if record is None:
-                return Stop("history-start", self.rip,
-                            message="no more reverse-execution history")
-            for number, wp in self.watchpoints.items():
-                now = self._safe_read(wp)
-                if now != before[number]:
-                    self._refresh_watches()
-                    return Stop("watchpoint", self.rip, watchpoint=wp, old=before[number],
-                                new=now)
-            if not self.history.records:           # the start of the log comes first, as in gdb
-                self._refresh_watches()
-                return Stop("history-start", self.rip,
-                            message="no more reverse-execution history")
-            bp = self.breakpoint_at(self.rip)
-            if bp is not None:
-                self._refresh_watches()
-                return Stop("breakpoint", self.rip, breakpoint=bp)
-
-    def _safe_read(self, wp: Watchpoint) -> bytes:
-        if wp.sample is not None:
-            return wp.old
-        try:
-            return self.read(wp.address, wp.length)
-        except UnmappedAccess:
-            return b""
-
 
 def _ignore(_line: str) -> None:
     pass
