@@ -115,6 +115,16 @@ def test_detach_lets_the_program_run_to_its_end():
         assert bytes(s.dbg.runner.process.output[1]) == b"counter 6\n"
 
 
+def test_monitor_bt_ends_at_the_outermost_frame():
+    with served(NULL_WRITE) as s:
+        poke = s.dbg.image.symbols["poke"]
+        s.gdb.request(b"Z0,%x,1" % poke)
+        s.gdb.request(b"c")
+        frames = s.gdb.monitor("bt")
+        assert frames[0].startswith("#0  poke (p=0x10)") and " in main (" in frames[1]
+        assert frames[-1].endswith("in _start () at start.S:16"), frames
+
+
 def test_k_is_answered_for_lldb():
     with served(NULL_WRITE) as s:
         assert s.gdb.request(b"k").startswith(b"X09")

@@ -1,6 +1,9 @@
 """Signals a process sends itself, and hlt in user mode: what `emu run` reports,
 and how a debugged process stops with the signal pending."""
 
+import shutil
+import subprocess
+
 import pytest
 
 from emu.debug.debugger import Debugger
@@ -59,6 +62,18 @@ def test_musl_abort_is_sigabrt(tmp_path):
     source = write(tmp_path, "abort.c", "#include <stdlib.h>\nint main(void) { abort(); }\n")
     proc = emu("run", source, "--libc", "musl", ok=False)
     assert proc.returncode == 134 and "SIGABRT" in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+def test_glibc_abort_exits_134_from_emu_run(tmp_path):
+    """glibc's abort() raises SIGABRT with tgkill (before, ENOSYS sent it on to hlt)."""
+    source = write(tmp_path, "abort.c", "#include <stdlib.h>\nint main(void) { abort(); }\n")
+    elf = tmp_path / "abort"
+    subprocess.run(["gcc", "-static", "-o", str(elf), str(source)], check=True, timeout=120)
+    proc = emu("run", elf, ok=False)
+    assert proc.returncode == 134
+    assert proc.stderr.startswith("SIGABRT (Aborted): the program sent it to itself")
+    assert "__pthread_kill_implementation" in proc.stderr
 
 
 @pytest.fixture
