@@ -149,3 +149,14 @@ def test_tab_completes_commands_info_topics_and_symbols():
     assert completions("lo", "info ", commands, topics, lambda: []) == ["locals"]
     assert completions("mm_", "break ", commands, topics,
                        lambda: ["mm_free", "mm_malloc", "main"]) == ["mm_free", "mm_malloc"]
+
+
+def test_startup_takes_under_a_second_of_cpu_with_a_cached_build():
+    """CPU time, not wall time: the machine running the tests may be busy."""
+    import resource
+    debug(IMPLICIT, "quit")                                    # builds and caches
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    debug(IMPLICIT, "quit")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    assert cpu < 1.0, f"emu debug took {cpu:.2f} s of CPU to start"
