@@ -50,6 +50,7 @@ class Image:
     program: object = None   # the assembler Program, for .asm images
     elf_path: str | None = None
     extra_segments: list[Segment] = field(default_factory=list)   # a linked asm library
+    libraries: list = field(default_factory=list)   # the assembler Programs linked in (--link)
 
     @property
     def end(self) -> int:

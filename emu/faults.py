@@ -14,11 +14,15 @@ import signal
 
 from capstone.x86 import X86_OP_MEM, X86_REG_FS, X86_REG_GS, X86_REG_INVALID, X86_REG_RIP
 
+from kernel.process import SignalInfo
+
 from . import disasm
 from .errors import GuestFault, UnmappedAccess
 from .mmu import RefusedAccess
-from .paging import PAGE_4K, U64, page_align_down, page_offset
+from .paging import NOT_PRESENT, PAGE_4K, U64, page_align_down, page_offset
 from .registers import UC_REGS
+
+GENERAL_PROTECTION = "general protection fault"
 
 # Exceptions Unicorn delivers to UC_HOOK_INTR: vector -> (reason, signal, trap).
 # A trap (int3, int n) leaves RIP after the instruction; a fault leaves it on it.
@@ -31,11 +35,28 @@ VECTORS = {
     6: ("invalid instruction", signal.SIGILL, False),
     7: ("no FPU available", signal.SIGSEGV, False),
     8: ("double fault", signal.SIGSEGV, False),
-    13: ("general protection fault", signal.SIGSEGV, False),
+    13: (GENERAL_PROTECTION, signal.SIGSEGV, False),
     16: ("x87 floating-point error", signal.SIGFPE, False),
     17: ("alignment check", signal.SIGBUS, False),
     19: ("SIMD floating-point error", signal.SIGFPE, False),
 }
+
+# si_code of a fault's signal, as Linux sets it: SEGV_MAPERR (no mapping) or
+# SEGV_ACCERR (not allowed) for page faults, SI_KERNEL for a general protection
+# fault (si_addr 0 then), else by signal: ILL_ILLOPN, FPE_INTDIV, BUS_ADRERR, TRAP_BRKPT.
+SEGV_MAPERR, SEGV_ACCERR, SI_KERNEL = 1, 2, 0x80
+FAULT_CODES = {signal.SIGILL: 2, signal.SIGFPE: 1, signal.SIGBUS: 2, signal.SIGTRAP: 1}
+
+
+def signal_info(fault: GuestFault) -> SignalInfo:
+    """What siginfo_t says about the signal a fault raises."""
+    if fault.reason.startswith(GENERAL_PROTECTION):
+        return SignalInfo(fault.signo, SI_KERNEL, 0)
+    if fault.signo == signal.SIGSEGV:
+        code = SEGV_MAPERR if fault.reason == NOT_PRESENT else SEGV_ACCERR
+        return SignalInfo(fault.signo, code, fault.address & U64)
+    return SignalInfo(fault.signo, FAULT_CODES.get(fault.signo, 0), fault.address & U64)
+
 
 _STACK_PUSHES = {"push", "call", "pushfq", "pushf", "enter"}
 _STACK_POPS = {"pop", "ret", "popfq", "popf", "leave", "iretq"}

@@ -75,6 +75,7 @@ def _c_program(path: Path, extra: list[Path], link: list[Path], *, libc, cc, def
         raise AssemblyError("globals moved when the externs were filled in", name)
     library = image_from_program(final)
     image.extra_segments = library.segments
+    image.libraries = [final]
     image.symbols.update(library.symbols)
     image.path = str(path.resolve())
     return image

@@ -44,6 +44,11 @@ for _n in range(8):
 for _n in range(16):
     UC_REGS[f"xmm{_n}"] = X.UC_X86_REG_XMM0 + _n
 
+# The segment selectors a Linux x86-64 process sees (__USER_CS, __USER_DS).
+# Unicorn runs flat 64-bit code without loading a GDT, so its own selectors are
+# 0; tools show these instead, as gdb on Linux does.
+LINUX_USER_SELECTORS = {"cs": 0x33, "ss": 0x2B, "ds": 0, "es": 0, "fs": 0, "gs": 0}
+
 # RFLAGS bits worth naming.
 FLAGS = (("CF", 0), ("PF", 2), ("AF", 4), ("ZF", 6), ("SF", 7), ("TF", 8), ("IF", 9),
          ("DF", 10), ("OF", 11))

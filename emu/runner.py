@@ -9,20 +9,31 @@ the machine's syscall and page-fault traps go to it while it runs, and
 finish() tears it down (every frame back to the os_MemoryMap) after taking the
 figures a report needs: maps, break, pages mapped, page faults, syscalls.
 The debugger drives a ProcessRunner step by step through resume().
+
+Signals. A fault (SIGSEGV, SIGILL, ...) or a signal the program sends itself
+(abort() -> tgkill) whose action is to terminate ends the process: exit
+status 128+signal. With `debugged` set, the process stops instead, alive,
+with the signal pending, as ptrace stops a traced process: the debugger then
+resumes it with deliver(signo), which passes that signal (the process dies)
+or none (signo 0: it runs on, from the faulting instruction again after a
+fault, or after the syscall that sent the signal).
 """
 
 from __future__ import annotations
 
 import signal
+import struct
 from dataclasses import dataclass, field
 
 from kernel.address_space import AddressSpace
 from kernel.exec import build_stack, map_image
-from kernel.process import Process
+from kernel.process import Process, SignalInfo
 from kernel.syscalls import dispatch
+from kernel.syscalls import signal as signals
 
 from .errors import (EXIT_BUDGET, EXIT_OOM, EXIT_SOFTWARE, BudgetExceeded, GuestFault,
                      KernelPanic, OutOfMemory)
+from .faults import signal_info
 from .machine import NEVER, Budget, Machine, Traps
 from .paging import U64
 from .registers import GPRS
@@ -39,7 +50,14 @@ class ProcessExit:
     code: int
 
 
+@dataclass
+class ProcessSignalled:
+    """The stop request a signal the process sent itself makes when it kills."""
+    info: SignalInfo
+
+
 STEPPED = "stepped"          # resume(stepping=True) used up its instructions
+SIGNALLED = "signalled"      # resume() of a debugged process: a signal stopped it
 
 
 @dataclass
@@ -49,7 +67,7 @@ class RunResult:
     stdout: bytes
     stderr: bytes
     fault: GuestFault | None
-    stopped: str | None                  # why it did not exit: fault, budget, oom, panic
+    stopped: str | None                  # why it did not exit: fault, signal, budget, oom, panic
     message: str                         # the report for a person, "" after a clean exit
     syscalls: int
     maps: list[dict]
@@ -57,6 +75,7 @@ class RunResult:
     pages_mapped: int
     page_faults: int
     syscall_log: list = field(default_factory=list)
+    signal: int | None = None            # the signal that ended it (fault or kill)
 
     @property
     def status(self) -> int:
@@ -69,7 +88,7 @@ class RunResult:
             return EXIT_OOM
         if self.stopped == "panic":
             return EXIT_SOFTWARE
-        return 128 + (self.fault.signo if self.fault else signal.SIGSEGV)
+        return 128 + (self.signal or signal.SIGSEGV)
 
     def to_json(self) -> dict:
         return {"exit_code": self.exit_code,
@@ -122,9 +141,8 @@ class ProcessRunner:
         except BaseException:
             aspace.destroy()
             raise
-        self.symbols = SymbolTable()
-        for name, value in image.symbols.items():
-            self.symbols.add_address(name, value)
+        self.auxv = _auxv(aspace, rsp)
+        self.symbols = SymbolTable.for_image(image)
         machine.write_regs({**{name: 0 for name in GPRS}, "rsp": rsp, "rip": image.entry,
                             "rflags": RFLAGS_AT_START, "fs_base": 0, **FPU_AT_START})
         self.exit_code: int | None = None
@@ -132,6 +150,9 @@ class ProcessRunner:
         self.stopped: str | None = None
         self.message = ""
         self.finished = False
+        self.debugged = False               # stop at signals instead of dying (ptrace)
+        self.pending_signal: SignalInfo | None = None
+        self.signal: int | None = None      # the signal that ended the process
         # callables run before a syscall or a page fault changes kernel state
         self.kernel_entry_observers: list = []
         self._traps = Traps(syscall=self._on_syscall, page_fault=self._fault,
@@ -154,14 +175,14 @@ class ProcessRunner:
         (the debugger's breakpoints). Exit, fault and budget are recorded on the
         runner (alive turns False) instead of raised; when `stepping`, running
         out of instructions is the expected end and returns STEPPED instead.
+        A debugged process that gets a signal returns SIGNALLED, still alive.
         """
         m = self.machine
         try:
             request = m.run(m.reg("rip"), until=until, budget=budget, root=self.aspace.root,
                             user=True, traps=self._traps)
         except GuestFault as fault:
-            self.fault, self.stopped, self.message = fault, "fault", str(fault)
-            return None
+            return self._signalled(signal_info(fault), fault)
         except BudgetExceeded as exc:
             if stepping and exc.kind == "instructions":
                 return STEPPED
@@ -180,7 +201,57 @@ class ProcessRunner:
         if isinstance(request, ProcessExit):
             self.exit_code = request.code
             return None
+        if isinstance(request, ProcessSignalled):
+            return self._signalled(request.info, None)
         return request
+
+    def _signalled(self, info: SignalInfo, fault: GuestFault | None):
+        """A signal that kills: pending for a debugger, else the end."""
+        self.fault = fault
+        if self.debugged:
+            self.pending_signal = info
+            return SIGNALLED
+        self._terminate(info)
+        return None
+
+    def deliver(self, signo: int) -> None:
+        """Resume a debugged process with signal `signo` (0: none), as gdb asks.
+
+        0 discards the pending signal. The pending signal itself, or any
+        other whose default action kills, ends the process now (alive turns
+        False); one that is ignored is dropped."""
+        pending, self.pending_signal = self.pending_signal, None
+        self.process.signals.fatal = None
+        if signo == 0:
+            self.fault = None
+            return
+        if pending is not None and pending.signo == signo:
+            self._terminate(pending)
+            return
+        self.fault = None
+        signals.send(self.process, SignalInfo(signo, signals.SI_USER))
+        fatal, self.process.signals.fatal = self.process.signals.fatal, None
+        if fatal is not None:
+            self._terminate(fatal)
+
+    def _terminate(self, info: SignalInfo) -> None:
+        self.signal = info.signo
+        if self.fault is not None and self.fault.signo == info.signo:
+            self.stopped, self.message = "fault", str(self.fault)
+            return
+        self.fault = None
+        self.stopped, self.message = "signal", self._signal_message(info)
+
+    def _signal_message(self, info: SignalInfo) -> str:
+        name = signal.Signals(info.signo).name
+        rip = self.machine.reg("rip")
+        where = self.symbols.describe(rip) or self.machine.describe(rip)
+        sender = "the program sent it to itself" if info.pid == self.process.pid else \
+            "sent by the debugger"
+        note = " (its handler was not run: emu runs no signal handlers)" \
+            if signals.handled(self.process, info.signo) else ""
+        return (f"{name} ({signal.strsignal(info.signo)}): {sender}{note}\n"
+                f"    rip {rip:#x}" + (f" <{where}>" if where else ""))
 
     def run(self, budget: Budget) -> RunResult:
         """Run to the end and tear the process down."""
@@ -211,6 +282,8 @@ class ProcessRunner:
             self.trace(self.process.syscalls[-1].text if self.process.syscalls else "")
         if self.process.exit_code is not None:
             self.machine.stop(ProcessExit(self.process.exit_code))
+        elif self.process.signals.fatal is not None:
+            self.machine.stop(ProcessSignalled(self.process.signals.fatal))
 
     # -- undo support for the debugger ------------------------------------------------
 
@@ -219,7 +292,8 @@ class ProcessRunner:
         m = self.machine
         return {"aspace": self.aspace.snapshot(), "frames": m.frames.snapshot(),
                 "memory_map": m.memory_map.snapshot(), "process": self.process.snapshot(),
-                "runner": (self.exit_code, self.stopped, self.fault, self.message)}
+                "runner": (self.exit_code, self.stopped, self.fault, self.message,
+                           self.pending_signal, self.signal)}
 
     def restore_kernel_state(self, state: dict) -> None:
         m = self.machine
@@ -227,7 +301,8 @@ class ProcessRunner:
         m.frames.restore(state["frames"])
         m.memory_map.restore(state["memory_map"])
         self.process.restore(state["process"])
-        self.exit_code, self.stopped, self.fault, self.message = state["runner"]
+        (self.exit_code, self.stopped, self.fault, self.message, self.pending_signal,
+         self.signal) = state["runner"]
 
     # -- the end -------------------------------------------------------------------------
 
@@ -244,8 +319,22 @@ class ProcessRunner:
             message=self.message, syscalls=self.process.syscall_count,
             maps=self.snapshot_maps(), brk={"start": space.brk_start, "end": space.brk},
             pages_mapped=space.resident_pages(), page_faults=space.page_faults,
-            syscall_log=list(self.process.syscalls))
+            syscall_log=list(self.process.syscalls), signal=self.signal)
         if not self.finished:
             space.destroy()
             self.finished = True
         return result
+
+
+def _auxv(aspace, rsp: int) -> bytes:
+    """The auxiliary vector build_stack put above argv and envp (what
+    /proc/PID/auxv holds), AT_NULL pair included."""
+    def word(at: int) -> int:
+        return struct.unpack("<Q", aspace.read(at, 8))[0]
+    at = rsp + 8 * (word(rsp) + 2)                  # past argc, argv[], NULL
+    while word(at):                                 # envp[] up to its NULL
+        at += 8
+    start = at = at + 8
+    while word(at):                                 # (type, value) pairs up to AT_NULL
+        at += 16
+    return aspace.read(start, at + 16 - start)

@@ -8,7 +8,7 @@ pages of a VMA in, -EFAULT outside), writing to its output, and exiting.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from emu.errors import KernelPanic
 from emu.paging import PAGE_4K, PTE_RW, PTE_US, page_offset, pages_in
@@ -18,6 +18,34 @@ from .address_space import USER_TOP, AddressSpace
 STDIN, STDOUT, STDERR = 0, 1, 2
 USER_LIMIT = USER_TOP            # no user access reaches this address or beyond
 LOG_LIMIT = 100_000          # syscall records kept for --strace and the debugger
+
+
+@dataclass(frozen=True)
+class SignalInfo:
+    """A signal on its way to the process: what siginfo_t will say.
+
+    code: si_code (SI_USER 0 for kill, SI_TKILL -6 for tkill/tgkill, or a
+    fault's code such as SEGV_MAPERR 1); address: si_addr of a fault;
+    pid, uid: the sender of a kill."""
+    signo: int
+    code: int = 0
+    address: int = 0
+    pid: int = 0
+    uid: int = 0
+
+
+@dataclass
+class SignalState:
+    """The process's signals (kernel/syscalls/signal.py acts on them):
+    blocked mask, handlers installed (signo -> handler address; absent is
+    SIG_DFL), signals pending while blocked, and the one that is killing it."""
+    mask: int = 0
+    actions: dict = field(default_factory=dict)
+    pending: dict = field(default_factory=dict)
+    fatal: SignalInfo | None = None
+
+    def copy(self) -> "SignalState":
+        return SignalState(self.mask, dict(self.actions), dict(self.pending), self.fatal)
 
 
 @dataclass
@@ -51,6 +79,7 @@ class Process:
         # RLIMIT_DATA: bytes of heap plus private writable anonymous mappings the
         # process may have (None: only the machine's RAM limits it)
         self.data_limit: int | None = None
+        self.signals = SignalState()
 
     # -- user memory ---------------------------------------------------------------
 
@@ -164,7 +193,8 @@ class Process:
         return {"exit_code": self.exit_code, "out": len(self.output[STDOUT]),
                 "err": len(self.output[STDERR]), "count": self.syscall_count,
                 "logged": len(self.syscalls), "stdin_pos": self.stdin_pos,
-                "random": self.random.getstate(), "tid": self.clear_child_tid}
+                "random": self.random.getstate(), "tid": self.clear_child_tid,
+                "signals": self.signals.copy()}
 
     def restore(self, state: dict) -> None:
         self.exit_code = state["exit_code"]
@@ -175,6 +205,7 @@ class Process:
         self.stdin_pos = state["stdin_pos"]
         self.random.setstate(state["random"])
         self.clear_child_tid = state["tid"]
+        self.signals = state["signals"].copy()
 
     def log(self, record: SyscallRecord) -> None:
         self.syscall_count += 1

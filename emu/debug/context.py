@@ -9,6 +9,7 @@ from .. import disasm
 from ..errors import UnmappedAccess
 from ..paging import PAGE_4K, page_offset
 from ..views import register_lines
+from .asmtext import instruction_text
 
 RULE = "─" * 72
 CODE_BEFORE, CODE_AFTER = 3, 6
@@ -33,7 +34,8 @@ def code_section(dbg) -> list[str]:
         mark = "→" if insn.address == rip else " "
         where = dbg.describe(insn.address)
         where = f" <{where}>" if where else ""
-        lines.append(f" {mark} {insn.address:#x}{where:<24} {disasm.text(insn)}")
+        lines.append(f" {mark} {insn.address:#x}{where:<24} "
+                     f"{instruction_text(insn, dbg.describe)}")
     if len(lines) == 1:
         lines.append(f" → {rip:#x}: (cannot read the code here)")
     return lines
@@ -105,47 +107,3 @@ def context_lines(dbg, previous: dict | None) -> list[str]:
         return []
     return (registers_section(dbg, previous) + code_section(dbg) + source_section(dbg)
             + stack_section(dbg) + [RULE])
-
-
-def stop_lines(dbg, stop) -> list[str]:
-    """What gdb prints when the program stops: why, and where."""
-    where = location(dbg, stop.rip)
-    if stop.kind == "breakpoint":
-        return [f"Breakpoint {stop.breakpoint.number}, {where}"]
-    if stop.kind == "watchpoint":
-        wp = stop.watchpoint
-        kind = {"write": "Hardware watchpoint", "read": "Hardware read watchpoint",
-                "access": "Hardware access (read/write) watchpoint"}[wp.kind]
-        lines = [f"{kind} {wp.number}: *{wp.address:#x} (len {wp.length})", ""]
-        if stop.old != stop.new:
-            lines += [f"Old value = {_value(stop.old)}", f"New value = {_value(stop.new)}"]
-        else:
-            lines.append(f"Value = {_value(stop.new)}")
-        return lines + [where]
-    if stop.kind == "exited":
-        code = stop.exit_code
-        return ["[Inferior 1 (process) exited normally]" if code == 0 else
-                f"[Inferior 1 (process) exited with code {code:02o}]"]
-    if stop.kind == "history-start":
-        return ["", "No more reverse-execution history.", where]
-    if stop.kind in ("fault", "budget", "oom"):
-        return ["", "Program stopped: " + stop.message]
-    return [where] if stop.kind == "step" else [f"Stopped: {stop.kind}. {where}"]
-
-
-def location(dbg, address: int) -> str:
-    function = dbg.info.function_at(address)
-    line = dbg.info.line_at(address)
-    name = function.name if function else (dbg.describe(address) or "??")
-    text = f"{address:#x} in {name} ()"
-    if line is not None:
-        text += f" at {line.file}:{line.line}"
-    return text
-
-
-def _value(data: bytes) -> str:
-    if not data:
-        return "<unreadable>"
-    if len(data) in (1, 2, 4, 8):
-        return f"{int.from_bytes(data, 'little'):#x}"
-    return data.hex(" ")

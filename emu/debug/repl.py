@@ -2,43 +2,85 @@
 
 Reads commands from a file (-x), from -ex arguments, then from the terminal
 unless --batch; an empty line repeats the last command. Each command returns
-lines; after a command that ran the program, the stop and the context
-(registers with changes marked, code around rip, the source line, the stack)
-are printed.
+lines; after a command that ran the program, the stop is reported as gdb
+reports it (the frame line when the function changed, the source line), the
+`display` expressions are shown, and then the context (registers with
+changes marked, code around rip, the source line, the stack).
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 from ..errors import EmuError
-from .commands import find
+from .commands import COMMANDS, find
 from .commands.base import CommandError
-from .context import context_lines, stop_lines
+from .context import context_lines
 from .debugger import Debugger
+from .lineedit import LineEditor, completions
+from .report import stop_lines
 
 PROMPT = "(emu) "
-REPEATABLE = {"stepi", "nexti", "step", "next", "x", "reverse-stepi", "until", "continue"}
+REPEATABLE = {"stepi", "nexti", "step", "next", "x", "reverse-stepi", "until", "continue",
+              "list", "reverse-next", "reverse-step"}
+INFO_TOPICS = ("registers", "breakpoints", "watchpoints", "symbol", "line", "frame", "locals",
+               "args", "display", "signals", "proc")
+
+
+@dataclass
+class Display:
+    number: int
+    expression: str
+    format: str = ""          # the /FMT of display/FMT
 
 
 class Repl:
     """One debugging session's state between commands."""
 
-    def __init__(self, dbg: Debugger, out=None, show_context: bool = True):
+    def __init__(self, dbg: Debugger, out=None, show_context: bool = True,
+                 editor: LineEditor | None = None):
         self.dbg = dbg
         self.out = out or sys.stdout
         self.show_context = show_context
+        self.editor = editor
         self.started = False
         self.quitting = False
-        self.values: list[int] = []
         self.x_format, self.x_unit, self.x_next = "x", "w", None
         self.last_command = ""
+        self.displays: list[Display] = []
+        self.list_last: tuple[str, int] | None = None   # (path, last line listed)
+        self.list_center = None                          # SourceLine of the last stop
+        self._display_numbers = 0
+        self._frame_key = None
         self._previous = dbg.target.registers()
 
     # -- what commands call ----------------------------------------------------------
 
     def report(self, stop) -> list[str]:
-        return stop_lines(self.dbg, stop)
+        """The lines for a stop, as gdb prints them, then the displays."""
+        dbg = self.dbg
+        dbg.selected = 0
+        frame = dbg.selected_frame() if dbg.target.alive else None
+        key = (frame.name, frame.frame_cfa) if frame is not None else None
+        header = key != self._frame_key
+        self._frame_key = key
+        self.list_center = frame.line if frame is not None else None
+        self.list_last = None
+        lines = stop_lines(dbg, stop, frame, header)
+        return lines + self.display_lines()
+
+    def display_lines(self) -> list[str]:
+        if not self.dbg.target.alive:
+            return []
+        from .commands.display import display_lines
+        return [line for d in self.displays for line in display_lines(self, d)]
+
+    def add_display(self, expression: str, fmt: str) -> Display:
+        self._display_numbers += 1
+        display = Display(self._display_numbers, expression, fmt)
+        self.displays.append(display)
+        return display
 
     def context(self, force: bool = False) -> list[str]:
         lines = context_lines(self.dbg, self._previous)
@@ -87,13 +129,40 @@ class Repl:
             self.emit(self.execute(line))
 
     def interact(self) -> None:
+        editor = self.editor or LineEditor(self.complete)
+        self.editor = editor
         while not self.quitting:
             try:
-                line = input(PROMPT)
+                line = editor.read(PROMPT)
             except EOFError:
                 self.out.write("\n")
                 return
             except KeyboardInterrupt:
                 self.out.write("\nQuit\n")
                 continue
+            editor.remember(line)
             self.emit(self.execute(line))
+
+    # -- completion ----------------------------------------------------------------------
+
+    def complete(self, text: str, state: int):
+        """readline's completer: the state-th completion of `text`."""
+        if state == 0:
+            from .lineedit import readline
+            before = readline.get_line_buffer()[:readline.get_begidx()] if readline else ""
+            names = [n for c in COMMANDS for n in (c.name, *c.aliases)]
+            self._matches = completions(text, before, names, INFO_TOPICS, self.symbol_names)
+        return self._matches[state] if state < len(self._matches) else None
+
+    def symbol_names(self) -> list[str]:
+        """Names Tab may complete after a command: functions, globals, locals."""
+        dbg = self.dbg
+        names = set(dbg.symbols.addresses())
+        if dbg.dwarf is not None:
+            names.update(dbg.dwarf.function_names())
+            names.update(dbg.dwarf.global_names())
+        if dbg.target.alive:
+            frame = dbg.selected_frame()
+            if frame is not None:
+                names.update(v.name for s in frame.scopes for v in s.variables)
+        return sorted(names)

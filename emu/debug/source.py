@@ -6,8 +6,11 @@
     info.function_at(0x401140)        -> Function("main", 0x401130, 0x4011a0)
 
 Lines come from the DWARF line program (pyelftools) of a C program built with
--g, or from our assembler's line table for an .asm program. Functions come
-from the ELF symbol table (STT_FUNC with sizes), or from an asm program's labels.
+-g, or from our assembler's line table for an .asm program, or both: an asm
+file linked into a C program (`--link`) brings its own lines and labels, so
+its source shows and `break firstfit.asm:40` works as for a standalone .asm.
+Functions come from the ELF symbol table (STT_FUNC with sizes), or from an
+asm program's labels (a label up to the next one or its section's end).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
+
+from .lines import decode
 
 
 @dataclass(frozen=True)
@@ -47,39 +52,14 @@ class ProgramInfo:
     @classmethod
     def for_image(cls, image) -> "ProgramInfo":
         if image.program is not None:
-            return cls._from_program(image.program, image.symbols)
+            return cls(*_program_parts(image.program, image.symbols))
+        rows, functions = [], []
         if image.elf_path:
-            return cls._from_elf(image.elf_path, image.base)
-        return cls([], [])
-
-    @classmethod
-    def _from_program(cls, program, labels) -> "ProgramInfo":
-        path = str(Path(program.file).resolve())
-        name = Path(program.file).name
-        rows = []
-        for entry in sorted(program.lines, key=lambda e: e.address):
-            rows.append((entry.address, SourceLine(name, entry.line, path)))
-            rows.append((entry.address + entry.size, None))
-        rows = _drop_shadowed_ends(rows)
-        text = program.section(".text")
-        text_end = text.address + text.size
-        starts = sorted((addr, label) for label, addr in labels.items()
-                        if "." not in label and text.address <= addr < text_end)
-        functions = []
-        for i, (addr, label) in enumerate(starts):
-            end = starts[i + 1][0] if i + 1 < len(starts) else text_end
-            functions.append(Function(label, addr, max(end, addr + 1)))
-        return cls(rows, functions)
-
-    @classmethod
-    def _from_elf(cls, path: str, base: int) -> "ProgramInfo":
-        try:
-            with open(path, "rb") as f:
-                elf = ELFFile(f)
-                functions = _functions(elf, base)
-                rows = _dwarf_rows(elf, base) if elf.has_dwarf_info() else []
-        except Exception:     # pyelftools on malformed DWARF: run on without source lines
-            return cls([], [])
+            rows, functions = _elf_parts(image.elf_path, image.base)
+        for library in image.libraries:
+            more_rows, more_functions = _program_parts(library, {
+                name: library.symbols[name] for name in library.labels})
+            rows, functions = _drop_shadowed_ends(rows + more_rows), functions + more_functions
         return cls(rows, functions)
 
     # -- queries -----------------------------------------------------------------------------
@@ -87,6 +67,45 @@ class ProgramInfo:
     def line_at(self, address: int) -> SourceLine | None:
         i = bisect.bisect_right(self._addresses, address) - 1
         return self._rows[i][1] if i >= 0 else None
+
+    def row_address(self, address: int) -> int | None:
+        """Where the line-table row holding `address` starts (None: no line)."""
+        i = bisect.bisect_right(self._addresses, address) - 1
+        return self._rows[i][0] if i >= 0 and self._rows[i][1] is not None else None
+
+    def line_range(self, address: int) -> tuple[int, int]:
+        """[start, end) of the run of rows around `address` with its line: the
+        range `next` steps through (empty when there is no line)."""
+        i = bisect.bisect_right(self._addresses, address) - 1
+        if i < 0 or self._rows[i][1] is None:
+            return address, address
+        line = self._rows[i][1]
+        lo = i
+        while lo > 0 and self._rows[lo - 1][1] == line and \
+                self._rows[lo - 1][0] < self._rows[lo][0]:
+            lo -= 1
+        hi = i + 1
+        while hi < len(self._rows) and self._rows[hi][1] == line:
+            hi += 1
+        end = self._rows[hi][0] if hi < len(self._rows) else address + 1
+        return self._rows[lo][0], end
+
+    def is_row_start(self, address: int) -> bool:
+        """Does a row of a different line (or the first row of a line) start here?"""
+        i = bisect.bisect_left(self._addresses, address)
+        if i >= len(self._addresses) or self._addresses[i] != address:
+            return False
+        row = self._rows[i][1]
+        return row is not None and (i == 0 or self._rows[i - 1][1] != row)
+
+    def files(self) -> list[str]:
+        """The source files with lines, by the names the program knows."""
+        return sorted({row.file for _, row in self._rows if row is not None})
+
+    def path_of(self, file: str) -> str | None:
+        wanted = Path(file).name
+        return next((row.path for _, row in self._rows if row is not None and
+                     Path(row.file).name == wanted), None)
 
     def addresses_of(self, file: str, line: int) -> list[int]:
         """Addresses where code for `file:line` starts (file matched by basename)."""
@@ -119,6 +138,38 @@ class ProgramInfo:
     @property
     def has_lines(self) -> bool:
         return bool(self._rows)
+
+
+def _program_parts(program, labels):
+    """Rows and functions of an assembled Program: a row per instruction's line,
+    a function per .text label that is not a local (.name) label."""
+    path = str(Path(program.file).resolve())
+    name = Path(program.file).name
+    rows = []
+    for entry in sorted(program.lines, key=lambda e: e.address):
+        rows.append((entry.address, SourceLine(name, entry.line, path)))
+        rows.append((entry.address + entry.size, None))
+    rows = _drop_shadowed_ends(rows)
+    text = program.section(".text")
+    text_end = text.address + text.size
+    starts = sorted((addr, label) for label, addr in labels.items()
+                    if "." not in label and text.address <= addr < text_end)
+    functions = []
+    for i, (addr, label) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else text_end
+        functions.append(Function(label, addr, max(end, addr + 1)))
+    return rows, functions
+
+
+def _elf_parts(path: str, base: int):
+    try:
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            functions = _functions(elf, base)
+            rows = _dwarf_rows(elf, base) if elf.has_dwarf_info() else []
+    except Exception:     # pyelftools on malformed DWARF: run on without source lines
+        return [], []
+    return rows, functions
 
 
 def _drop_shadowed_ends(rows):
@@ -156,16 +207,16 @@ def _dwarf_rows(elf, base: int):
         top = cu.get_top_DIE()
         comp_dir = _attr(top, "DW_AT_comp_dir")
         names = _file_names(program, comp_dir)
-        for entry in program.get_entries():
-            state = entry.state
-            if state is None:
-                continue
-            if state.end_sequence:
-                rows.append((state.address + base, None))
-                continue
-            if state.is_stmt and state.file in names:
-                display, path = names[state.file]
-                rows.append((state.address + base, SourceLine(display, state.line, path)))
+        lines = {}
+        for address, file, line, is_stmt in decode(program):
+            if file is None:
+                rows.append((address + base, None))
+            elif is_stmt and file in names:
+                key = (file, line)
+                if key not in lines:
+                    display, path = names[file]
+                    lines[key] = SourceLine(display, line, path)
+                rows.append((address + base, lines[key]))
     return _drop_shadowed_ends(rows)
 
 

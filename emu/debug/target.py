@@ -2,110 +2,58 @@
 
 Execution:
   step()          one instruction, recorded in the history (reversible)
-  cont()          full speed; only breakpoint and watchpoint hooks are installed
+  run_recorded()  run, recording every instruction, until stop_at(address) says
+                  so (next, finish, until) or a breakpoint/watchpoint/signal/exit
+  cont()          full speed, only breakpoint and watchpoint hooks installed;
+                  recorded like run_recorded() when `recording` is on (gdb's
+                  `record`): reverse execution then reaches back across it
   reverse_step()  undo one recorded instruction
   reverse_cont()  undo until a breakpoint, a watchpoint, or the start of history
 
 Breakpoints are the machine's code hooks bounded to their address, so
-continuing costs nothing elsewhere. When execution resumes on a breakpoint, its first hit
-is the resume itself and is skipped.
+continuing costs nothing elsewhere. When execution resumes on a breakpoint,
+its first hit is the resume itself and is skipped.
 
-Watchpoints watch virtual ranges through the physical frames behind them
-(memory hooks see physical addresses). Watched pages are kept mapped, and the
-frames are looked up again after every syscall, so remapping is followed.
-Unicorn matches a hook's range against an access's first byte only, so each
-hook starts up to WIDEST_ACCESS bytes early (on the frame of the previous page
-too, when the range starts near a page's start) and the callback keeps the
-accesses that overlap the watched bytes.
-Unicorn stops a memory hook with the store already done but RIP still on the
-instruction, so running on would repeat it: the target puts the old bytes
-back and steps that one instruction with the hooks off. The stop is then
-after the instruction, with the old and new values, as gdb reports it.
+Signals: the process is debugged (runner.debugged), so a fault or a signal it
+sends itself stops it with the signal pending ("signalled"); the next resume
+discards the signal unless deliver(signo) passed it first, which ends the
+process when the signal kills ("killed"), as gdb's `continue` and `signal 0` do.
+
+Watchpoints (watchpoints.py) stop after the access. Unicorn stops a memory
+hook with the store already done but RIP still on the instruction, so
+running on would repeat it: the target puts the old bytes back and steps that
+one instruction with the hooks off. The stop is then after the instruction,
+with the old and new values, as gdb reports it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..errors import UnmappedAccess
 from ..machine import Budget
-from ..paging import PAGE_4K, page_align_down, pages_in
-from ..runner import STEPPED, ProcessRunner
-from .history import DEFAULT_LIMIT, History
+from ..paging import PAGE_4K, pages_in
+from ..runner import SIGNALLED, STEPPED, ProcessRunner
+from .history import DEFAULT_LIMIT, History, ReachedEnd, ReachedStop
+from .events import CONTINUE, STEP, Breakpoint, Stop, Hit
+from .reversing import Reversing
+from .watchpoints import LEFT_SCOPE, Watchpoint, frames_now, hook_watch, unhook_watch
 
-WIDEST_ACCESS = 64                 # an AVX-512 store; most are 8 bytes or fewer
-STEP = Budget(instructions=1)
-CONTINUE = Budget(seconds=3600)
-
-
-@dataclass
-class Breakpoint:
-    number: int
-    address: int
-    temporary: bool = False
-    enabled: bool = True
-    hits: int = 0
-    location: str = ""
-    hook: object = None
-
-
-@dataclass
-class Watchpoint:
-    number: int
-    address: int
-    length: int
-    kind: str                       # "write" | "read" | "access"
-    hits: int = 0
-    old: bytes = b""
-    hooks: list = field(default_factory=list)
-    frames: tuple = ()
-    watched: list = field(default_factory=list)   # physical [lo, hi) ranges of the bytes
-
-    def overlaps(self, paddr: int, size: int) -> bool:
-        return any(paddr < hi and lo < paddr + size for lo, hi in self.watched)
-
-
-@dataclass
-class Stop:
-    """Why the target stopped. kind: step, breakpoint, watchpoint, exited,
-    fault, budget, history-start, interrupted."""
-    kind: str
-    rip: int = 0
-    breakpoint: Breakpoint | None = None
-    watchpoint: Watchpoint | None = None
-    old: bytes = b""
-    new: bytes = b""
-    access_address: int = 0
-    message: str = ""
-    exit_code: int | None = None
-
-
-@dataclass
-class _Hit:
-    """A hook's request to stop (passed through Machine.stop)."""
-    breakpoint: Breakpoint | None = None
-    watchpoint: Watchpoint | None = None
-    rip: int = 0
-    paddr: int = 0
-    size: int = 0
-    old: bytes = b""
-    read: bool = False
-
-
-class Target:
+class Target(Reversing):
     """A ProcessRunner under a debugger's control."""
 
     def __init__(self, runner: ProcessRunner, history_limit: int = DEFAULT_LIMIT):
         if runner.trace is None:
             runner.trace = _ignore          # so every syscall gets its strace line
+        runner.debugged = True
         self.runner = runner
         self.machine = runner.machine
         self.history = History(runner, history_limit)
+        self.recording = False              # gdb's `record`: continue is recorded too
         self.breakpoints: dict[int, Breakpoint] = {}
         self.watchpoints: dict[int, Watchpoint] = {}
         self._numbers = 0
         self._skip_breakpoint_at: int | None = None
         self._watch_enabled = True
+        self._software_hit = None
 
     # -- state ---------------------------------------------------------------------------
 
@@ -121,12 +69,35 @@ class Target:
         return self.machine.reg("rip")
 
     def read(self, vaddr: int, length: int) -> bytes:
-        """Process memory through its page tables (UnmappedAccess if unmapped)."""
-        return self.machine.mmu.read_virtual(vaddr, length, root=self.runner.aspace.root)
+        """Process memory through its page tables, as ptrace reads it: a page of
+        a mapping that was never touched reads as zeros (and stays unmapped).
+        UnmappedAccess outside every mapping."""
+        root = self.runner.aspace.root
+        try:
+            return self.machine.mmu.read_virtual(vaddr, length, root=root)
+        except UnmappedAccess:
+            pass
+        out = bytearray()
+        for page in pages_in(vaddr, length):
+            lo, hi = max(vaddr, page), min(vaddr + length, page + PAGE_4K)
+            if self.machine.mmu.walk(page, root).mapped:
+                out += self.machine.mmu.read_virtual(lo, hi - lo, root=root)
+            elif self.runner.aspace.vmas.find(page) is not None:
+                out += bytes(hi - lo)
+            else:
+                raise UnmappedAccess(lo, "outside every mapping of the process")
+        return bytes(out)
 
     def write(self, vaddr: int, data: bytes) -> None:
-        self.machine.mmu.write_virtual(vaddr, data, root=self.runner.aspace.root)
+        """Write process memory (ptrace's poke: untouched pages of a mapping are
+        mapped first). UnmappedAccess outside every mapping."""
+        space = self.runner.aspace
+        for page in pages_in(vaddr, len(data)):
+            if not self.machine.mmu.walk(page, space.root).mapped and space.vmas.find(page):
+                space.map_page(page)
+        self.machine.mmu.write_virtual(vaddr, data, root=space.root)
         self.machine.code_changed()        # the bytes may be code
+        self.history.discard_future()
 
     def read_u64(self, vaddr: int) -> int:
         return int.from_bytes(self.read(vaddr, 8), "little")
@@ -137,80 +108,74 @@ class Target:
         self._numbers += 1
         return self._numbers
 
-    def add_breakpoint(self, address: int, temporary: bool = False, location: str = "") -> Breakpoint:
-        bp = Breakpoint(self._next_number(), address, temporary, location=location)
+    def add_breakpoint(self, address: int, temporary: bool = False, location: str = "",
+                       number: int | None = None) -> Breakpoint:
+        """A breakpoint at `address`. With `number`, it is a location of
+        breakpoint `number` (gdb's 1.1, 1.2, ...: several places, one number)."""
+        bp = Breakpoint(self._next_number() if number is None else number, address,
+                        temporary, location=location)
         bp.hook = self.machine.add_breakpoint(address, lambda a: self._on_breakpoint(a, bp))
-        self.breakpoints[bp.number] = bp
+        self.breakpoints[bp.number if number is None else (number, address)] = bp
         return bp
 
+    def renumber_from(self, other: "Target") -> None:
+        """Go on numbering after `other`'s numbers (a restarted program)."""
+        self._numbers = max(self._numbers, other._numbers)
+
     def delete(self, number: int) -> bool:
-        """Delete breakpoint or watchpoint `number`; False if there is none."""
-        if number in self.breakpoints:
-            bp = self.breakpoints.pop(number)
+        """Delete breakpoint or watchpoint `number` (every location of it);
+        False if there is none."""
+        keys = [k for k, b in self.breakpoints.items() if b.number == number]
+        for key in keys:
+            bp = self.breakpoints.pop(key)
             self.machine.remove_hook(bp.hook)
             self.machine.drop_translation(bp.address)
-            return True
         if number in self.watchpoints:
-            self._unhook_watch(self.watchpoints.pop(number))
+            unhook_watch(self.machine, self.watchpoints.pop(number))
             return True
-        return False
+        return bool(keys)
 
     def breakpoint_at(self, address: int) -> Breakpoint | None:
         return next((b for b in self.breakpoints.values() if b.address == address and b.enabled),
                     None)
 
-    def add_watchpoint(self, address: int, length: int, kind: str = "write") -> Watchpoint:
+    def add_watchpoint(self, address: int, length: int, kind: str = "write",
+                       expression: str = "", render=None) -> Watchpoint:
         """Watch [address, address+length); the pages must lie in the process's VMAs."""
-        wp = Watchpoint(self._next_number(), address, length, kind)
+        wp = Watchpoint(self._next_number(), address, length, kind, expression,
+                        render=render)
         self._hook_watch(wp)
         wp.old = self.read(address, length)
         self.watchpoints[wp.number] = wp
         return wp
 
-    def _hook_watch(self, wp: Watchpoint) -> None:
-        """(Re)install memory hooks on the frames behind wp's range."""
-        self._unhook_watch(wp)
-        space, mmu = self.runner.aspace, self.machine.mmu
-        first = page_align_down(wp.address)
-        frames = []
-        for page in pages_in(wp.address, wp.length):
-            if not space.map_page(page):
-                raise UnmappedAccess(page, "outside every mapping of the process")
-            frames.append(mmu.translate(page, root=space.root))
-        wp.watched, ranges = [], []
-        for page_vaddr, frame in zip(pages_in(wp.address, wp.length), frames):
-            lo = max(wp.address, page_vaddr) - page_vaddr + frame
-            hi = min(wp.address + wp.length, page_vaddr + PAGE_4K) - page_vaddr + frame
-            wp.watched.append((lo, hi))
-            ranges.append((max(frame, lo - WIDEST_ACCESS + 1), hi - 1))
-        if wp.address - first < WIDEST_ACCESS - 1:       # an access may start a page early
-            before = mmu.walk(first - PAGE_4K, space.root)
-            if before.mapped:
-                frame = page_align_down(before.paddr)
-                ranges.append((frame + PAGE_4K - (WIDEST_ACCESS - 1 - (wp.address - first)),
-                               frame + PAGE_4K - 1))
-        m = self.machine
-        for lo, hi in ranges:
-            if wp.kind in ("write", "access"):
-                wp.hooks.append(m.add_memory_watch(
-                    lo, hi, "write", lambda paddr, size: self._on_watch_write(paddr, size, wp)))
-            if wp.kind in ("read", "access"):
-                wp.hooks.append(m.add_memory_watch(
-                    lo, hi, "read", lambda paddr, size: self._on_watch_read(paddr, size, wp)))
-        wp.frames = tuple(frames)
+    def add_software_watch(self, expression: str, sample, render) -> Watchpoint:
+        """Watch a value that is not in memory; continue then runs recorded,
+        comparing sample(address) before every instruction (see watchpoints.py)."""
+        wp = Watchpoint(self._next_number(), 0, 0, "write", expression, render=render,
+                        sample=sample)
+        wp.old = sample(self.rip) or b""
+        self.watchpoints[wp.number] = wp
+        return wp
 
-    def _unhook_watch(self, wp: Watchpoint) -> None:
-        for hook in wp.hooks:
-            self.machine.remove_hook(hook)
-        wp.hooks = []
+    def _software_stop_at(self, watches):
+        def stop_at(address: int) -> bool:
+            for wp in watches:
+                now = wp.sample(address)
+                if now is LEFT_SCOPE or (now is not None and now != wp.old):
+                    self._software_hit = (wp, now)
+                    return True
+            return False
+        return stop_at
+
+    def _hook_watch(self, wp: Watchpoint) -> None:
+        hook_watch(self.machine, self.runner.aspace, wp, self._on_watch_write,
+                   self._on_watch_read)
 
     def _refresh_watches(self) -> None:
         """Follow remapping: look the watched frames up again."""
-        space = self.runner.aspace
         for wp in self.watchpoints.values():
-            pages = pages_in(wp.address, wp.length)
-            current = tuple(self.machine.mmu.walk(p, space.root).paddr for p in pages)
-            if current != wp.frames:
+            if wp.sample is None and frames_now(self.machine, self.runner.aspace, wp) != wp.frames:
                 self._hook_watch(wp)
 
     # -- hooks --------------------------------------------------------------------------
@@ -220,17 +185,33 @@ class Target:
             self._skip_breakpoint_at = None
             return
         self._skip_breakpoint_at = None
-        if bp.enabled:
-            self.machine.stop(_Hit(breakpoint=bp, rip=address))
+        if bp.enabled and (bp.condition is None or bp.condition()):
+            self.machine.stop(Hit(breakpoint=bp, rip=address))
 
     def _on_watch_write(self, paddr: int, size: int, wp: Watchpoint) -> None:
         if self._watch_enabled and wp.overlaps(paddr, size):
             old = self.machine.ram.read(paddr, size)
-            self.machine.stop(_Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, old=old))
+            self.machine.stop(Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, old=old))
 
     def _on_watch_read(self, paddr: int, size: int, wp: Watchpoint) -> None:
         if self._watch_enabled and wp.overlaps(paddr, size):
-            self.machine.stop(_Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, read=True))
+            self.machine.stop(Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, read=True))
+
+    # -- signals ------------------------------------------------------------------------
+
+    @property
+    def pending_signal(self) -> int:
+        """The signal the process stopped with (0: none)."""
+        info = self.runner.pending_signal
+        return info.signo if info is not None else 0
+
+    def deliver(self, signo: int) -> Stop | None:
+        """Pass `signo` (0: none) to the process before the next resume, as
+        gdb's `signal N` does; the Stop if that ended the process."""
+        if not self.alive:
+            return self._dead_stop()
+        self.runner.deliver(signo)
+        return None if self.alive else self._dead_stop()
 
     # -- running ------------------------------------------------------------------------
 
@@ -239,10 +220,14 @@ class Target:
         if s.exit_code is not None:
             return Stop("exited", self.rip, exit_code=s.exit_code,
                         message=f"process exited with status {s.exit_code}")
+        if s.signal is not None:
+            return Stop("killed", self.rip, message=s.message, signo=s.signal)
         return Stop(s.stopped or "fault", self.rip, message=s.message)
 
     def _run(self, budget: Budget, stepping: bool):
-        """One resume; returns the raw request (STEPPED, _Hit, None)."""
+        """One resume; returns the raw request (STEPPED, SIGNALLED, Hit, None)."""
+        if self.runner.pending_signal is not None:
+            self.runner.deliver(0)          # resuming without deliver(): no signal
         request = self.runner.resume(budget, stepping=stepping)
         if self.watchpoints and self.alive:
             self._refresh_watches()
@@ -260,45 +245,85 @@ class Target:
         finally:
             if record:
                 self.history.end()
-        if record and isinstance(request, _Hit) and request.watchpoint is not None:
+        if record and isinstance(request, Hit) and request.watchpoint is not None:
             self.history.forget_last()      # _finish_watch records the real step
         return self._after(request, stepped=True)
 
     def cont(self) -> Stop:
-        """Run until a breakpoint, a watchpoint, exit, a fault or the time budget.
+        """Run until a breakpoint, a watchpoint, a signal, exit or the time budget.
 
-        As in gdb, a write watchpoint only stops when the value changed. A
-        continue is not recorded, so the history before it can no longer be
-        replayed backwards from where it stops: it is dropped."""
+        As in gdb, a write watchpoint only stops when the value changed. Unless
+        `recording`, a continue is not recorded, so the history before it can
+        no longer be replayed backwards from where it stops: it is dropped."""
+        software = [w for w in self.watchpoints.values() if w.sample is not None]
+        if software:
+            return self.run_recorded(self._software_stop_at(software))
+        if self.recording or self.history.future:
+            return self.run_recorded()
         self.history.clear()
+        return self._until_changed(lambda: self._full_speed())
+
+    def _full_speed(self):
+        self.history.stop_recording()
+        self._skip_breakpoint_at = self.rip if self.breakpoint_at(self.rip) else None
+        return self._run(CONTINUE, stepping=False)
+
+    def run_recorded(self, stop_at=None) -> Stop:
+        """Run recording every instruction, until stop_at(address) (asked before
+        each instruction but the first) or what stops cont()."""
+        def once():
+            self._skip_breakpoint_at = self.rip if self.breakpoint_at(self.rip) else None
+            self.history.start_run(stop_at)
+            try:
+                return self._run(CONTINUE, stepping=False)
+            finally:
+                self.history.finish_run()
+        return self._until_changed(once)
+
+    def _until_changed(self, resume) -> Stop:
+        """resume() until a stop that is not a write watchpoint seeing its old value."""
         while True:
             if not self.alive:
                 return self._dead_stop()
-            self.history.stop_recording()
-            self._skip_breakpoint_at = self.rip if self.breakpoint_at(self.rip) else None
-            request = self._run(CONTINUE, stepping=False)
-            stop = self._after(request, stepped=False)
+            stop = self._after(resume(), stepped=False)
             if not (stop.kind == "watchpoint" and stop.watchpoint.kind == "write"
                     and stop.old == stop.new):
                 return stop
 
     def _after(self, request, stepped: bool) -> Stop:
         self._skip_breakpoint_at = None
-        if isinstance(request, _Hit) and request.watchpoint is not None:
+        if isinstance(request, Hit) and request.watchpoint is not None:
             return self._finish_watch(request)
-        if isinstance(request, _Hit):
+        if isinstance(request, Hit):
             bp = request.breakpoint
             bp.hits += 1
             if bp.temporary:
                 self.delete(bp.number)
             return Stop("breakpoint", request.rip, breakpoint=bp)
+        if request == SIGNALLED:
+            return Stop("signalled", self.rip, message=self.runner.fault and
+                        str(self.runner.fault) or "", signo=self.pending_signal)
         if not self.alive:
             return self._dead_stop()
-        if request == STEPPED or stepped:
+        if isinstance(request, ReachedStop) and self._software_hit is not None:
+            return self._software_stop()
+        if isinstance(request, ReachedEnd):
+            return Stop("history-end", self.rip, message="no more reverse-execution history")
+        if request == STEPPED or stepped or isinstance(request, ReachedStop):
             return Stop("step", self.rip)
         return Stop("interrupted", self.rip)
 
-    def _finish_watch(self, hit: _Hit) -> Stop:
+    def _software_stop(self) -> Stop:
+        wp, now = self._software_hit
+        self._software_hit = None
+        if now is LEFT_SCOPE:
+            self.delete(wp.number)
+            return Stop("watch-scope", self.rip, watchpoint=wp)
+        wp.hits += 1
+        old, wp.old = wp.old, now
+        return Stop("watchpoint", self.rip, watchpoint=wp, old=old, new=now)
+
+    def _finish_watch(self, hit: Hit) -> Stop:
         """The store is done but RIP is still on the instruction: put the old
         bytes back and step it once with the watch hooks off."""
         wp = hit.watchpoint
@@ -319,41 +344,6 @@ class Target:
             return after
         return Stop("watchpoint", self.rip, watchpoint=wp, old=old, new=new,
                     access_address=hit.rip)
-
-    # -- reverse ------------------------------------------------------------------------
-
-    def reverse_step(self) -> Stop:
-        """Undo the last recorded instruction."""
-        record = self.history.undo()
-        if record is None:
-            return Stop("history-start", self.rip,
-                        message="no more reverse-execution history")
-        self._refresh_watches()
-        return Stop("step", self.rip)
-
-    def reverse_cont(self) -> Stop:
-        """Undo instructions until a breakpoint address or a watched change."""
-        while True:
-            before = {n: self._safe_read(w) for n, w in self.watchpoints.items()}
-            record = self.history.undo()
-            if record is None:
-                return Stop("history-start", self.rip,
-                            message="no more reverse-execution history")
-            for number, wp in self.watchpoints.items():
-                now = self._safe_read(wp)
-                if now != before[number]:
-                    return Stop("watchpoint", self.rip, watchpoint=wp, old=before[number],
-                                new=now)
-            bp = self.breakpoint_at(self.rip)
-            if bp is not None:
-                return Stop("breakpoint", self.rip, breakpoint=bp)
-
-    def _safe_read(self, wp: Watchpoint) -> bytes:
-        try:
-            return self.read(wp.address, wp.length)
-        except UnmappedAccess:
-            return b""
-
 
 def _ignore(_line: str) -> None:
     pass

@@ -3,7 +3,7 @@
     with Client(port) as gdb:
         gdb.request(b"qSupported:swbreak+")
         gdb.no_ack()
-        gdb.request(b"vCont;s:1")          # -> b"T05...;thread:1;"
+        gdb.request(b"vCont;s:3e8")          # -> b"T05...;thread:3e8;"
         gdb.monitor("vmmap")               # -> the lines the command printed
 
 It checks what a stub sends: every reply must be framed with the right

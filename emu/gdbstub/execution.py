@@ -1,21 +1,25 @@
 """Resuming the program: s, c, S, C, vCont, bs and bc, and gdb's Ctrl-C.
 
-    vCont;s:1              step one instruction            Target.step()
+    vCont;s:3e8            step one instruction            Target.step()
     vCont;c                continue                        Target.cont()
-    vCont;r1000,1010:1     step while rip stays in         Target.step() in a loop
+    vCont;r1000,1010:3e8   step while rip stays in         Target.run_recorded()
                            [0x1000, 0x1010) (range stepping: one round trip per line)
+    vCont;C0b              continue passing SIGSEGV        Target.deliver(), cont()
     bs / bc                reverse step / continue         Target.reverse_step/_cont()
 
-There is one thread, so an action applies when it names no thread, thread 1,
-or all threads (-1). Signals passed with C/S/vCont;C are dropped: the kernel
-here delivers none (a program that faulted cannot go on anyway).
+There is one thread, so an action applies when it names no thread, ours in
+any hex spelling, or all threads (-1). The signal of C/S/vCont;C/S is passed to
+the process (gdb's numbering, translated to Linux's); c/s pass none, so after
+a SIGSEGV, `signal 0` (or a fixed register and `continue` with the signal
+not passed) runs the faulting instruction again, as on Linux.
 
 An interrupt (Ctrl-C in gdb) arrives on the watcher thread: it raises a flag
 that stepping loops check, and stops Unicorn through Machine.stop, which the
 Target turns into an "interrupted" stop.
 
-Continuing runs without recording, so Target.cont() drops the reverse
-history: reverse execution then stops at the continue's end ("no more history").
+Continuing runs without recording unless the target's `recording` is on
+(`emu gdbserver --record`, or `monitor record`): otherwise Target.cont() drops
+the reverse history and reverse execution stops at the continue's end.
 """
 
 from __future__ import annotations
@@ -24,9 +28,8 @@ import threading
 from dataclasses import dataclass
 
 from ..debug.target import Stop
-from .packets import PacketError, parse_number
-
-OUR_THREADS = (b"-1", b"0", b"1")
+from .packets import E_MALFORMED, PacketError, parse_number
+from .stops import linux_signal
 
 
 @dataclass(frozen=True)
@@ -42,20 +45,14 @@ class Interrupted:
     """The stop request an interrupt hands to Machine.stop."""
 
 
-def parse_vcont(args: bytes) -> Action:
+def parse_vcont(args: bytes, ids) -> Action:
     """The action for our thread in 'ACTION[:TID];ACTION[:TID]...' (what
     follows 'vCont;'): the leftmost that applies. PacketError if none does."""
     for item in args.split(b";"):
         action, _, thread = item.partition(b":")
-        if not thread or _is_ours(thread):
+        if not thread or ids.matches(thread):
             return _action(action)
-    raise PacketError(f"vCont: no action for thread 1 in {args[:40]!r}")
-
-
-def _is_ours(thread: bytes) -> bool:
-    if thread.startswith(b"p"):
-        thread = thread.partition(b".")[2] or b"-1"
-    return thread in OUR_THREADS
+    raise PacketError(f"vCont: no action for thread {ids.thread} in {args[:40]!r}")
 
 
 def _action(text: bytes) -> Action:
@@ -94,33 +91,27 @@ class Resumer:
         self._interrupted = threading.Event()
 
     def run(self, action: Action) -> Stop:
-        """Carry out a step, continue or range step; the Stop says why it ended."""
+        """Carry out a step, continue or range step, passing the action's signal
+        first; the Stop says why it ended."""
         self._interrupted.clear()
+        signo = linux_signal(action.signal)
+        if signo is None:
+            raise PacketError(f"no Linux signal for gdb's signal {action.signal}", E_MALFORMED)
+        ended = self.target.deliver(signo)
+        if ended is not None:
+            return ended
         if action.kind == "s":
             return self.target.step()
         with self.while_running(self.interrupt):
             if action.kind == "r":
-                return self._range_step(action.start, action.end)
+                return self.target.run_recorded(
+                    lambda address: not action.start <= address < action.end)
             return self.target.cont()
 
     def interrupt(self) -> None:
         """From the watcher thread: stop whatever is running."""
         self._interrupted.set()
         self.machine.stop(Interrupted())
-
-    def _range_step(self, start: int, end: int) -> Stop:
-        while True:
-            stop = self.target.step()
-            if stop.kind != "step":
-                return stop
-            rip = self.target.rip
-            breakpoint = self.target.breakpoint_at(rip)
-            if breakpoint is not None:
-                return Stop("breakpoint", rip, breakpoint=breakpoint)
-            if self._interrupted.is_set():
-                return Stop("interrupted", rip)
-            if not start <= rip < end:
-                return stop
 
     def reverse(self, letter: str) -> Stop:
         """bs or bc."""

@@ -1,31 +1,39 @@
 """The named packets: q (queries), Q (settings) and v (verbs).
 
-    qSupported:FEATURES       what each side supports (PacketSize, qXfer:..., swbreak+, ...)
+    qSupported:FEATURES       what each side supports (PacketSize, qXfer:..., swbreak+,
+                              multiprocess+ when gdb offers it, ...)
     qXfer:OBJECT:read:ANNEX:OFFSET,LENGTH
-                              features (target.xml), siginfo, exec-file
-    qRcmd,HEX                 `monitor CMD`: the debugger's commands (pt, vmmap, heap, ...),
-                              output as O packets, then OK
+                              features (target.xml), siginfo, exec-file, auxv
+    qRcmd,HEX                 `monitor CMD`: the debugger's commands (pt, vmmap, heap,
+                              record, ...), output as O packets, then OK
     qAttached qC qfThreadInfo qsThreadInfo qSymbol     one process, one thread
     QStartNoAckMode           stop sending + and -
     vCont? vCont;ACTIONS      resume (execution.py); vKill;PID ends the session
+    vFile:OPERATION:...       /proc/PID/maps and friends (vfile.py)
+    qHostInfo qProcessInfo qOffsets qMemoryRegionInfo qRegisterInfoN _M ...
+                              what lldb asks (lldb.py)
     vMustReplyEmpty           and every unknown name: the empty reply
 
 A handler takes (stub, bytes after the name and its separator) and returns
-the replies.
+the replies. qRegisterInfoN and qThreadStopInfoTID carry their argument in
+the name itself (PREFIXED).
 """
 
 from __future__ import annotations
 
+from kernel.process import SignalInfo
+
 from ..debug.commands import find as find_command
 from ..debug.repl import Repl
+from . import lldb
 from .packets import E_STATE, MAX_PACKET, PacketError, escape, parse_address_length, text_hex
-from .stops import THREAD, siginfo, stop_signal
+from .stops import siginfo, stop_signal
 from .tdesc import target_xml
 
 SEPARATORS = b":;,"
-STUB_FEATURES = ("qXfer:features:read+", "qXfer:siginfo:read+", "QStartNoAckMode+",
-                 "vContSupported+", "swbreak+", "hwbreak+", "ReverseStep+",
-                 "ReverseContinue+")
+STUB_FEATURES = ("qXfer:features:read+", "qXfer:siginfo:read+", "qXfer:auxv:read+",
+                 "QStartNoAckMode+", "vContSupported+", "swbreak+", "hwbreak+",
+                 "ReverseStep+", "ReverseContinue+")
 VCONT_ACTIONS = b"vCont;c;C;s;S;r"
 NOT_FOR_MONITOR = ("kill", "quit", "run", "start")   # besides every command that resumes
 
@@ -34,7 +42,12 @@ def handle(stub, payload: bytes) -> list[bytes]:
     """Dispatch a q/Q/v packet by its name; [b""] for unknown names."""
     name, args = _split(payload)
     handler = QUERIES.get(name)
-    return handler(stub, args) if handler else [b""]
+    if handler is None:
+        for prefix, prefixed in PREFIXED.items():
+            if payload.startswith(prefix):
+                return prefixed(stub, payload[len(prefix):])
+        return [b""]
+    return handler(stub, args)
 
 
 def _split(payload: bytes) -> tuple[bytes, bytes]:
@@ -51,6 +64,9 @@ def supported(stub, args: bytes) -> list[bytes]:
         if item.endswith(b"+"):
             stub.client_features.add(item[:-1].decode("ascii", errors="replace"))
     features = [f"PacketSize={MAX_PACKET:x}", *STUB_FEATURES]
+    if "multiprocess" in stub.client_features:
+        stub.ids.multiprocess = True
+        features.append("multiprocess+")
     if stub.dbg.image.elf_path:
         features.append("qXfer:exec-file:read+")
     return [";".join(features).encode()]
@@ -83,11 +99,16 @@ def _features(_stub, annex: bytes) -> bytes:
 
 def _siginfo(stub, _annex: bytes) -> bytes:
     stop = stub.last_stop
-    if stop.kind == "exited":
-        raise PacketError("qXfer:siginfo: the program has exited", E_STATE)
-    signo = stop_signal(stop, stub.dbg.runner)
-    fault = stub.dbg.runner.fault if stop.kind == "fault" else None
-    return siginfo(signo, fault)
+    if stop.kind in ("exited", "killed"):
+        raise PacketError("qXfer:siginfo: the program has ended", E_STATE)
+    info = stub.dbg.runner.pending_signal
+    if stop.kind != "signalled" or info is None:
+        info = SignalInfo(stop_signal(stop))
+    return siginfo(info)
+
+
+def _auxv(stub, _annex: bytes) -> bytes:
+    return stub.dbg.runner.auxv
 
 
 def _exec_file(stub, _annex: bytes) -> bytes:
@@ -96,7 +117,8 @@ def _exec_file(stub, _annex: bytes) -> bytes:
     return stub.dbg.image.elf_path.encode()
 
 
-XFER_OBJECTS = {b"features": _features, b"siginfo": _siginfo, b"exec-file": _exec_file}
+XFER_OBJECTS = {b"features": _features, b"siginfo": _siginfo, b"exec-file": _exec_file,
+                b"auxv": _auxv}
 
 
 # -- monitor ------------------------------------------------------------------------------------
@@ -146,6 +168,18 @@ def vkill(stub, _args: bytes) -> list[bytes]:
     return [b"OK"]
 
 
+def current_thread(stub, _args: bytes) -> list[bytes]:
+    return [b"QC" + stub.ids.thread.encode()]
+
+
+def first_threads(stub, _args: bytes) -> list[bytes]:
+    return [b"m" + stub.ids.thread.encode()]
+
+
+def vfile(stub, args: bytes) -> list[bytes]:
+    return stub.files.handle(args)
+
+
 def thread_extra_info(_stub, _args: bytes) -> list[bytes]:
     return [text_hex("emu process")]
 
@@ -154,9 +188,9 @@ QUERIES = {
     b"qSupported": supported,
     b"qXfer": xfer,
     b"qRcmd": monitor,
-    b"qAttached": _reply(b"1"),
-    b"qC": _reply(b"QC" + THREAD.encode()),
-    b"qfThreadInfo": _reply(b"m" + THREAD.encode()),
+    b"qAttached": _reply(b"0"),          # we started it: gdb kills it when it quits
+    b"qC": current_thread,
+    b"qfThreadInfo": first_threads,
     b"qsThreadInfo": _reply(b"l"),
     b"qSymbol": _reply(b"OK"),
     b"qThreadExtraInfo": thread_extra_info,
@@ -164,5 +198,17 @@ QUERIES = {
     b"vCont?": _reply(VCONT_ACTIONS),
     b"vCont": vcont,
     b"vKill": vkill,
+    b"vFile": vfile,
     b"vMustReplyEmpty": _reply(b""),
+    b"qHostInfo": lldb.host_info,
+    b"qProcessInfo": lldb.process_info,
+    b"qOffsets": lldb.offsets,
+    b"qMemoryRegionInfo": lldb.memory_region,
+    b"qWatchpointSupportInfo": lldb.watchpoint_info,
+    b"qGetWorkingDir": lldb.working_dir,
+}
+
+PREFIXED = {
+    b"qRegisterInfo": lldb.register_info,
+    b"qThreadStopInfo": lldb.thread_stop_info,
 }

@@ -21,7 +21,9 @@ target.xml (tdesc.py) describes the same list, so the numbers must agree:
 
 st(i) is the physical x87 register (top + i) mod 8, top being bits 13..11 of
 fstat; the machine's fp0..fp7 are the physical registers, as (mantissa, exponent).
-Segment selectors are shown but not changed: a write must leave them as they are.
+Segment selectors read as Linux's user-mode values (cs 0x33, ss 0x2b, the
+others 0: registers.LINUX_USER_SELECTORS) and cannot be changed: a write must
+leave them as they are.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..paging import U64
-from ..registers import GPRS
+from ..registers import GPRS, LINUX_USER_SELECTORS
 from .packets import E_REGISTER, PacketError
 
 CORE = "org.gnu.gdb.i386.core"
@@ -70,7 +72,7 @@ def _layout() -> tuple[RegDef, ...]:
             for n in GPRS]
     regs.append(RegDef("rip", 64, CORE, "code_ptr", machine="rip"))
     regs.append(RegDef("eflags", 32, CORE, "i386_eflags", machine="rflags"))
-    regs += [RegDef(n, 32, CORE, "int32", machine=n) for n in SELECTORS]
+    regs += [RegDef(n, 32, CORE, "int32") for n in SELECTORS]
     regs += [RegDef(f"st{i}", 80, CORE, "i387_ext", st=i) for i in range(8)]
     regs += [RegDef(n, 32, CORE, "int", "float", machine=m) for n, m in X87_CONTROL]
     regs += [RegDef(f"xmm{i}", 128, SSE, "vec128", machine=f"xmm{i}") for i in range(16)]
@@ -115,7 +117,7 @@ class RegisterFile:
             elif reg.machine is not None:
                 out += _int_bytes(plain[number], reg.size)
             else:
-                out += _int_bytes(self._orig_rax, reg.size)
+                out += _int_bytes(self._unstored(reg), reg.size)
         return bytes(out)
 
     def read(self, number: int) -> bytes:
@@ -125,7 +127,11 @@ class RegisterFile:
             return _fp80(self._machine.reg(self._physical(reg.st)))
         if reg.machine is not None:
             return _int_bytes(self._machine.reg(reg.machine), reg.size)
-        return _int_bytes(self._orig_rax, reg.size)
+        return _int_bytes(self._unstored(reg), reg.size)
+
+    def _unstored(self, reg: RegDef) -> int:
+        """A register the CPU does not hold: a selector, or orig_rax."""
+        return LINUX_USER_SELECTORS.get(reg.name, self._orig_rax)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -140,12 +146,12 @@ class RegisterFile:
             mantissa = int.from_bytes(data[:8], "little")
             exponent = int.from_bytes(data[8:], "little")
             self._machine.set_reg(self._physical(reg.st), (mantissa, exponent))
-        elif reg.machine is None:
-            self._orig_rax = value
         elif reg.name in SELECTORS:
-            if value != self._machine.reg(reg.machine):
+            if value != LINUX_USER_SELECTORS[reg.name]:
                 raise PacketError(f"{reg.name}: segment selectors cannot be changed here",
                                   E_REGISTER)
+        elif reg.machine is None:
+            self._orig_rax = value
         else:
             self._machine.set_reg(reg.machine, value)
 

@@ -4,7 +4,9 @@
     why = serve(dbg, listener)               # "detached", "killed" or "gdb hung up"
 
 One session per serve(): it ends when gdb detaches (D), kills (k, vKill) or
-closes the connection, and the program stays as it was then. A bug met while
+closes the connection. After a detach the program runs on by itself to its
+end, its output going where it always goes, as a program gdbserver detaches
+from does; otherwise it stays as it was then. A bug met while
 handling a packet becomes one log line and an error reply, never a traceback.
 """
 
@@ -59,6 +61,8 @@ def _session(dbg, conn: Connection, log) -> str:
             conn.send(reply)
         if stub.no_ack:
             conn.acking = False
+    if stub.finished == "detached":
+        dbg.target.release()
     return stub.finished
 
 

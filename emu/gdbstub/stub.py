@@ -3,13 +3,14 @@
     stub = Stub(dbg)
     stub.handle(b"g")            # -> [b"<560 bytes of registers in hex>"]
     stub.handle(b"m10,4")        # -> [b"E14"]: not mapped
-    stub.handle(b"vCont;s:1")    # -> [b"T05...;10:<rip>;thread:1;"]
+    stub.handle(b"vCont;s:3e8")  # -> [b"T05...;10:<rip>;thread:3e8;"]
 
 The first letter picks the handler (PACKETS below; q, Q and v packets are
 looked up by name in queries.py). A packet the stub does not know gets the
 empty reply, which tells gdb "not supported". A malformed one gets an error
 reply (packets.E_*) and the stub carries on. After D, k or vKill the stub is
-`finished` and the server stops serving.
+`finished` and the server stops serving (after D it lets the program run to
+its end, server.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from .packets import (E_FAULT, E_STATE, MAX_PACKET, PacketError, parse_address_l
 from .points import Points, parse_point
 from .registers import RegisterFile
 from .stops import ended_reply, stop_reply
+from .threads import ThreadIds
+from .vfile import HostFiles
 
 MAX_READ = (MAX_PACKET - 16) // 2      # an m reply is two hex digits a byte
 
@@ -42,6 +45,8 @@ class Stub:
         self.dbg = dbg
         self.target = dbg.target
         self.registers = RegisterFile(dbg.machine)
+        self.ids = ThreadIds(dbg.runner.process.pid)
+        self.files = HostFiles(self)
         self.points = Points(dbg.target)
         self.resumer = Resumer(dbg.target, dbg.machine, while_running)
         self.log = log or (lambda _line: None)
@@ -77,11 +82,11 @@ class Stub:
             reason = self.points.reason(stop.breakpoint)
             if reason not in self.client_features:
                 reason = ""
-        return stop_reply(stop, self.dbg.runner, self.registers, reason)
+        return stop_reply(stop, self.registers, self.ids, reason)
 
     def resume(self, action, address: int | None = None) -> list[bytes]:
         if not self.target.alive:
-            return [ended_reply(self.dbg.runner)]
+            return [ended_reply(self.dbg.runner, self.ids)]
         if address is not None:
             self.dbg.machine.set_reg("rip", address)
         return [self.report(self.resumer.run(action))]
@@ -174,26 +179,28 @@ class Stub:
         return self.resume(*parse_resume("C", args))
 
     def vcont(self, args: bytes) -> list[bytes]:
-        return self.resume(parse_vcont(args))
+        return self.resume(parse_vcont(args, self.ids))
 
     def backwards(self, args: bytes) -> list[bytes]:
         if args not in (b"s", b"c"):
             return [b""]
         return [self.report(self.resumer.reverse(args.decode()))]
 
-    def set_thread(self, _args: bytes) -> list[bytes]:
-        return [b"OK"]
+    def set_thread(self, args: bytes) -> list[bytes]:
+        """Hg/Hc THREAD: ours (in any spelling), all or any."""
+        return [b"OK"] if self.ids.matches(args[1:]) else [E_STATE]
 
-    def thread_alive(self, _args: bytes) -> list[bytes]:
-        return [b"OK"] if self.target.alive else [E_STATE]
+    def thread_alive(self, args: bytes) -> list[bytes]:
+        return [b"OK"] if self.target.alive and self.ids.matches(args) else [E_STATE]
 
     def detach(self, _args: bytes) -> list[bytes]:
         self.finished = "detached"
         return [b"OK"]
 
     def kill(self, _args: bytes) -> list[bytes]:
+        """k: gdb expects no reply; lldb waits for one (X09, as lldb-server sends)."""
         self.finished = "killed"
-        return []                       # k has no reply
+        return [b"X09" + self.ids.process_suffix()]
 
     def query(self, args: bytes) -> list[bytes]:
         return queries.handle(self, b"q" + args)
@@ -203,6 +210,7 @@ class Stub:
 
     def v_packet(self, args: bytes) -> list[bytes]:
         return queries.handle(self, b"v" + args)
+
 
 
 def _expect_empty(args: bytes, letter: str) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..errno import ENOSYS
 from ..process import SyscallRecord
-from . import io, madvise, mman, mremap, proc
+from . import io, madvise, mman, mremap, proc, signal
 from .trace import format_call
 
 
@@ -35,8 +35,8 @@ TABLE: dict[int, Syscall] = {
     10: Syscall("mprotect", mman.sys_mprotect, ("ptr", "size", "prot")),
     11: Syscall("munmap", mman.sys_munmap, ("ptr", "size")),
     12: Syscall("brk", mman.sys_brk, ("ptr",)),
-    13: Syscall("rt_sigaction", proc.sys_rt_sigaction, ("int", "ptr", "ptr", "int")),
-    14: Syscall("rt_sigprocmask", proc.sys_rt_sigprocmask, ("int", "ptr", "ptr", "int")),
+    13: Syscall("rt_sigaction", signal.sys_rt_sigaction, ("int", "ptr", "ptr", "int")),
+    14: Syscall("rt_sigprocmask", signal.sys_rt_sigprocmask, ("int", "ptr", "ptr", "int")),
     16: Syscall("ioctl", io.sys_ioctl, ("fd", "hex", "ptr")),
     20: Syscall("writev", io.sys_writev, ("fd", "ptr", "int")),
     21: Syscall("access", io.sys_access, ("path", "int")),
@@ -46,6 +46,7 @@ TABLE: dict[int, Syscall] = {
     35: Syscall("nanosleep", proc.sys_nanosleep, ("ptr", "ptr")),
     39: Syscall("getpid", proc.sys_getpid, ()),
     60: Syscall("exit", proc.sys_exit, ("int",)),
+    62: Syscall("kill", signal.sys_kill, ("int", "int")),
     63: Syscall("uname", proc.sys_uname, ("ptr",)),
     89: Syscall("readlink", io.sys_readlink, ("path", "ptr", "size")),
     96: Syscall("gettimeofday", proc.sys_gettimeofday, ("ptr", "ptr")),
@@ -58,6 +59,7 @@ TABLE: dict[int, Syscall] = {
     131: Syscall("sigaltstack", proc.sys_sigaltstack, ("ptr", "ptr")),
     158: Syscall("arch_prctl", proc.sys_arch_prctl, ("hex", "ptr")),
     186: Syscall("gettid", proc.sys_getpid, ()),
+    200: Syscall("tkill", signal.sys_tkill, ("int", "int")),
     201: Syscall("time", proc.sys_time, ("ptr",)),
     202: Syscall("futex", proc.sys_futex, ("ptr", "int", "int", "ptr", "ptr", "int")),
     204: Syscall("sched_getaffinity", proc.sys_sched_getaffinity, ("int", "size", "ptr")),
@@ -65,6 +67,7 @@ TABLE: dict[int, Syscall] = {
     228: Syscall("clock_gettime", proc.sys_clock_gettime, ("int", "ptr")),
     230: Syscall("clock_nanosleep", proc.sys_clock_nanosleep, ("int", "int", "ptr", "ptr")),
     231: Syscall("exit_group", proc.sys_exit_group, ("int",)),
+    234: Syscall("tgkill", signal.sys_tgkill, ("int", "int", "int")),
     257: Syscall("openat", io.sys_openat, ("fd", "path", "hex", "oct")),
     262: Syscall("newfstatat", io.sys_newfstatat, ("fd", "path", "ptr", "hex")),
     267: Syscall("readlinkat", io.sys_readlinkat, ("fd", "path", "ptr", "size")),

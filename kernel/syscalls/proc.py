@@ -1,7 +1,7 @@
-"""Process syscalls: exit, thread setup, limits, identity, signals, time, randomness.
+"""Process syscalls: exit, thread setup, limits, identity, time, randomness.
 
-A process here is one thread with no signal delivery: signal calls are
-accepted and remembered nowhere, which is all a static binary's start-up needs.
+A process here is one thread. The signal calls are in signal.py; sigaltstack
+is here because nothing is ever delivered on an alternate stack.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ RLIMIT_DATA = 2
 RLIMIT_STACK = 3
 RLIMIT_NOFILE = 7
 RLIMIT_NLIMITS = 16
-SIGKILL, SIGSTOP = 9, 19
 FUTEX_WAIT, FUTEX_WAKE = 0, 1
 UID = 1000
 
@@ -115,22 +114,6 @@ def sys_getrandom(proc, buf: int, length: int, flags: int) -> int:
         return -EFAULT
     data = proc.random.randbytes(length)
     return length if proc.write(buf, data) else -EFAULT
-
-
-def sys_rt_sigaction(proc, sig: int, act: int, oldact: int, sigsetsize: int) -> int:
-    if sigsetsize != 8 or not 1 <= sig <= 64 or (act and sig in (SIGKILL, SIGSTOP)):
-        return -EINVAL
-    if oldact and not proc.write(oldact, bytes(32)):
-        return -EFAULT
-    return 0
-
-
-def sys_rt_sigprocmask(proc, how: int, newset: int, oldset: int, sigsetsize: int) -> int:
-    if sigsetsize != 8 or (newset and how > 2):
-        return -EINVAL
-    if oldset and not proc.write(oldset, bytes(8)):
-        return -EFAULT
-    return 0
 
 
 def sys_sigaltstack(proc, ss: int, old: int) -> int:

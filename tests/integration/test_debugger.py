@@ -38,7 +38,8 @@ def line_of(text: str) -> int:
 def test_break_run_and_info_breakpoints(repl):
     out = run(repl, "break push", "run")
     assert "Breakpoint 1 at" in out and f"file linked_list.c, line {line_of('mm_malloc(sizeof')}" in out
-    assert "Breakpoint 1, " in out and "in push () at linked_list.c" in out
+    assert f"Breakpoint 1, push (head=0x0, value=10) at linked_list.c:{line_of('mm_malloc(sizeof')}" \
+        in out
     out = run(repl, "c", "info breakpoints")
     assert "breakpoint already hit 2 times" in out
 
@@ -46,7 +47,7 @@ def test_break_run_and_info_breakpoints(repl):
 def test_tbreak_deletes_itself_and_delete_removes(repl):
     run(repl, "tbreak sum", "break push", "delete 2")
     out = run(repl, "run")
-    assert "Breakpoint 1, " in out and "in sum ()" in out
+    assert "Temporary breakpoint 1, sum (head=0x" in out
     assert run(repl, "info breakpoints") == "No breakpoints or watchpoints."
 
 
@@ -60,7 +61,7 @@ def test_break_file_line_and_address(repl):
 
 
 def test_the_program_runs_to_its_exit(repl):
-    assert run(repl, "run") == "[Inferior 1 (process) exited with code 226]"   # 150, octal
+    assert run(repl, "run") == "[Inferior 1 (process 1000) exited with code 0226]"  # 150, octal
     assert repl.dbg.runner.exit_code == 150
     assert repl.dbg.runner.process.output[1] == b"sum 150\n"
     assert "the program is not running" in run(repl, "next")
@@ -85,18 +86,19 @@ def test_next_steps_over_calls_and_step_goes_into_them(repl):
     run(repl, "break main", "run")
     assert current_line(repl) == line_of("mm_init();")
     out = run(repl, "next")                           # over mm_init(): still in main
-    assert "in main () at linked_list.c" in out and current_line(repl) > line_of("mm_init();")
+    assert out.startswith(f"{current_line(repl)}\t") and current_line(repl) > line_of("mm_init();")
     while current_line(repl) != line_of("list = push("):
         run(repl, "next")
-    out = run(repl, "step")                           # into push()
-    assert "in push () at linked_list.c" in out
+    out = run(repl, "step")                           # into push(), after its prologue
+    assert out.startswith("push (head=0x0, value=10) at linked_list.c:")
 
 
 def test_finish_returns_to_the_caller_and_until_runs_the_loop(repl):
     run(repl, "break sum", "run")
     out = run(repl, "finish")
-    assert "in main () at linked_list.c" in out
-    assert repl.dbg.target.registers()["rax"] == 150          # sum's return value
+    assert out.startswith("Run till exit from #0  sum (head=0x") and "main () at linked_list.c" in out
+    assert out.endswith("Value returned is $1 = 150")
+    assert repl.dbg.target.registers()["rax"] == 150
     run(repl, "delete", "break push", "run", "finish")
     before = repl.dbg.target.rip
     out = run(repl, "delete", "until", "until")
@@ -123,7 +125,7 @@ def test_disassemble_backtrace_and_info_symbol(repl):
     out = run(repl, "disassemble")
     assert out.startswith("Dump of assembler code for function push:") and "=> " in out
     frames = run(repl, "bt").splitlines()
-    assert frames[0].startswith("#0  push () at linked_list.c")
+    assert frames[0].startswith("#0  push (head=0x0, value=10) at linked_list.c")
     assert "in main () at linked_list.c" in frames[1]
     assert run(repl, "info symbol $rip").startswith("push + ")
 
@@ -195,15 +197,26 @@ def test_reverse_stepping_restores_registers_and_memory_exactly():
     dbg.runner.finish()
 
 
-def test_reverse_continue_goes_back_to_a_breakpoint(repl):
+def test_reverse_continue_goes_back_to_a_breakpoint_then_to_the_start(repl):
     run(repl, "break push", "run")
-    stop_rip = repl.dbg.target.rip
-    run(repl, "next", "next", "next")
-    assert repl.dbg.target.rip != stop_rip
+    start = repl.dbg.target.rip
+    run(repl, "next", "next")
+    middle = repl.dbg.target.rip                     # n->next = head;
+    run(repl, "next", "next", f"break *{middle:#x}")
     out = run(repl, "reverse-continue")
-    assert repl.dbg.target.rip == stop_rip and "Breakpoint 1" in out
-    out = run(repl, "rsi")
-    assert "No more reverse-execution history" in out
+    assert repl.dbg.target.rip == middle and "Breakpoint 2, push (" in out
+    out = run(repl, "reverse-continue")               # where recording began: gdb's wording
+    assert repl.dbg.target.rip == start and "No more reverse-execution history." in out
+    assert "No more reverse-execution history" in run(repl, "rsi")
+
+
+def test_forward_after_reverse_replays_to_the_end_of_the_log(repl):
+    run(repl, "break push", "run", "next", "next")
+    end = repl.dbg.target.rip
+    run(repl, "rsi 5", "delete")
+    out = run(repl, "continue")                      # replays, stops where the log ended
+    assert repl.dbg.target.rip == end and "No more reverse-execution history." in out
+    assert "exited with code 0226" in run(repl, "continue")
 
 
 # -- the command line ---------------------------------------------------------------------
@@ -220,7 +233,7 @@ def test_batch_command_file_and_bad_commands(tmp_path):
     assert 'Undefined command: "frobnicate".  Try "help".' in out
     assert "break: no symbol 'nowhere' in the program" in out
     assert "x: Cannot access memory at address 0x0" in out
-    assert "sum 150" in out and "[Inferior 1 (process) exited with code 226]" in out
+    assert "sum 150" in out and "[Inferior 1 (process 1000) exited with code 0226]" in out
     assert "Traceback" not in proc.stderr
 
 
@@ -254,7 +267,9 @@ def test_backtrace_in_a_function_before_its_frame_is_set_up():
     r = Repl(dbg, show_context=False)
     run(r, "break *mm_malloc", "run")
     frames = run(r, "bt").splitlines()
-    assert frames[0].startswith("#0  mm_malloc ()") and " in main () at demo_main.h:" in frames[1]
+    assert frames[0].startswith("#0  mm_malloc (size=") and " at demo_main.h:" in frames[1]
+    assert any(" main (argc=" in f for f in frames[1:])          # demo_* are inlined into main
     run(r, "si 8")                                     # now inside the set-up frame
-    assert " in main () at demo_main.h:" in run(r, "bt").splitlines()[1]
+    frames = run(r, "bt").splitlines()
+    assert frames[1].startswith("#1  0x") and " in demo_malloc (" in frames[1], frames
     dbg.runner.finish()

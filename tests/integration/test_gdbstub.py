@@ -118,8 +118,10 @@ def test_qsupported_offers_what_gdb_needs():
         assert s.gdb.request(b"vMustReplyEmpty") == b""
         assert s.gdb.request(b"qNoSuchThing") == b""
         assert s.gdb.request(b"vCont?") == b"vCont;c;C;s;S;r"
-        assert (s.gdb.request(b"qAttached"), s.gdb.request(b"qC")) == (b"1", b"QC1")
-        assert (s.gdb.request(b"qfThreadInfo"), s.gdb.request(b"qsThreadInfo")) == (b"m1", b"l")
+        assert "multiprocess+" in reply.split(";")                # gdb offered it
+        assert (s.gdb.request(b"qAttached"), s.gdb.request(b"qC")) == (b"0", b"QCp3e8.3e8")
+        assert s.gdb.request(b"qfThreadInfo") == b"mp3e8.3e8"
+        assert s.gdb.request(b"qsThreadInfo") == b"l"
 
 
 def test_target_xml_describes_exactly_the_g_packet_with_fs_base_and_gs_base():
@@ -177,7 +179,10 @@ def test_st0_is_the_top_of_the_x87_stack_and_xmm_registers_are_128_bits():
         wide = (1 << 127 | 5).to_bytes(16, "little").hex().encode()
         assert s.gdb.request(b"P%x=%s" % (NUMBERS["xmm1"], wide)) == b"OK"
         assert machine.reg("xmm1") == 1 << 127 | 5
-        assert s.gdb.request(b"P%x=%s" % (NUMBERS["cs"], b"33000000")) == b"E02"
+        assert register(s.gdb.request(b"g"), "cs") == 0x33          # Linux's __USER_CS
+        assert register(s.gdb.request(b"g"), "ss") == 0x2B
+        assert s.gdb.request(b"P%x=%s" % (NUMBERS["cs"], b"33000000")) == b"OK"
+        assert s.gdb.request(b"P%x=%s" % (NUMBERS["cs"], b"23000000")) == b"E02"
 
 
 def test_memory_reads_virtual_addresses_and_unmapped_ones_are_e14():
@@ -229,16 +234,16 @@ def test_a_breakpoint_and_continue_stop_there_with_swbreak():
         assert s.gdb.request(b"Z0,%x,1" % poke) == b"OK"          # twice is once
         reply = s.gdb.request(b"vCont;c")
         assert reply.startswith(b"T05") and "swbreak" in reply.decode()
-        assert stop_rip(reply) == poke and stop_field(reply, "thread") == "1"
+        assert stop_rip(reply) == poke and stop_field(reply, "thread") == "3e8"
         assert s.gdb.request(b"z0,%x,1" % poke) == b"OK"
-        reply = s.gdb.request(b"vCont;s:1")
+        reply = s.gdb.request(b"vCont;s:3e8")
         assert reply.startswith(b"T05") and stop_rip(reply) == s.dbg.target.rip != poke
 
 
 def test_range_stepping_stops_outside_the_range():
     with served(NULL_WRITE) as s:
         start = s.dbg.target.rip
-        reply = s.gdb.request(b"vCont;r%x,%x:1;c" % (start, start + 8))
+        reply = s.gdb.request(b"vCont;r%x,%x:3e8;c" % (start, start + 8))
         rip = register(s.gdb.request(b"g"), "rip")
         assert reply.startswith(b"T05") and not start <= rip < start + 8
 
@@ -246,8 +251,8 @@ def test_range_stepping_stops_outside_the_range():
 def test_reverse_step_undoes_a_step():
     with served(NULL_WRITE) as s:
         before = s.gdb.request(b"g")
-        s.gdb.request(b"vCont;s:1")
-        s.gdb.request(b"vCont;s:1")
+        s.gdb.request(b"vCont;s:3e8")
+        s.gdb.request(b"vCont;s:3e8")
         assert s.gdb.request(b"g") != before
         s.gdb.request(b"bs")
         s.gdb.request(b"bs")
@@ -297,7 +302,7 @@ def test_a_guest_segfault_is_sigsegv_with_siginfo_then_x():
         assert int.from_bytes(info[0:4], "little") == 11             # SIGSEGV
         assert int.from_bytes(info[8:12], "little") == 1             # SEGV_MAPERR
         assert int.from_bytes(info[16:24], "little") == 0x10         # si_addr
-        assert s.gdb.request(b"vCont;C0b:1") == b"X0b"
+        assert s.gdb.request(b"vCont;C0b:3e8") == b"X0b"
 
 
 def test_an_interrupt_stops_a_running_program_with_sigint():
@@ -308,7 +313,7 @@ def test_an_interrupt_stops_a_running_program_with_sigint():
         reply = s.gdb.read_packet()
         assert reply.startswith(b"T02")
         assert s.dbg.target.alive
-        assert s.gdb.request(b"vCont;s:1").startswith(b"T05")
+        assert s.gdb.request(b"vCont;s:3e8").startswith(b"T05")
 
 
 def test_detach_and_kill_end_the_server():

@@ -8,25 +8,33 @@ from __future__ import annotations
 from .backtrace import BACKTRACE
 from .base import Command
 from .breakpoint import BREAK, TBREAK
-from .data import PRINT, SET
 from .delete import DELETE
+from .display import DISPLAY, UNDISPLAY
 from .examine import DISASSEMBLE, X
+from .frame import DOWN, FRAME, UP
 from .heap import HEAP
 from .info import INFO
+from .listing import LIST
+from .meta import CONTEXT, HELP, QUIT, SHOW
 from .os_views import MEMMAP, PT, SYSCALLS, VMMAP
+from .print import OUTPUT, PRINT
+from .record import RECORD
 from .reverse import REVERSE_CONTINUE, REVERSE_STEPI
 from .running import CONTINUE, KILL, RUN, START
-from .meta import CONTEXT, HELP, QUIT
+from .set import SET
+from .signal import SIGNAL
 from .stepping import FINISH, NEXT, NEXTI, STEP, STEPI, UNTIL
+from .types import PTYPE, WHATIS
 from .watch import AWATCH, RWATCH, WATCH
 
 COMMANDS: tuple[Command, ...] = (
-    RUN, START, CONTINUE, KILL,
-    STEPI, NEXTI, STEP, NEXT, FINISH, UNTIL, REVERSE_STEPI, REVERSE_CONTINUE,
+    RUN, START, CONTINUE, KILL, SIGNAL,
+    STEPI, NEXTI, STEP, NEXT, FINISH, UNTIL, REVERSE_STEPI, REVERSE_CONTINUE, RECORD,
     BREAK, TBREAK, DELETE, WATCH, RWATCH, AWATCH,
-    INFO, PRINT, SET, X, DISASSEMBLE, BACKTRACE,
+    BACKTRACE, FRAME, UP, DOWN, LIST,
+    PRINT, OUTPUT, SET, DISPLAY, UNDISPLAY, WHATIS, PTYPE, X, DISASSEMBLE, INFO,
     PT, VMMAP, MEMMAP, HEAP, SYSCALLS,
-    CONTEXT, HELP, QUIT,
+    CONTEXT, SHOW, HELP, QUIT,
 )
 
 

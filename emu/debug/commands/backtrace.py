@@ -1,16 +1,23 @@
-"""backtrace: the call stack, by the frame-pointer chain."""
+"""backtrace [N]: the call stack, inlined calls included, with arguments."""
 
-from .base import Command
+from ..report import frame_text
+from .base import Command, CommandError
 
 
 def _backtrace(repl, args: str):
-    out = []
-    for frame in repl.dbg.backtrace():
-        at = f" at {frame.line.file}:{frame.line.line}" if frame.line else ""
-        prefix = f"{frame.rip:#018x} in " if frame.level else ""
-        out.append(f"#{frame.level:<2} {prefix}{frame.function} (){at}")
+    text = args.strip()
+    limit = 64
+    if text:
+        try:
+            limit = int(text, 0)
+        except ValueError:
+            raise CommandError(f"backtrace: '{text}' is not a number of frames") from None
+    frames = repl.dbg.backtrace(limit + 1)
+    out = [frame_text(repl.dbg, f) for f in frames[:limit]]
+    if len(frames) > limit:
+        out.append("(More stack frames follow...)")
     return out
 
 
-BACKTRACE = Command("backtrace", _backtrace, "the call stack (frame pointers and symbols)",
-                    "backtrace\nExamples:\n  backtrace\n  bt", aliases=("bt", "where"))
+BACKTRACE = Command("backtrace", _backtrace, "the call stack: frames with their arguments",
+                    "backtrace [N]\nExamples:\n  backtrace\n  bt 3", aliases=("bt", "where"))

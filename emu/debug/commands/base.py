@@ -40,3 +40,16 @@ def count_argument(args: str, command: str) -> int:
 def require_alive(repl, command: str) -> None:
     if not repl.dbg.target.alive:
         raise CommandError(f"{command}: the program is not running (use `run` to start it again)")
+
+
+NOT_PASSED = (5, 2)              # SIGTRAP, SIGINT: gdb's `handle` table does not pass them
+
+
+def pass_pending_signal(repl):
+    """Before resuming: hand the pending signal to the program as gdb does by
+    default (all but SIGTRAP and SIGINT). The Stop when that ended it, else None."""
+    target = repl.dbg.target
+    pending = target.pending_signal
+    if not pending:
+        return None
+    return target.deliver(0 if pending in NOT_PASSED else pending)

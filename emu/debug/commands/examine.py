@@ -3,8 +3,9 @@
 import re
 
 from ... import disasm
-from ...errors import UsageError
-from ...errors import UnmappedAccess
+from ...errors import UnmappedAccess, UsageError
+from ..asmtext import instruction_text
+from ..dwarf.values import read_string, Reader
 from .base import Command, CommandError
 
 UNITS = {"b": 1, "h": 2, "w": 4, "g": 8}
@@ -79,16 +80,18 @@ def _format(value, fmt, size, repl):
 
 
 def _strings(repl, address, count):
+    """x/s: C strings as gdb quotes them: 0x402010:\t"hello\\n"."""
+    reader = Reader(repl.dbg.target.read, repl.dbg.describe)
     out = []
     for _ in range(count):
-        data = bytearray()
-        while len(data) < 4096:
-            byte = repl.dbg.target.read(address + len(data), 1)
-            if byte == b"\0":
-                break
-            data += byte
-        out.append(f"{address:#x}:\t\"{data.decode('latin-1')}\"")
-        address += len(data) + 1
+        text = read_string(reader, address)
+        name = repl.dbg.describe(address)
+        label = f"{address:#x}" + (f" <{name}>" if name else "")
+        out.append(f"{label}:\t{text}")
+        length = 0
+        while length < 4096 and repl.dbg.target.read(address + length, 1) != b"\0":
+            length += 1
+        address += length + 1
     repl.x_next = address
     return out
 
@@ -101,7 +104,7 @@ def _instructions(repl, address, count):
         name = repl.dbg.describe(insn.address)
         mark = "=> " if insn.address == rip else "   "
         out.append(f"{mark}{insn.address:#x}" + (f" <{name}>" if name else "") +
-                   f":\t{disasm.text(insn)}")
+                   f":\t{instruction_text(insn, repl.dbg.describe)}")
         repl.x_next = insn.address + insn.size
     return out
 
@@ -126,7 +129,8 @@ def _disassemble(repl, args: str):
     for insn in disasm.decode_many(code, start):
         offset = f"<+{insn.address - start}>"
         mark = "=> " if insn.address == rip else "   "
-        out.append(f"{mark}{insn.address:#x} {offset:<8}\t{disasm.text(insn)}")
+        out.append(f"{mark}{insn.address:#x} {offset:<8}\t"
+                   f"{instruction_text(insn, dbg.describe)}")
     return out + ["End of assembler dump."]
 
 

@@ -1,10 +1,13 @@
-"""info registers | breakpoints | watchpoints | symbol ADDR | line | frame."""
+"""info registers | breakpoints | watchpoints | symbol ADDR | line | frame | locals |
+args | display | proc mappings."""
 
 from ...errors import UsageError
 from ...registers import flag_names
 from ...views import register_lines
-from ..context import location
 from .base import Command, CommandError
+from .display import info_display
+from .info_frame import info_args, info_frame, info_locals
+from ..procmaps import mapping_lines
 
 
 def _registers(repl, rest: str):
@@ -29,17 +32,50 @@ def _breakpoints(repl, rest: str):
     target = repl.dbg.target
     if not target.breakpoints and not target.watchpoints:
         return ["No breakpoints or watchpoints."]
-    out = ["Num     Type            Disp Enb Address            What"]
-    for bp in target.breakpoints.values():
-        out.append(f"{bp.number:<7} breakpoint      {'del' if bp.temporary else 'keep'} "
-                   f"{'y' if bp.enabled else 'n'}   {bp.address:#018x} {bp.location}")
-        if bp.hits:
-            out.append(f"\tbreakpoint already hit {bp.hits} time{'s' if bp.hits > 1 else ''}")
+    out = ["Num     Type           Disp Enb Address            What"]
+    numbers = sorted({bp.number for bp in target.breakpoints.values()})
+    for number in numbers:
+        out += _breakpoint_lines(repl, repl.dbg.locations_of(number))
     for wp in target.watchpoints.values():
         kind = {"write": "hw watchpoint", "read": "read watchpoint", "access": "acc watchpoint"}
-        out.append(f"{wp.number:<7} {kind[wp.kind]:<15} keep y                      "
-                   f"*{wp.address:#x} (len {wp.length})")
+        what = wp.expression or f"*{wp.address:#x} (len {wp.length})"
+        kind_text = "watchpoint" if wp.sample is not None else kind[wp.kind]
+        out.append(f"{wp.number:<7} {kind_text:<14} keep y                      {what}")
+        if wp.hits:
+            out.append(f"\tbreakpoint already hit {wp.hits} time{'s' if wp.hits > 1 else ''}")
     return out
+
+
+def _breakpoint_lines(repl, locations):
+    first = locations[0]
+    disp = "del " if first.temporary else "keep"
+    hits = sum(b.hits for b in locations)
+    if len(locations) == 1:
+        lines = [f"{first.number:<7} breakpoint     {disp} {'y' if first.enabled else 'n'}   "
+                 f"{first.address:#018x} {_what(repl, first)}"]
+    else:
+        lines = [f"{first.number:<7} breakpoint     {disp} y   <MULTIPLE>         "]
+        lines += [f"{first.number}.{i:<5} {'':14} {'':4} {'y' if b.enabled else 'n'}   "
+                  f"{b.address:#018x} {_what(repl, b)}" for i, b in enumerate(locations, 1)]
+    if hits:
+        lines.insert(1, f"\tbreakpoint already hit {hits} time{'s' if hits > 1 else ''}")
+    return lines
+
+
+def _what(repl, bp) -> str:
+    """gdb's What column: `in FUNCTION at FILE:LINE`; for an inlined copy, the
+    inlined function and its declaration line."""
+    dbg = repl.dbg
+    scopes = dbg.dwarf.scopes_at(bp.address) if dbg.dwarf is not None else []
+    copy = next((s for s in reversed(scopes) if s.kind == "inlined" and s.name == bp.location),
+                None)
+    if copy is not None and copy.decl_file:
+        return f"in {copy.name} at {copy.decl_file.rsplit('/', 1)[-1]}:{copy.decl_line}"
+    line = dbg.info.line_at(bp.address)
+    if line is not None:
+        name = scopes[0].name if scopes else getattr(dbg.info.function_at(bp.address), "name", "")
+        return f"in {name} at {line.file}:{line.line}" if name else f"at {line.file}:{line.line}"
+    return f"<{dbg.describe(bp.address)}>" if dbg.describe(bp.address) else bp.location
 
 
 def _symbol(repl, rest: str):
@@ -55,21 +91,30 @@ def _symbol(repl, rest: str):
 
 
 def _line(repl, rest: str):
-    line = repl.dbg.info.line_at(repl.dbg.target.rip)
+    dbg = repl.dbg
+    line = dbg.info.line_at(dbg.target.rip)
     if line is None:
         return ["No line number information available."]
-    return [f'Line {line.line} of "{line.file}" ({line.path}) at {location(repl.dbg, repl.dbg.target.rip)}']
+    start, end = dbg.info.line_range(dbg.target.rip)
+    name = dbg.describe(start)
+    return [f'Line {line.line} of "{line.file}" starts at address {start:#x} <{name}> '
+            f'and ends at {end:#x} <{dbg.describe(end)}>.']
 
 
-def _frame(repl, rest: str):
-    regs = repl.dbg.target.registers()
-    return [f"Stack level 0, frame at {regs['rbp']:#x}:",
-            f" rip = {regs['rip']:#x} in {location(repl.dbg, regs['rip'])}",
-            f" rsp = {regs['rsp']:#x}, rbp = {regs['rbp']:#x}"]
+def _proc(repl, rest: str):
+    if rest.strip() not in ("", "mappings"):
+        raise CommandError("info proc: only `info proc` and `info proc mappings` are known here")
+    pid = repl.dbg.runner.process.pid
+    dbg = repl.dbg
+    return [f"process {pid}"] + (mapping_lines(dbg.runner, dbg.image)
+                                 if rest.strip() == "mappings" else [
+        f"cmdline = '{' '.join(repl.dbg.argv)}'", f"exe = '{repl.dbg.image.path}'"])
 
 
 SUBCOMMANDS = {"registers": _registers, "breakpoints": _breakpoints, "watchpoints": _breakpoints,
-               "symbol": _symbol, "line": _line, "frame": _frame}
+               "symbol": _symbol, "line": _line, "frame": info_frame, "locals": info_locals,
+               "args": info_args, "display": lambda repl, rest: info_display(repl),
+               "proc": _proc}
 
 
 def _info(repl, args: str):
@@ -87,7 +132,8 @@ def _info(repl, args: str):
 
 
 INFO = Command(
-    "info", _info, "registers, breakpoints, watchpoints, symbol ADDR, line, frame",
-    "info registers [REG...] | info breakpoints | info symbol ADDR | info line | info frame\n"
-    "Examples:\n  info registers\n  i r rip\n  info breakpoints\n  info symbol $rip",
-    aliases=("i",))
+    "info", _info, "registers, breakpoints, locals, args, frame, symbol, line, display, proc",
+    "info registers [REG...] | breakpoints | locals | args | frame | symbol ADDR | line |\n"
+    "     display | proc mappings\n"
+    "Examples:\n  info registers\n  i r rip\n  info breakpoints\n  info locals\n"
+    "  info args\n  info frame\n  info symbol $rip", aliases=("i",))

@@ -1,4 +1,4 @@
-"""context / help / quit: the debugger itself."""
+"""context / show / help / quit: the debugger itself."""
 
 from .base import Command, CommandError
 
@@ -23,6 +23,20 @@ def _help(repl, args: str):
     return out + ["help COMMAND shows its syntax and examples."]
 
 
+def _show(repl, args: str):
+    word = args.strip()
+    if word == "commands":
+        history = repl.editor.history if repl.editor is not None else []
+        first = max(0, len(history) - 10)
+        return [f"{i + 1:5}  {line}" for i, line in enumerate(history[first:], first)]
+    if word == "version":
+        return ["emu debug: gdb's commands over the emu machine"]
+    if word in ("record", "record full"):
+        from .record import RECORD
+        return RECORD.run(repl, "status")
+    raise CommandError(f"show: unknown setting '{word}' (commands, record, version)")
+
+
 def _quit(repl, args: str):
     repl.quitting = True
     return []
@@ -30,6 +44,8 @@ def _quit(repl, args: str):
 
 CONTEXT = Command("context", _context, "show registers, code, source and stack again",
                   "context\nExamples:\n  context\n  ctx", aliases=("ctx",))
+SHOW = Command("show", _show, "show the command history or a setting",
+               "show commands | show record | show version\nExamples:\n  show commands")
 HELP = Command("help", _help, "list the commands, or explain one", "help [COMMAND]\nExamples:\n"
                "  help\n  help x", aliases=("h",))
 QUIT = Command("quit", _quit, "leave the debugger", "quit\nExamples:\n  quit", aliases=("q", "exit"))

@@ -1,8 +1,8 @@
 """reverse-stepi / reverse-continue: go back through the recorded history.
 
-The history holds the steps taken with stepi, nexti, step, next, finish and
-until (the newest 4096 instructions by default): registers and memory come
-back exactly as they were."""
+The history holds the instructions run by stepi, nexti, step, next, finish
+and until, and by continue when `record` is on (the newest 4096 by default,
+--history sets it): registers and memory come back exactly as they were."""
 
 from .base import Command, count_argument
 

@@ -1,6 +1,6 @@
 """run / start / continue / kill: start and resume the program."""
 
-from .base import Command, CommandError, require_alive
+from .base import Command, CommandError, pass_pending_signal, require_alive
 
 
 def _run(repl, args: str):
@@ -14,22 +14,27 @@ def _start(repl, args: str):
     if repl.started:
         repl.dbg.restart()
     repl.started = True
-    repl.dbg.break_at("main", temporary=True)
-    return repl.report(repl.dbg.cont())
+    bp = repl.dbg.break_at("main", temporary=True)
+    line = repl.dbg.info.line_at(bp.address)
+    at = f": file {line.file}, line {line.line}." if line else "."
+    return [f"Temporary breakpoint {bp.number} at {bp.address:#x}{at}"] + \
+        repl.report(repl.dbg.cont())
 
 
 def _continue(repl, args: str):
     require_alive(repl, "continue")
     repl.started = True
-    return repl.report(repl.dbg.cont())
+    ended = pass_pending_signal(repl)
+    return repl.report(ended if ended is not None else repl.dbg.cont())
 
 
 def _kill(repl, args: str):
     if not repl.dbg.target.alive:
         raise CommandError("kill: the program is not running")
+    pid = repl.dbg.runner.process.pid
     repl.dbg.restart()
     repl.started = False
-    return ["[Inferior 1 (process) killed]"]
+    return [f"[Inferior 1 (process {pid}) killed]"]
 
 
 RUN = Command("run", _run, "run the program from the start",
