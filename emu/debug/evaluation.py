@@ -26,6 +26,7 @@ from .dwarf.evaluate import Context, EvalError, Evaluator, int_value
 from .dwarf.locations import REGISTER_NUMBERS
 from .dwarf.types import BASE_TYPES, INT, LONG, VOID, CType, pointer_to
 from .dwarf.values import Reader, Value
+from .frames import Frame
 
 CODE_POINTER = pointer_to(CType("function", target=VOID, params=None))   # void (*)()
 DATA_POINTER = pointer_to(VOID)                                 # void *
@@ -69,7 +70,6 @@ class FrameContext(Context):
         return self._symbol(name)
 
     def _global(self, var) -> Value:
-        from .frames import Frame
         holder = self.frame or Frame(0, 0, 0, {}, self.dbg)
         return holder.value_of(var)
 

@@ -30,6 +30,7 @@ from ..errors import UnmappedAccess
 from .dwarf.locations import (DWARF_REGISTERS, RBP, RIP, RSP, FrameAccess, Location,
                               LocationError, evaluate, in_list, read_location)
 from .dwarf.values import Value
+from .source import SourceLine
 from .unwind import caller_registers
 
 MAX_FRAMES = 64
@@ -224,7 +225,6 @@ def _holds_line(scope, line) -> bool:
 
 
 def _call_site(dbg, inlined):
-    from .source import SourceLine
     path = inlined.call_file
     if not path:
         return None

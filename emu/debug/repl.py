@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from ..errors import EmuError
 from .commands import COMMANDS, find
 from .commands.base import CommandError
+from .commands.display import display_lines
 from .context import context_lines
 from .debugger import Debugger
-from .lineedit import LineEditor, completions
+from .lineedit import LineEditor, completions, readline
 from .report import stop_lines
 
 PROMPT = "(emu) "
@@ -73,7 +74,6 @@ class Repl:
     def display_lines(self) -> list[str]:
         if not self.dbg.target.alive:
             return []
-        from .commands.display import display_lines
         return [line for d in self.displays for line in display_lines(self, d)]
 
     def add_display(self, expression: str, fmt: str) -> Display:
@@ -148,7 +148,6 @@ class Repl:
     def complete(self, text: str, state: int):
         """readline's completer: the state-th completion of `text`."""
         if state == 0:
-            from .lineedit import readline
             before = readline.get_line_buffer()[:readline.get_begidx()] if readline else ""
             names = [n for c in COMMANDS for n in (c.name, *c.aliases)]
             self._matches = completions(text, before, names, INFO_TOPICS, self.symbol_names)

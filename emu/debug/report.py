@@ -98,7 +98,11 @@ def location_lines(dbg, frame, header: bool) -> list[str]:
 
 
 def signal_name(signo: int) -> str:
-    return signal.Signals(signo).name if signo in signal.Signals._value2member_map_ else str(signo)
+    """'SIGSEGV' for 11; the number itself for a signal Python does not name."""
+    try:
+        return signal.Signals(signo).name
+    except ValueError:
+        return str(signo)
 
 
 def stop_lines(dbg, stop, frame, header: bool) -> list[str]:

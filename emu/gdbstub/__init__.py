@@ -9,11 +9,15 @@ Modules, from the wire inwards:
     server      listen on 127.0.0.1, serve one client until it leaves
     stub        the packet table and the register/memory/breakpoint packets
     queries     q/Q/v packets: qSupported, qXfer, monitor (qRcmd), threads
-    execution   s, c, vCont (with range stepping), reverse bs/bc, interrupts
+    lldb        what lldb asks: qHostInfo, qProcessInfo, qMemoryRegionInfo, ...
+    vfile       vFile: /proc/PID/maps and friends, for `info proc mappings`
+    execution   s, c, vCont (with range stepping), signals, reverse bs/bc, interrupts
     points      Z/z onto the Target's breakpoints and watchpoints
     stops       stop replies (T, W, X) and siginfo
+    threads     thread ids: pPID.TID with the multiprocess extensions, any hex form
     registers   the amd64 register layout, read from and written to the machine
     tdesc       target.xml, generated from that same layout
+    gdb_commands  loaded into gdb by `emu gdb`: the OS views as gdb commands
 """
 
 from .server import DEFAULT_PORT, HOST, listen, serve

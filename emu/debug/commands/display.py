@@ -3,13 +3,13 @@
 from ..dwarf.evaluate import EvalError
 from ..report import value_line
 from .base import Command, CommandError
+from .examine import X
 from .print import split_format
 
 
 def display_lines(repl, display) -> list[str]:
     """`1: total = 10`, or `1: x/i $pc` and the instruction for display/i."""
     if display.format in ("i", "s"):
-        from .examine import X
         return [f"{display.number}: x/{display.format} {display.expression}"] + \
             X.run(repl, f"/{display.format} {display.expression}")
     try:

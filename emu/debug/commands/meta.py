@@ -1,6 +1,7 @@
 """context / show / help / quit: the debugger itself."""
 
 from .base import Command, CommandError
+from .record import RECORD
 
 
 def _context(repl, args: str):
@@ -32,7 +33,6 @@ def _show(repl, args: str):
     if word == "version":
         return ["emu debug: gdb's commands over the emu machine"]
     if word in ("record", "record full"):
-        from .record import RECORD
         return RECORD.run(repl, "status")
     raise CommandError(f"show: unknown setting '{word}' (commands, record, version)")
 

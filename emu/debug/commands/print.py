@@ -5,7 +5,8 @@ prints every scalar in it as x (hex), d, u, o, t (binary), c, a (address
 and symbol) or z (zero-padded hex)."""
 
 from ..dwarf.evaluate import EvalError
-from ..report import value_line
+from ..dwarf.values import Value, value_bytes
+from ..report import reader, value_line
 from .base import Command, CommandError
 
 FORMATS = "xduotcaz"
@@ -38,15 +39,13 @@ def _print(repl, args: str, record: bool = True):
     shown = value_line(dbg, value, fmt)
     if not record:
         return [shown]
-    dbg.values.append(_detached(dbg, value))
+    dbg.values.append(detached(dbg, value))
     return [f"${len(dbg.values)} = {shown}"]
 
 
-def _detached(dbg, value):
+def detached(dbg, value):
     """The value as history keeps it: its bytes now (later changes to memory
     or registers do not change $N), and its address when it had one."""
-    from ..dwarf.values import Value, value_bytes
-    from ..report import reader
     if value.optimized:
         return value
     try:

@@ -7,6 +7,7 @@ returned, from rax (or xmm0 for floating point), typed by its DWARF."""
 from ..dwarf.values import Value
 from ..report import frame_text, value_line
 from .base import Command, CommandError, count_argument, pass_pending_signal, require_alive
+from .print import detached
 
 
 def _stepper(name: str, method: str, takes_count: bool = True):
@@ -55,8 +56,7 @@ def _returned_value(repl, return_type) -> list[str]:
         value = Value(return_type, data=data[:return_type.byte_size])
     else:
         value = Value(return_type, register="rax")
-    from .print import _detached
-    dbg.values.append(_detached(dbg, value))
+    dbg.values.append(detached(dbg, value))
     return [f"Value returned is ${len(dbg.values)} = {value_line(dbg, value)}"]
 
 
