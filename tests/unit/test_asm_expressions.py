@@ -3,8 +3,15 @@
 import pytest
 
 from emu.assembler.expr import Context, ExprError, evaluate, parse_number
-from emu.assembler.parse import Reader, split_operands, strip_comment
+from emu.assembler.parse import Reader
+from emu.assembler.preprocess import Preprocessor
+from emu.assembler.text import split_operands, strip_comment
 from emu.errors import AssemblyError
+
+
+def read(text):
+    """Statements of `text` after preprocessing."""
+    return Reader().read(Preprocessor("t.asm").run(text))
 
 
 def ev(text, **symbols):
@@ -58,27 +65,27 @@ def test_comments_and_operands_respect_quotes_and_brackets():
 
 
 def test_local_labels_belong_to_the_last_global_label():
-    stmts = Reader("t.asm").read("outer:\n.loop: nop\nnext:\n.loop: nop\n")
+    stmts = read("outer:\n.loop: nop\nnext:\n.loop: nop\n")
     assert [s.label for s in stmts] == ["outer", "outer.loop", "next", "next.loop"]
 
 
 def test_times_splits_count_from_statement():
-    (stmt,) = Reader("t.asm").read("times 510-($-$$) db 0")
+    (stmt,) = read("times 510-($-$$) db 0")
     assert stmt.times == "510-($-$$)" and stmt.name == "db" and stmt.operands == ["0"]
 
 
-def test_unsupported_preprocessor_directive_names_the_line():
+def test_unknown_preprocessor_directive_names_the_line():
     with pytest.raises(AssemblyError) as info:
-        Reader("t.asm").read("nop\n%macro foo 1\n")
-    assert info.value.line == 2 and "%macro" in str(info.value)
+        read("nop\n%frobnicate foo 1\n")
+    assert info.value.line == 2 and "%frobnicate" in str(info.value)
 
 
 def test_define_leaves_strings_alone_and_assign_evaluates():
-    stmts = Reader("t.asm").read('%define N 5\n%assign X 2+3\ndb "N items", N\nmov eax, X*2\n')
-    assert stmts[2].operands == ['"N items"', "5"]
-    assert stmts[3].operands == ["eax", "5*2"]
+    stmts = read('%define N 5\n%assign X 2+3\ndb "N items", N\nmov eax, X*2\n')
+    assert stmts[0].operands == ['"N items"', "5"]
+    assert stmts[1].operands == ["eax", "5*2"]
 
 
 def test_equ_does_not_reset_the_local_label_scope():
-    stmts = Reader("t.asm").read("start:\n.a: nop\nX equ 5\n jmp .a\n")
+    stmts = read("start:\n.a: nop\nX equ 5\n jmp .a\n")
     assert stmts[3].scope == "start"
