@@ -27,7 +27,7 @@ MAX_PASSES = 12
 FREEZE_AFTER = 5
 MAX_OUTPUT = 16 << 20                 # bytes of code and data: a larger image is a mistake
 MAX_SECTION = 1 << 30                 # .bss may reserve up to this
-MAX_COPIES = 100_000                  # of a times statement encoded copy by copy
+MAX_COPIES = 10_000                   # of a times statement encoded copy by copy
 MAX_ALIGN = 1 << 30
 _ERRORS = (DataError, EncodeError, ExprError, OperandError, SectionError)
 
@@ -48,6 +48,7 @@ class Assembly:
         self._nop: bytes | None = None
         self.defined: dict[str, Value] = {}
         self.sizes: dict[int, int] = {}         # statement index -> frozen minimum size
+        self.operands: dict[tuple, object] = {}  # operand text -> operand, if constant
         self.globals: set[str] = set()
         self.externs: set[str] = set()
 
@@ -296,7 +297,7 @@ class _Pass:
         """The bytes of an instruction at `address`. While a symbol it uses is not
         defined yet, an instruction that cannot be encoded with the guessed value
         is a NOP stand-in: a later pass knows the value (or reports the symbol)."""
-        operands = [parse_operand(op, ctx, self.default_rel) for op in stmt.operands]
+        operands = [self.operand(text, ctx) for text in stmt.operands]
         try:
             encoded = self.asm.encoder.encode(Instruction(stmt.name, stmt.prefixes, operands),
                                               address)
@@ -305,6 +306,23 @@ class _Pass:
                 raise
             return self.asm.nop, []
         return encoded.data, encoded.warnings
+
+    def operand(self, text: str, ctx: Context):
+        """parse_operand(), remembered when it used no symbol, no $ and warned of
+        nothing: the same text is then the same operand in every pass."""
+        key = (text, self.default_rel)
+        cached = self.asm.operands.get(key)
+        if cached is not None:
+            return cached
+        uses, warned = ctx.uses, len(ctx.warnings)
+        ctx.uses = set()
+        try:
+            operand = parse_operand(text, ctx, self.default_rel)
+            if not ctx.uses and len(ctx.warnings) == warned:
+                self.asm.operands[key] = operand
+        finally:
+            ctx.uses = uses | ctx.uses
+        return operand
 
     def instruction(self, index: int, stmt: Statement, section: Section, ctx: Context) -> None:
         if section.name == ".bss":

@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from .mnemonics import BARE_STRING, JUMPS, keystone_name
+from .mnemonics import BARE_STRING, JUMPS, STRING, keystone_name
 from .operands import REGISTERS, Immediate, Memory, Register
 from .verify import EncodeError
 
@@ -55,6 +55,10 @@ class Request:
 def refuse_impossible(insn) -> None:
     """Raise EncodeError for what must never reach keystone."""
     ops = insn.operands
+    sse = any(isinstance(op, Register) and op.kind == "xmm" for op in ops)
+    if insn.mnemonic in STRING and ops and not sse:
+        raise EncodeError(f"{insn.mnemonic} takes no operands in NASM: it works on "
+                          f"[rdi] and [rsi] (and al/ax/eax/rax)")
     if sum(isinstance(op, Memory) for op in ops) > 1:
         raise EncodeError("an instruction takes at most one memory operand")
     high = [op.name for op in ops if isinstance(op, Register) and op.kind == "high8"]
@@ -217,7 +221,9 @@ def _mov_choices(request: Request) -> None:
                               "al, ax, eax or rax")
         request.keystone = request.capstone = "movabs"
         if memory.size is None:
-            memory.size = other.size
+            sized = copy.copy(memory)
+            sized.size = other.size
+            ops[ops.index(memory)] = sized
 
 
 def _register_32(reg: Register) -> Register:

@@ -66,10 +66,24 @@ class Encoder:
         self._ks = Ks(KS_ARCH_X86, KS_MODE_64)
         self._cs = Cs(CS_ARCH_X86, CS_MODE_64)
         self._cs.detail = True
-        self._cache: dict = {}
+        self._cache: dict = {}            # keystone text (and address) -> bytes or error
+        self._results: dict = {}          # instruction (and address) -> Encoded or error
 
     def encode(self, insn: Instruction, address: int) -> Encoded:
-        """Bytes for `insn` at `address`; raises EncodeError."""
+        """Bytes for `insn` at `address`; raises EncodeError. An instruction that
+        does not depend on its address is encoded once per assembly."""
+        key = _key(insn, address)
+        if key not in self._results:
+            try:
+                self._results[key] = self._encode(insn, address)
+            except EncodeError as exc:
+                self._results[key] = str(exc)
+        result = self._results[key]
+        if isinstance(result, str):
+            raise EncodeError(result)
+        return Encoded(result.data, list(result.warnings))
+
+    def _encode(self, insn: Instruction, address: int) -> Encoded:
         warnings: list[str] = []
         choices.refuse_impossible(insn)
         request = choices.nasm_request(insn, warnings)
@@ -227,37 +241,49 @@ class Encoder:
     # -- branches -------------------------------------------------------------------------
 
     def _branch(self, request, address: int) -> bytes:
+        """A jump, call or loop to a target address: rel8 when NASM would pick it,
+        else rel32. The displacement is the last field of every such instruction,
+        so each form's opcode bytes are asked of keystone once (template)."""
         target = request.operands[0]
         mnemonic = request.keystone
-        short_size = 2 if mnemonic != "jecxz" else 3
-        delta = target.value - (address + short_size)
-        fits = -128 <= delta < 128
+        short = self._template(request, "short") if mnemonic != "call" else None
+        delta = target.value - (address + len(short) + 1) if short is not None else 0
+        fits = short is not None and -128 <= delta < 128
         kind = target.jump or ("short" if mnemonic in SHORT_ONLY else
                                "near" if mnemonic == "call" or not target.reloc else "auto")
         if kind == "far":
             raise EncodeError("far jumps and calls are not supported in 64-bit code here")
+        if kind == "short" and short is None:
+            raise EncodeError(f"{mnemonic} has no short form")
         if kind == "short" and not fits and not target.unknown:
             raise EncodeError(f"short jump is out of range: the target is {delta} bytes "
                               f"away, a short jump reaches -128..127")
         if kind == "short" or (kind == "auto" and fits) or target.unknown and kind != "near":
-            value = target.value if fits else address
-            try:
-                return self._keystone(f"{mnemonic} {value}", address, branch=True)
-            except _KeystoneRefused as refused:
-                raise EncodeError(choices.explain(request, refused.error, [])) from None
-        a, b = STAND_INS[4]                     # far targets: a 32-bit displacement
-        try:
-            data = bytearray(self._keystone(f"{mnemonic} {address + a}", address, branch=True))
-            other = self._keystone(f"{mnemonic} {address + b}", address, branch=True)
-        except _KeystoneRefused as refused:
-            raise EncodeError(choices.explain(request, refused.error, [])) from None
-        offset, size = self._field(bytes(data), other)
-        rel = target.value - (address + len(data))
+            return short + ((delta if fits else -2) & 0xFF).to_bytes(1, "little")
+        near = self._template(request, "near")
+        rel = target.value - (address + len(near) + 4)
         if not -(1 << 31) <= rel < (1 << 31):
             raise EncodeError(f"branch target {target.value & (2**64 - 1):#x} is more than "
                               f"2 GiB away")
-        _patch(data, offset, size, rel)
-        return bytes(data)
+        return near + (rel & 0xFFFF_FFFF).to_bytes(4, "little")
+
+    def _template(self, request, kind: str) -> bytes | None:
+        """The bytes of a `kind` (short/near) branch before its displacement, or
+        None if the instruction has no such form."""
+        key = ("template", request.keystone, kind)
+        if key not in self._cache:
+            a, b = (0x10, 0x11) if kind == "short" else STAND_INS[4]
+            try:
+                first = self._keystone(f"{request.keystone} {a}", 0, branch=True)
+                second = self._keystone(f"{request.keystone} {b}", 0, branch=True)
+                offset, size = self._field(first, second)
+                ok = offset + size == len(first) and size == (1 if kind == "short" else 4)
+                self._cache[key] = first[:offset] if ok else None
+            except _KeystoneRefused as refused:
+                raise EncodeError(choices.explain(request, refused.error, [])) from None
+            except EncodeError:
+                self._cache[key] = None
+        return self._cache[key]
 
     # -- what the bytes must say ---------------------------------------------------------------
 
@@ -268,6 +294,20 @@ class Encoder:
         operands = [] if request.bare_operands else request.operands
         return Expected(request.capstone or capstone_name(insn.mnemonic), prefix,
                         operands, rip_target)
+
+
+def _key(insn: Instruction, address: int) -> tuple:
+    """What an encoding depends on: the instruction, and its address if it is
+    relative to it (a branch to a target, a [rel x] operand)."""
+    ops, relative = [], False
+    for op in insn.operands:
+        if isinstance(op, Register):
+            ops.append(op)
+        else:
+            ops.append((type(op).__name__,) + tuple(op.__dict__.values()))
+            relative |= isinstance(op, Memory) and op.rip
+    relative |= insn.mnemonic in JUMPS
+    return (insn.mnemonic, tuple(insn.prefixes), tuple(ops), address if relative else None)
 
 
 class SizeNotSpecified(EncodeError):

@@ -86,6 +86,7 @@ class Context:
     missing: set[str] = field(default_factory=set)
     registers: frozenset = frozenset()
     warnings: list[str] = field(default_factory=list)
+    uses: set[str] = field(default_factory=set)     # symbols and $ / $$ it looked at
 
 
 def wrap(value: int) -> int:
@@ -282,9 +283,13 @@ class _Evaluator:
 
     def operand(self, kind: str, tok: str) -> Value:
         if kind == "number":
-            if is_float_literal(tok):
-                raise ExprError(f"floating-point constant {tok} in an integer expression")
-            value = parse_number(tok)
+            try:
+                value = parse_number(tok)
+            except ExprError:
+                if is_float_literal(tok):
+                    raise ExprError(f"floating-point constant {tok} in an integer "
+                                    f"expression") from None
+                raise
             if value > U64:
                 self.ctx.warnings.append(f"numeric constant {tok} does not fit in 64 bits: "
                                          f"its low 64 bits are used, as in NASM")
@@ -298,6 +303,7 @@ class _Evaluator:
         if kind == "string":
             return Value(char_constant(tok, self.ctx.warnings))
         if kind == "here":
+            self.ctx.uses.add(tok)
             address = self.ctx.section_start if tok == "$$" else self.ctx.here
             return Value(address, reloc=1)
         if kind == "ident":
@@ -308,6 +314,7 @@ class _Evaluator:
         if tok.lower() in self.ctx.registers:
             return Value(0, regs=((tok.lower(), 1, False),))
         name = tok[1:] if tok.startswith("$") else tok
+        self.ctx.uses.add(name)
         value = self.ctx.lookup(name)
         if value is None:
             self.ctx.missing.add(name)
@@ -358,6 +365,8 @@ class _Evaluator:
 
 def _add_regs(left: tuple, right: tuple, sign: int) -> tuple:
     """Sum two register vectors, keeping the order registers were written in."""
+    if not right:
+        return left
     out = {r: [c, s] for r, c, s in left}
     for r, c, s in right:
         if r in out:

@@ -30,6 +30,7 @@ from ..errors import EmuError
 FORMATS = {"8": (4, 3, False), "16": (5, 10, False), "32": (8, 23, False),
            "64": (11, 52, False), "80": (15, 63, True), "128": (15, 112, False)}
 MAX_EXPONENT = 100_000          # beyond this every format is 0 or infinity anyway
+MAX_DIGITS = 4_000              # Python refuses to read longer numbers (and so do we)
 
 _DECIMAL = re.compile(r"(\d*)(?:\.(\d*))?(?:e([-+]?\d+))?", re.IGNORECASE)
 _RADIX = re.compile(r"0([xhboqy])([0-9a-f]*)(?:\.([0-9a-f]*))?(?:p([-+]?\d+))?", re.IGNORECASE)
@@ -41,7 +42,8 @@ class FloatError(EmuError):
 
 
 def parse_float(text: str):
-    """(sign, Fraction | "inf" | "qnan" | "snan") for a float literal."""
+    """(sign, Fraction | "inf" | "qnan" | "snan" | "huge") for a float literal
+    ("huge": too large for any format, written with an exponent beyond MAX_EXPONENT)."""
     t = text.replace(" ", "").lower()
     sign = 0
     if t[:1] in "+-" and t:
@@ -57,9 +59,15 @@ def parse_float(text: str):
     if m and (m.group(1) or m.group(2)) and ("." in t or "e" in t):
         whole, frac, exp = m.group(1), m.group(2) or "", int(m.group(3) or 0)
         if abs(exp) > MAX_EXPONENT:
-            return sign, Fraction(0) if exp < 0 else "inf"
-        return sign, Fraction(int(whole + frac or "0"), 10 ** len(frac)) * Fraction(10) ** exp
+            return sign, Fraction(0) if exp < 0 else "huge"
+        return sign, Fraction(_digits(whole + frac, 10), 10 ** len(frac)) * Fraction(10) ** exp
     raise FloatError(f"'{text}' is not a floating-point constant")
+
+
+def _digits(text: str, base: int) -> int:
+    if len(text) > MAX_DIGITS:
+        raise FloatError(f"a floating-point constant of more than {MAX_DIGITS} digits")
+    return int(text or "0", base)
 
 
 def _radix_value(m) -> Fraction:
@@ -67,7 +75,7 @@ def _radix_value(m) -> Fraction:
     whole, frac, exp = m.group(2), m.group(3) or "", int(m.group(4) or 0)
     if abs(exp) > 4 * MAX_EXPONENT:
         return Fraction(0) if exp < 0 else Fraction(2) ** (4 * MAX_EXPONENT)
-    digits = int(whole + frac or "0", base)
+    digits = _digits(whole + frac, base)
     return Fraction(digits, base ** len(frac)) * Fraction(2) ** exp
 
 
@@ -108,6 +116,10 @@ def encode(sign: int, value, ebits: int, fbits: int, explicit: bool,
     top = ebits + fbits + int(explicit)            # position of the sign bit
     max_exp = (1 << ebits) - 1
     one = (1 << fbits) if explicit else 0          # the stored integer bit
+    if value == "huge":                            # beyond every format: infinity
+        if overflow is not None:
+            overflow.append("overflow in floating-point constant")
+        value = "inf"
     if value == "inf" or value == "qnan" or value == "snan":
         fraction = {"inf": 0, "qnan": 1 << (fbits - 1), "snan": 1}[value]
         return (sign << top) | (max_exp << (fbits + int(explicit))) | one | fraction

@@ -58,6 +58,11 @@ DROP_REX_W = {"sysret", "sysexit"}
 # written bare, these are string instructions, not the SSE ones of the same name
 BARE_STRING = {"movsd": "dword ptr [rdi], dword ptr [rsi]"}
 
+# string instructions: their operands are implied (rdi, rsi, rax); keystone
+# crashes the process when given memory operands for them
+STRING = {stem + size for stem in ("movs", "stos", "lods", "scas", "cmps") for size in "bwdq"} \
+    | {"insb", "insw", "insd", "outsb", "outsw", "outsd", "xlatb", "xlat"}
+
 PREFIXES = {"rep", "repe", "repz", "repne", "repnz", "lock"}
 PREFIX_GROUPS = {"rep": "rep", "repe": "rep", "repz": "rep", "repne": "repne",
                  "repnz": "repne", "lock": "lock"}

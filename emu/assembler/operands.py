@@ -20,7 +20,7 @@ NASM has no [rip + x]: that is refused with a message pointing at [rel x].
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .expr import Context, ExprError, Value, evaluate_value
 
@@ -183,8 +183,7 @@ def _memory(text: str, size, ctx: Context, default_rel: bool) -> Memory:
         raise OperandError(f"NASM has no [rip + x] ('{text}'): write [rel x] for an "
                            f"address relative to the next instruction")
     try:
-        value = evaluate_value(inner, Context(ctx.lookup, ctx.here, ctx.section_start,
-                                              ctx.missing, ADDRESS_REGISTERS, ctx.warnings))
+        value = evaluate_value(inner, replace(ctx, registers=ADDRESS_REGISTERS))
     except ExprError as exc:
         raise OperandError(str(exc)) from None
     base, index, scale, address_size = _layout(value, nosplit, text)

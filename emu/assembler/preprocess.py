@@ -33,10 +33,11 @@ from .macros import (IDENT, Define, Macro, MacroCall, MacroError, bind_arguments
                      expand_defines, parse_macro_header, split_arguments)
 from .text import join_continuations, strip_comment
 
-MAX_LINES = 500_000
-MAX_WORK = 5_000_000
+MAX_LINES = 100_000
+MAX_WORK = 250_000
 MAX_REP = 1_000_000
 MAX_INCLUDE_DEPTH = 32
+MAX_INCLUDE = 16 << 20                 # bytes in one included file
 MAX_MACRO_DEPTH = 256
 
 _DIRECTIVE = re.compile(r"%([A-Za-z]+)\b\s*(.*)$", re.DOTALL)
@@ -347,17 +348,28 @@ def _origins(file: str, text: str) -> list[tuple]:
 def _resolve(name: str, including: str) -> Path:
     """An %include name: next to the including file, else in the current directory."""
     here = Path(including).parent / name
-    if here.exists() or not Path(name).exists():
+    try:
+        if here.exists() or not Path(name).exists():
+            return here
+    except (OSError, ValueError):              # a name too long, or with a NUL
         return here
     return Path(name)
 
 
 def _read_include(path: Path) -> str:
+    """The text of an included file: a regular file of at most MAX_INCLUDE bytes."""
     try:
-        return path.read_text()
+        if not path.is_file():
+            raise MacroError(f"cannot read %include file {path}: "
+                             f"{'not a regular file' if path.exists() else 'no such file'}")
+        if path.stat().st_size > MAX_INCLUDE:
+            raise MacroError(f"%include file {path} is larger than {MAX_INCLUDE >> 20} MiB")
+        text = path.read_text()
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        reason = "no such file" if isinstance(exc, FileNotFoundError) else str(exc)
-        raise MacroError(f"cannot read %include file {path}: {reason}") from None
+        raise MacroError(f"cannot read %include file {path}: {exc}") from None
+    if "\0" in text:
+        raise MacroError(f"%include file {path} contains a NUL character (a binary file?)")
+    return text
 
 
 def _quote(text: str) -> str:

@@ -29,6 +29,8 @@ def join_continuations(text: str) -> list[tuple[int, str]]:
 
 def strip_comment(line: str) -> str:
     """`line` without its `;` comment (a `;` inside quotes is kept)."""
+    if "'" not in line and '"' not in line and "`" not in line:
+        return line.split(";", 1)[0]
     quote = None
     escaped = False
     for i, ch in enumerate(line):

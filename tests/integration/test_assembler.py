@@ -2,6 +2,8 @@
 errors name the line. Expected bytes below are NASM 2.16's, each with its
 disassembly; tests/nasm/ compares thousands more against recorded NASM output."""
 
+import time
+
 import pytest
 from keystone import KS_ARCH_X86, KS_MODE_64, Ks
 
@@ -261,3 +263,77 @@ def test_push_of_a_value_keystone_gets_wrong_is_encoded_as_nasm():
 def test_backquote_escapes_as_nasm():
     program = assemble("section .data\nd: db `\\101\\012\\x41\\u00e9\\n`", base=0x400000)
     assert bytes(program.section(".data").data) == b"A\nA\xc3\xa9\n"
+
+
+# -- issue 8: any input is a program or one error, quickly -----------------------------------
+
+def quickly(source, seconds=5.0):
+    """The AssemblyError `source` gives, which must come within `seconds`."""
+    start = time.perf_counter()
+    err = error_of(source)
+    assert time.perf_counter() - start < seconds, source[:40]
+    return err
+
+
+@pytest.mark.parametrize("source", ["mov rax, é", "nop é", "é: nop", "mov é, 1",
+                                    "mov rax, [é]", "%define é 1", "db \ud800"])
+def test_non_ascii_where_nasm_wants_ascii_is_an_error_not_a_crash(source):
+    assert quickly(source).line == 1
+
+
+def test_non_ascii_in_strings_is_utf8_as_nasm_reads_it():
+    data = bytes(assemble("section .data\nd: db 'é', `\\u20ac`", base=0x400000)
+                 .section(".data").data)
+    assert data == "é€".encode("utf-8")
+
+
+def test_deeply_nested_parentheses_are_only_long():
+    assert one("mov rax, " + "(" * 2000 + "1" + ")" * 2000) == ["mov eax, 1"]
+    assert "missing ')'" in quickly("mov rax, " + "(" * 2000 + "1").message
+    assert one("mov rax, [" + "(" * 2000 + "rbx" + ")" * 2000 + "]") == \
+        ["mov rax, qword ptr [rbx]"]
+
+
+@pytest.mark.parametrize("source,words", [
+    ("align 1 << 62", "absurdly large"),
+    ("section .bss\nalignb 1 << 40", "absurdly large"),
+    ("times 1000000000 db 0", "exceed 16 MiB"),
+    ("times 1 << 62 nop", "exceed"),
+    ("resb 1 << 40", "exceed"),
+    ("section .bss\nresb 1 << 40", "exceed 1024 MiB"),
+    ("db 1\ntimes 100000 jmp $", "at most 10,000 copies"),
+    ("%rep 1 << 40\nnop\n%endrep", "repetitions"),
+    ("%macro m 0\nm\n%endmacro\nm", "nest more than"),
+])
+def test_runaway_sizes_are_one_quick_error(source, words):
+    assert words in quickly(source).message
+
+
+def test_runaway_preprocessing_stops_at_the_work_limit(monkeypatch):
+    monkeypatch.setattr("emu.assembler.preprocess.MAX_WORK", 5_000)
+    err = quickly("%assign i 0\n%rep 1000000\n%assign i i + 1\n%endrep")
+    assert "more than 5,000 lines" in err.message and err.line == 3
+
+
+def test_an_include_of_itself_or_of_a_device_is_one_error(tmp_path):
+    looping = tmp_path / "loop.asm"
+    looping.write_text(f'%include "{looping.name}"\n')
+    with pytest.raises(AssemblyError, match="nests more than"):
+        assemble(looping.read_text(), file=str(looping), base=0x400000)
+    assert "not a regular file" in quickly('%include "/dev/zero"').message
+
+
+@pytest.mark.parametrize("source", ["stosw [rax]", "repne stosw [rax + r9*2]",
+                                    "scasb word [r8]", "lodsq [rsi]"])
+def test_string_instructions_with_operands_never_reach_keystone(source):
+    """keystone crashed the process (SIGSEGV) on these; NASM refuses them."""
+    assert "takes no operands" in quickly(source).message
+
+
+def test_numbers_too_large_are_nasms_warnings_or_one_error():
+    program = assemble("section .data\nq: dq 1e999999999\nw: dq 0x1ffffffffffffffff",
+                       base=0x400000)
+    assert bytes(program.section(".data").data) == \
+        (0x7FF0 << 48).to_bytes(8, "little") + (2**64 - 1).to_bytes(8, "little")
+    assert len(program.warnings) == 2                 # overflow; does not fit in 64 bits
+    assert quickly("dd 1." + "0" * 5000 + "1").line == 1
