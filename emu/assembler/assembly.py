@@ -38,11 +38,16 @@ class Assembly:
     def __init__(self, source: str, file: str, base: int, external: dict[str, int],
                  page_aligned: bool, read=None):
         self.file, self.base, self.page_aligned = file, base, page_aligned
-        self.external = {name: Value(value) for name, value in external.items()}
         preprocessor = Preprocessor(file, read)
         lines = preprocessor.run(source)
         reader = Reader()
         self.statements = reader.read(lines or [Line(file, 1, "", "")])
+        # A name the source declares `extern` is an address, as NASM's relocations
+        # are; the machine's other symbols are constants, as if defined by equ.
+        declared = {op.split(":")[0].strip() for s in self.statements if s.kind == "extern"
+                    for op in s.operands}
+        self.external = {name: Value(value, reloc=int(name in declared))
+                         for name, value in external.items()}
         self.static_warnings = preprocessor.warnings + reader.warnings
         self.encoder = Encoder()
         self._nop: bytes | None = None

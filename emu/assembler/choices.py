@@ -59,14 +59,16 @@ def refuse_impossible(insn) -> None:
     if insn.mnemonic in STRING and ops and not sse:
         raise EncodeError(f"{insn.mnemonic} takes no operands in NASM: it works on "
                           f"[rdi] and [rsi] (and al/ax/eax/rax)")
-    if sum(isinstance(op, Memory) for op in ops) > 1:
+    memory = sum(isinstance(op, Memory) for op in ops)
+    if memory > 1:
         raise EncodeError("an instruction takes at most one memory operand")
     high = [op.name for op in ops if isinstance(op, Register) and op.kind == "high8"]
     if high and _needs_rex(ops):
         raise EncodeError(f"cannot use high byte register {high[0]} in an instruction that "
                           f"needs a REX prefix (a 64-bit operand, r8-r15, or spl/bpl/sil/dil)")
-    if "lock" in insn.prefixes and not (insn.mnemonic in LOCKABLE and ops
-                                        and isinstance(ops[0], Memory)):
+    lockable = insn.mnemonic in LOCKABLE and ops and (isinstance(ops[0], Memory) or
+                                                      insn.mnemonic == "xchg" and memory)
+    if "lock" in insn.prefixes and not lockable:
         raise EncodeError(f"lock {insn.mnemonic}: only an instruction that writes memory "
                           f"({', '.join(sorted(LOCKABLE))}) can be locked; this one would "
                           f"raise #UD (invalid opcode) when run (NASM only warns)")
@@ -117,13 +119,6 @@ def _register_renames(request: Request) -> None:
         ops[1] = _register_32(ops[1])       # mov ds, ax: NASM drops the 0x66 prefix
     elif name in ("lar", "lsl") and len(ops) == 2 and regs[1] and ops[1].size == 2:
         ops[1] = _register_32(ops[1])
-
-
-def with_strict(request: Request, size: int) -> Request:
-    """`request` with its immediate forced to a field of `size` bytes."""
-    forced = copy.copy(request)
-    forced.strict_bytes = size
-    return forced
 
 
 def _as_memory(imm: Immediate) -> Memory:

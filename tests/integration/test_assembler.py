@@ -337,3 +337,16 @@ def test_numbers_too_large_are_nasms_warnings_or_one_error():
         (0x7FF0 << 48).to_bytes(8, "little") + (2**64 - 1).to_bytes(8, "little")
     assert len(program.warnings) == 2                 # overflow; does not fit in 64 bits
     assert quickly("dd 1." + "0" * 5000 + "1").line == 1
+
+
+def test_extern_names_are_addresses_and_machine_symbols_constants():
+    """As NASM: an extern is relocated (full-size, reachable by [rel x]), an equ is not."""
+    assert one("extern ext\nmov rax, ext\nlea rsi, [rel ext]", base=0x400000, ext=0x401000) \
+        == ["movabs rax, 0x401000", "lea rsi, [rip + 0xfef]"]
+    assert one("mov rax, os_X", os_X=0x401000) == ["mov eax, 0x401000"]
+
+
+def test_lock_is_refused_where_it_would_raise_ud():
+    assert one("lock xchg rbx, [rax]\nlock add [rax], ebx") == \
+        ["lock xchg qword ptr [rax], rbx", "lock add dword ptr [rax], ebx"]
+    assert "raise #UD" in error_of("lock mov rax, rbx").message
