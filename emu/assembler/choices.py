@@ -31,8 +31,8 @@ from .mnemonics import BARE_STRING, JUMPS, STRING, keystone_name
 from .operands import REGISTERS, Immediate, Memory, Register
 from .verify import EncodeError
 
-IMM8 = {"rol", "ror", "rcl", "rcr", "shl", "sal", "shr", "sar", "shld", "shrd", "bt", "bts",
-        "btr", "btc", "int", "in", "out"}
+SHIFTS = {"rol", "ror", "rcl", "rcr", "shl", "sal", "shr", "sar"}
+IMM8 = SHIFTS | {"shld", "shrd", "bt", "bts", "btr", "btc", "int", "in", "out"}
 IMM16 = {"ret", "retn", "retf"}
 LOCKABLE = {"add", "adc", "and", "btc", "btr", "bts", "cmpxchg", "cmpxchg8b", "cmpxchg16b",
             "dec", "inc", "neg", "not", "or", "sbb", "sub", "xadd", "xchg", "xor"}
@@ -59,6 +59,9 @@ def refuse_impossible(insn) -> None:
     if insn.mnemonic in STRING and ops and not sse:
         raise EncodeError(f"{insn.mnemonic} takes no operands in NASM: it works on "
                           f"[rdi] and [rsi] (and al/ax/eax/rax)")
+    if insn.mnemonic in SHIFTS and len(ops) == 1:
+        raise EncodeError(f"{insn.mnemonic} needs a count: 1, cl or a number "
+                          f"(NASM has no one-operand form)")
     memory = sum(isinstance(op, Memory) for op in ops)
     if memory > 1:
         raise EncodeError("an instruction takes at most one memory operand")
@@ -187,7 +190,7 @@ def _fit_immediate(name: str, ops, index: int, warnings) -> tuple[Immediate, int
     if not imm.unknown:
         sign = "signed " if signed else ""
         warnings.append(f"{sign}{_WIDTH_NAMES[width]} value exceeds bounds: "
-                        f"{imm.value} becomes {cut}, as in NASM")
+                        f"{imm.value} becomes {cut:#x}, as in NASM")
     return Immediate(cut, imm.reloc, imm.unknown, imm.size, imm.strict, imm.jump), forced
 
 

@@ -350,3 +350,8 @@ def test_lock_is_refused_where_it_would_raise_ud():
     assert one("lock xchg rbx, [rax]\nlock add [rax], ebx") == \
         ["lock xchg qword ptr [rax], rbx", "lock add dword ptr [rax], ebx"]
     assert "raise #UD" in error_of("lock mov rax, rbx").message
+
+
+def test_a_shift_without_a_count_is_refused_as_nasm_does():
+    """keystone took `shl rax` as `shl rax, 1`; NASM has no such form."""
+    assert "needs a count" in error_of("shl rax").message
