@@ -18,10 +18,10 @@ from .data import DataError, data_bytes
 from .encode import Encoder, EncodeError, Instruction
 from .expr import Context, ExprError, Value, evaluate_value
 from .layout import SECTION_ORDER, LineEntry, Section, SectionError, section_name
-from .operands import OperandError, parse_operand
-from .parse import RESERVE_SIZES, DATA_SIZES, Reader, Statement
-from .preprocess import Line, Preprocessor
 from .mnemonics import JUMPS
+from .operands import OperandError, parse_operand
+from .parse import DATA_SIZES, RESERVE_SIZES, Reader, Statement
+from .preprocess import Line, Preprocessor
 
 MAX_PASSES = 12
 FREEZE_AFTER = 5

@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from .mnemonics import BARE_STRING, JUMPS, STRING, keystone_name
+from .mnemonics import BARE_STRING, DROP_REX_W, JUMPS, OPERAND_SIZE, STRING, keystone_name
 from .operands import REGISTERS, Immediate, Memory, Register
 from .verify import EncodeError
 
@@ -49,6 +49,7 @@ class Request:
     operands: list
     bare_operands: str | None = None
     strict_bytes: int | None = None    # `strict`: the immediate field's size
+    drop_rex_w: bool = False           # keystone adds a REX.W NASM does not emit
     warnings: list[str] = field(default_factory=list)
 
 
@@ -93,7 +94,9 @@ def nasm_request(insn, warnings: list[str]) -> Request:
     """How keystone is to be asked for `insn`, with NASM's choices made."""
     name = insn.mnemonic
     ops = [_fit_memory(op, warnings) if isinstance(op, Memory) else op for op in insn.operands]
-    request = Request(name, keystone_name(name), None, list(insn.prefixes), ops)
+    request = Request(name, keystone_name(name), None, list(insn.prefixes), ops,
+                      drop_rex_w=name in DROP_REX_W)
+    _operand_size_prefix(request)
     if name in BARE_STRING and not ops:
         request.bare_operands = BARE_STRING[name]
     if name == "lea" and len(ops) == 2 and isinstance(ops[1], Immediate):
@@ -109,6 +112,20 @@ def nasm_request(insn, warnings: list[str]) -> Request:
             getattr(ops[1], "size", None) == 4:
         request.capstone = "movsxd"
     return request
+
+
+def _operand_size_prefix(request: Request) -> None:
+    """o64 sysret (48 0f 07) / o32 sysret (0f 07), and the same for sysexit, iret."""
+    for prefix, forms in OPERAND_SIZE.items():
+        if prefix not in request.prefixes:
+            continue
+        if request.mnemonic not in forms or request.operands:
+            raise EncodeError(f"{prefix} is supported only before "
+                              f"{', '.join(sorted(forms))}")
+        request.prefixes.remove(prefix)
+        request.capstone = forms[request.mnemonic]
+        request.keystone = "iretq" if request.capstone == "iretq" else request.keystone
+        request.drop_rex_w = prefix == "o32" and request.mnemonic in DROP_REX_W
 
 
 def _register_renames(request: Request) -> None:

@@ -33,7 +33,7 @@ from capstone import CS_ARCH_X86, CS_MODE_64, Cs
 from keystone import KS_ARCH_X86, KS_MODE_64, Ks
 
 from . import choices
-from .mnemonics import DROP_REX_W, JUMPS, PREFIX_GROUPS, SHORT_ONLY, capstone_name
+from .mnemonics import JUMPS, PREFIX_GROUPS, SHORT_ONLY, capstone_name
 from .operands import Immediate, Memory, Register, memory_text
 from .verify import EncodeError, Expected, check
 
@@ -197,7 +197,7 @@ class Encoder:
             _patch(data, offset, size, value)
         if imm_bytes is None and memory is not None and memory.size is None:
             self._check_size_given(request)
-        if request.keystone in DROP_REX_W and data[:1] == bytes([REX_W]):
+        if request.drop_rex_w and data[:1] == bytes([REX_W]):
             del data[0]
         return bytes(data)
 

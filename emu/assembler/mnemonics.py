@@ -63,10 +63,15 @@ BARE_STRING = {"movsd": "dword ptr [rdi], dword ptr [rsi]"}
 STRING = {stem + size for stem in ("movs", "stos", "lods", "scas", "cmps") for size in "bwdq"} \
     | {"insb", "insw", "insd", "outsb", "outsw", "outsd", "xlatb", "xlat"}
 
-PREFIXES = {"rep", "repe", "repz", "repne", "repnz", "lock"}
+# o64/o32 choose the operand size of the returns that have both (o64 sysret is
+# the return to 64-bit user code: 48 0f 07)
+OPERAND_SIZE = {"o64": {"sysret": "sysretq", "sysexit": "sysexitq", "iret": "iretq"},
+                "o32": {"sysret": "sysret", "sysexit": "sysexit", "iret": "iretd"}}
+
+PREFIXES = {"rep", "repe", "repz", "repne", "repnz", "lock", "o64", "o32"}
 PREFIX_GROUPS = {"rep": "rep", "repe": "rep", "repz": "rep", "repne": "repne",
                  "repnz": "repne", "lock": "lock"}
-UNSUPPORTED_PREFIXES = {"xacquire", "xrelease", "bnd", "notrack", "o16", "o32", "o64",
+UNSUPPORTED_PREFIXES = {"xacquire", "xrelease", "bnd", "notrack", "o16",
                         "a16", "a32", "a64", "rex", "wait"}
 
 # branches whose operand is a target address

@@ -355,3 +355,9 @@ def test_lock_is_refused_where_it_would_raise_ud():
 def test_a_shift_without_a_count_is_refused_as_nasm_does():
     """keystone took `shl rax` as `shl rax, 1`; NASM has no such form."""
     assert "needs a count" in error_of("shl rax").message
+
+
+def test_o64_sysret_returns_to_64_bit_code_as_in_nasm():
+    assert text_bytes("o64 sysret\nsysret\no64 iret") == \
+        bytes.fromhex("480f07" "0f07" "48cf")           # sysretq; sysret; iretq
+    assert "only before" in error_of("o64 nop").message
