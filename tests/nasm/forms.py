@@ -391,7 +391,10 @@ def system(rng):
             "rdfsbase rax", "wrgsbase rbx", "rdrand rax", "rdseed ecx", "cpuid eax",
             "lar eax, cx", "verr ax", "fld qword [rax]", "fstp dword [rbx]", "fadd st0, st1",
             "fxsave [rsp]", "xsave [rdi]", "mov rax, rsp", "mov rsp, rbp", "sahf ah",
-            "lock nop", "rep nop", "rep ret", "bnd ret", "xacquire lock add [rax], ebx"]
+            "lock nop", "rep nop", "rep ret", "bnd ret", "xacquire lock add [rax], ebx",
+            "o64 sysret", "o32 sysret", "o64 sysexit", "o64 iret", "o64 nop",
+            "lock xchg rbx, [rax]", "lock xchg [rax], rbx", "rcl byte [rdi], 1",
+            "rcr qword [rsi + 8], 1", "movzx rax, ah", "movsx r8d, ah", "mov ah, sil"]
     return out
 
 

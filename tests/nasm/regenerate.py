@@ -53,7 +53,8 @@ def run_nasm(text: str, workdir: Path, name: str = "form", include: Path | None 
     options = [f"-I{include}/"] if include else []
     done = subprocess.run(["nasm", "-f", "bin", *options, "-o", str(out), str(src)],
                           capture_output=True, text=True, cwd=workdir)
-    messages = [_message(line) for line in done.stderr.splitlines() if line.strip()]
+    stderr = done.stderr.replace(f"{workdir}/", "")      # the temporary directory varies
+    messages = [_message(line) for line in stderr.splitlines() if line.strip()]
     if done.returncode != 0:
         errors = [m for m in messages if m.startswith("error")] or messages
         return {"error": errors[0] if errors else f"nasm exited {done.returncode}"}

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import collections
 
-from .compare import DELIBERATE, load_forms, load_programs, program_verdict, verdict
+from .compare import (DELIBERATE, SPURIOUS_WARNINGS, load_forms, load_programs,
+                      program_verdict, verdict)
 
 
 def main() -> None:
@@ -33,6 +34,9 @@ def main() -> None:
         print("  " + line)
     print("NASM accepts, we refuse on purpose:")
     for form, reason in DELIBERATE.items():
+        print(f"  {form!r}: {reason}")
+    print("NASM warns, we do not:")
+    for form, reason in SPURIOUS_WARNINGS.items():
         print(f"  {form!r}: {reason}")
 
 
