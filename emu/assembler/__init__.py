@@ -7,10 +7,12 @@ bytes, or to an instruction that decodes the same; what it refuses is
 refused, with file:line and the line's text. The pieces, in order:
 
     preprocess.py   %define, %if, %macro, %rep, %include     -> lines
+                    (macros.py, conditions.py, text.py)
     parse.py        labels (with or without a colon), times, prefixes,
                     mnemonics, directives, operands as text  -> statements
-    assembly.py     the passes: addresses until they settle, sections,
-                    times, align, output limits
+                    (mnemonics.py: which words are instructions)
+    assembly.py     the passes: addresses until they settle, sections
+                    (layout.py), times, align, output limits
     expr.py         NASM expressions (floats.py, strings.py)
     data.py         db/dw/dd/dq/dt/do
     operands.py     registers, memory references as NASM lays them out
