@@ -1,4 +1,5 @@
 # Two set-up commands: `make run` and `make test`. Each creates .venv on first use.
+# keystone-engine has wheels for few platforms; tools/keystone_wheel.py builds it elsewhere.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,6 +11,7 @@ N      ?= 100000
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python tools/keystone_wheel.py
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 

@@ -1,357 +1,334 @@
-"""Encoding one instruction with keystone, and proving the bytes right.
+"""Encoding one instruction: NASM's choices, keystone's bytes, capstone's check.
 
-The front end rewrites each NASM operand into keystone's default (Intel)
-syntax with every expression already evaluated, so keystone sees only
-registers and decimal numbers:
+    Encoder().encode(Instruction("mov", [], [Register rax, Immediate 5]), address)
+        -> Encoded(b"\\xb8\\x05\\x00\\x00\\x00", warnings=[])      mov eax, 5 (as NASM)
 
-    mov byte [os_MemoryMap + rsi], CHUNK_USED  ->  mov byte ptr [rsi + 65536], 2
+The front end has already evaluated every expression, so keystone sees only
+registers and numbers in its default Intel syntax (setting any keystone
+option flips its radix to hex: keystone #436/#571). Where NASM picks another
+encoding than keystone would, the request is rewritten first (choices.py):
+`mov r64, imm` that fits 32 bits unsigned becomes `mov r32, imm`, an absolute
+address is written [riz*1 + disp] so it gets NASM's [disp32] form and never
+keystone's RIP-relative or movabs ones (keystone #552/#490), an immediate too
+big for its operand is cut as NASM cuts it (with NASM's warning).
 
-Then every encoding is decoded again with capstone and checked, because
-keystone 0.9.2 gets some of them silently wrong:
+Some encodings keystone cannot be asked for in words: a near jump to a target
+that a short one reaches, `strict dword 1`, a RIP-relative displacement, a
+[byte rbx + 0] displacement. For those the encoder asks keystone for the same
+instruction with a stand-in value that forces the field's size, then writes
+the real value into the field, at the offset capstone reports for it.
 
-  * a base-less memory operand ([0x900000]) may come out RIP-relative with the
-    absolute value as displacement, so `mov rbx, [0x900000]` at 0x100000 loads
-    from 0x1000007 (keystone #552/#490). NASM's default is absolute addressing,
-    so such operands are encoded at a far-away scratch address, where keystone
-    can only pick the absolute [disp32] form, and the result is checked at the
-    real address. An address that needs more than 32 bits is refused.
-  * `[rel X]` (or `default rel`) is encoded as [rip + (X - next_rip)] and checked.
-  * symbols resolved through keystone's own resolver give branch targets 4 bytes
-    off and drop `+ 1` from `sym + 1` (measured here), so symbols never reach
-    keystone; branch targets are checked after decoding too.
-  * `push 0xffff` comes out as `push -1` (6a ff), and `push 0x80000000` as a
-    16-bit push: every immediate is compared with the decoded one.
-  * `jmp near X` and `call`-size jumps: NASM's `near` forces a 32-bit
-    displacement; keystone picks the short form when it can, so a near jump is
-    encoded against a far target and its displacement set afterwards.
-Anything that does not decode back to exactly what was meant raises an
-AssemblyError that says so: never a silently wrong instruction.
+Every result then goes through verify.check(): decoded again and compared
+with the source, operand by operand. Nothing keystone raises (KsError,
+ValueError, anything) escapes as anything but EncodeError; the instructions
+that make keystone's LLVM abort the whole process (a high-byte register in
+an instruction that needs REX) are refused before keystone sees them.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from capstone import CS_ARCH_X86, CS_MODE_64, Cs
-from capstone.x86 import X86_OP_IMM, X86_OP_MEM, X86_REG_INVALID, X86_REG_RIP
-from keystone import KS_ARCH_X86, KS_MODE_64, Ks, KsError
+from keystone import KS_ARCH_X86, KS_MODE_64, Ks
 
-from .expr import Context, ExprError, evaluate
+from . import choices
+from .mnemonics import JUMPS, PREFIX_GROUPS, SHORT_ONLY, capstone_name
+from .operands import Immediate, Memory, Register, memory_text
+from .verify import EncodeError, Expected, check
 
-SCRATCH_ADDRESS = 0x4000_0000_0000   # far from every 32-bit address
-
-_SIZES = ("byte", "word", "dword", "qword", "tword", "oword", "xmmword", "yword",
-          "ymmword", "zword", "zmmword", "fword")
-_SIZE_ALIASES = {"oword": "xmmword", "yword": "ymmword", "zword": "zmmword"}
-_BRANCHES = re.compile(r"^(j[a-z]+|call|loop[a-z]*|xbegin)$")
-
-
-def _register_names() -> frozenset[str]:
-    names = set()
-    for r in ("ax", "bx", "cx", "dx"):
-        names |= {"r" + r, "e" + r, r, r[0] + "l", r[0] + "h"}
-    for r in ("si", "di", "bp", "sp"):
-        names |= {"r" + r, "e" + r, r, r + "l"}
-    for n in range(8, 16):
-        names |= {f"r{n}", f"r{n}d", f"r{n}w", f"r{n}b", f"r{n}l"}
-    for n in range(32):
-        names |= {f"xmm{n}", f"ymm{n}", f"zmm{n}"}
-    for n in range(16):
-        names |= {f"cr{n}", f"dr{n}"}
-    for n in range(8):
-        names |= {f"mm{n}", f"st{n}", f"k{n}", f"st({n})"}
-    return frozenset(names | {"rip", "eip", "ip", "cs", "ds", "es", "fs", "gs", "ss", "st"})
+# pairs of values that need a field of 1, 2 or 4 bytes and differ in every byte
+# of it: encoding the instruction with each shows where the field is
+STAND_INS = {1: (2, 3), 2: (0x1234, 0x2345), 4: (0x12345678, 0x23456789)}
+REX_W = 0x48                      # the REX prefix with only W set
+_SIZE_WORDS = {1: "byte", 2: "word", 4: "dword", 8: "qword", 10: "tword", 16: "oword"}
 
 
-REGISTERS = _register_names()
-_SEGMENTS = {"cs", "ds", "es", "fs", "gs", "ss"}
-
-
-class EncodeError(Exception):
-    """Why one statement could not be encoded (the caller adds file and line)."""
+@dataclass
+class Instruction:
+    """What one source line asks for."""
+    mnemonic: str                 # NASM's name, lower case
+    prefixes: list[str]
+    operands: list                # Register | Memory | Immediate
 
 
 @dataclass
 class Encoded:
     data: bytes
-    missing: set[str]      # symbols not known yet (a later pass will know them)
-
-
-@dataclass
-class _Memory:
-    """A parsed memory operand. target is the evaluated displacement."""
-    size: str
-    segment: str
-    registers: list[str]   # "rsi", "rcx*4"
-    disp: int
-    rel: bool
-    has_rip: bool
-
-    def text(self, disp: int | None = None, rip: bool = False) -> str:
-        parts = (["rip"] if rip else []) + self.registers
-        value = self.disp if disp is None else disp
-        body = " + ".join(parts)
-        if value or not parts:
-            if body:
-                body += f" - {-value}" if value < 0 else f" + {value}"
-            else:
-                body = str(value)
-        prefix = f"{self.size} ptr " if self.size else ""
-        segment = f"{self.segment}:" if self.segment else ""
-        return f"{prefix}{segment}[{body}]"
+    warnings: list[str] = field(default_factory=list)
 
 
 class Encoder:
-    """Encodes instructions for one assembly; holds the keystone/capstone handles."""
+    """Encodes instructions for one assembly; holds the keystone/capstone handles
+    and a cache of keystone's answers."""
 
     def __init__(self):
         self._ks = Ks(KS_ARCH_X86, KS_MODE_64)
         self._cs = Cs(CS_ARCH_X86, CS_MODE_64)
         self._cs.detail = True
-        self.default_rel = False
-        self._near = False          # the current instruction said `near`
+        self._cache: dict = {}            # keystone text (and address) -> bytes or error
+        self._results: dict = {}          # instruction (and address) -> Encoded or error
 
-    def encode(self, mnemonic: str, operands: list[str], ctx: Context) -> Encoded:
-        """Bytes for `mnemonic operands` at address ctx.here."""
-        missing_before = set(ctx.missing)
-        memory, texts, target, immediates = None, [], None, []
-        branch = _BRANCHES.match(mnemonic.split()[-1]) is not None
-        self._near = False
-        for op in operands:
-            kind, value = self._operand(op, ctx)
-            if kind == "mem":
-                if memory is not None:
-                    raise EncodeError("more than one memory operand")
-                memory = value
-                texts.append(None)
-            elif kind == "imm":
-                texts.append(str(value))
-                if branch:
-                    target = value
-                else:
-                    immediates.append(value)
-            else:
-                texts.append(value)
-        missing = ctx.missing - missing_before
-        address = ctx.here
-        if memory is None and target is not None and self._near:
-            data = self._near_branch(mnemonic, address, target)
-        elif memory is None:
-            data = self._keystone(mnemonic, texts, address)
-            if target is not None and not missing:
-                self._check_branch(data, address, target)
-            else:
-                self._check_decodes(data, address)
-        elif memory.has_rip or memory.registers:
-            data = self._keystone(mnemonic, self._fill(texts, memory.text()), address)
-            self._check_decodes(data, address)
-        elif memory.rel or self.default_rel and not memory.segment:
-            data = self._rip_relative(mnemonic, texts, memory, address)
+    def encode(self, insn: Instruction, address: int) -> Encoded:
+        """Bytes for `insn` at `address`; raises EncodeError. An instruction that
+        does not depend on its address is encoded once per assembly."""
+        key = _key(insn, address)
+        if key not in self._results:
+            try:
+                self._results[key] = self._encode(insn, address)
+            except EncodeError as exc:
+                self._results[key] = str(exc)
+        result = self._results[key]
+        if isinstance(result, str):
+            raise EncodeError(result)
+        return Encoded(result.data, list(result.warnings))
+
+    def _encode(self, insn: Instruction, address: int) -> Encoded:
+        warnings: list[str] = []
+        choices.refuse_impossible(insn)
+        request = choices.nasm_request(insn, warnings)
+        expected = self._expected(insn, request)
+        if insn.mnemonic in JUMPS and request.operands and \
+                isinstance(request.operands[0], Immediate):
+            data = self._branch(request, address)
+            check(self._cs, data, address, expected)
         else:
-            data = self._absolute(mnemonic, texts, memory, address, bool(missing))
-        if immediates and not missing:
-            self._check_immediates(data, address, immediates)
-        return Encoded(data, missing)
+            data = self._checked(request, address, expected)
+        return Encoded(data, warnings)
 
-    # -- operands ---------------------------------------------------------------------
-
-    def _operand(self, op: str, ctx: Context):
-        """('reg', text) | ('mem', _Memory) | ('imm', int) | ('raw', text)."""
-        words = op.split()
-        size = ""
-        while words and words[0].lower() in _SIZES + ("strict", "short", "near"):
-            word = words.pop(0).lower()
-            if word in _SIZES:
-                size = _SIZE_ALIASES.get(word, word)
-            elif word == "near":
-                self._near = True
-        if words and words[0].lower() == "ptr":
-            words.pop(0)
-        rest = " ".join(words)
-        if not rest:
-            raise EncodeError(f"operand '{op}' has nothing after its size")
-        lowered = rest.lower()
-        if "[" in rest or "]" in rest:
-            return "mem", self._memory(rest, size, ctx)
-        if lowered in REGISTERS:
-            return "reg", lowered
-        if re.fullmatch(r"(cs|ds|es|fs|gs|ss)\s*:.*", lowered):
-            raise EncodeError(f"segment override needs a memory operand: '{op}'")
-        if size == "word":
-            raise EncodeError(f"16-bit immediates ('{op}') are not supported: drop 'word'")
+    def _checked(self, request, address: int, expected: Expected) -> bytes:
+        """keystone's encoding, checked; if keystone refuses the immediate or
+        encodes it as another value (push 0xffff as push -1), the immediate
+        field is forced to each size in turn and the value written into it."""
         try:
-            return "imm", evaluate(rest, ctx)
-        except ExprError as exc:
-            raise EncodeError(str(exc)) from None
-
-    def _memory(self, text: str, size: str, ctx: Context) -> _Memory:
-        segment = ""
-        outer = re.fullmatch(r"(?i)(cs|ds|es|fs|gs|ss)\s*:\s*(\[.*\])", text.strip())
-        if outer:
-            segment, text = outer.group(1).lower(), outer.group(2)
-        if not (text.startswith("[") and text.endswith("]")) or text.count("[") != 1 \
-                or text.count("]") != 1:
-            raise EncodeError(f"malformed memory operand '{text}' (unbalanced brackets?)")
-        inner = text[1:-1].strip()
-        inner_seg = re.match(r"(?i)(cs|ds|es|fs|gs|ss)\s*:", inner)
-        if inner_seg:
-            segment, inner = inner_seg.group(1).lower(), inner[inner_seg.end():].strip()
-        rel = False
-        keyword = re.match(r"(?i)(rel|abs)\s+", inner)
-        if keyword:
-            rel, inner = keyword.group(1).lower() == "rel", inner[keyword.end():]
-        registers, disp_terms, has_rip = [], [], False
-        for sign, term in _terms(inner):
-            reg = _register_term(term)
-            if reg is None:
-                disp_terms.append(f"{sign}({term})")
-                continue
-            if sign == "-":
-                raise EncodeError(f"a register cannot be subtracted in '[{inner}]'")
-            if reg == "rip":
-                has_rip = True
-            else:
-                registers.append(reg)
-        try:
-            disp = evaluate(" ".join(disp_terms), ctx) if disp_terms else 0
-        except ExprError as exc:
-            raise EncodeError(str(exc)) from None
-        if rel and (registers or has_rip):
-            raise EncodeError(f"'rel' cannot be combined with registers in '[{inner}]'")
-        return _Memory(size, segment, registers, disp, rel, has_rip)
-
-    # -- the three memory encodings ---------------------------------------------------------
-
-    def _rip_relative(self, mnemonic, texts, memory: _Memory, address: int) -> bytes:
-        probe = self._keystone(mnemonic, self._fill(texts, memory.text(0, rip=True)), address)
-        delta = memory.disp - (address + len(probe))
-        if not -(1 << 31) <= delta < (1 << 31):
-            raise EncodeError(f"rel target {memory.disp:#x} is more than 2 GiB away")
-        data = self._keystone(mnemonic, self._fill(texts, memory.text(delta, rip=True)), address)
-        insn = self._decode_one(data, address)
-        if len(data) != len(probe) or self._rip_target(insn) != memory.disp:
-            raise EncodeError(f"keystone did not encode [rel {memory.disp:#x}] correctly "
-                              f"({data.hex()}: {insn.mnemonic} {insn.op_str})")
-        return data
-
-    def _absolute(self, mnemonic, texts, memory: _Memory, address: int, provisional: bool) -> bytes:
-        value = memory.disp & ((1 << 64) - 1)
-        data = self._keystone(mnemonic, self._fill(texts, memory.text()), SCRATCH_ADDRESS)
-        insn = self._decode_one(data, address)
-        ops = [o for o in insn.operands if o.type == X86_OP_MEM]
-        good = len(ops) == 1 and ops[0].mem.base == X86_REG_INVALID \
-            and ops[0].mem.index == X86_REG_INVALID and ops[0].mem.disp & ((1 << 64) - 1) == value
-        if good or provisional:
+            data = self._plain(request, address, request.strict_bytes)
+            check(self._cs, data, address, expected)
             return data
-        if not -(1 << 31) <= memory.disp < (1 << 31) and value < (1 << 64) - (1 << 31):
-            raise EncodeError(f"absolute address {value:#x} does not fit in a 32-bit "
-                              f"displacement; put it in a register first")
-        raise EncodeError(f"keystone cannot encode absolute address {value:#x} here "
-                          f"(got {data.hex()}: {insn.mnemonic} {insn.op_str})")
+        except SizeNotSpecified:
+            raise
+        except (EncodeError, _KeystoneRefused) as first:
+            failure = first
+        if request.strict_bytes is None and \
+                any(isinstance(op, Immediate) for op in request.operands):
+            for size in (1, 4, 2):
+                try:
+                    data = self._plain(request, address, size)
+                    check(self._cs, data, address, expected)
+                    return data
+                except (EncodeError, _KeystoneRefused):
+                    continue
+        if isinstance(failure, _KeystoneRefused):
+            raise EncodeError(choices.explain(request, failure.error,
+                                              self._sizes_that_work(request))) from None
+        raise failure
 
-    # -- keystone and capstone ----------------------------------------------------------------
+    # -- building the keystone text ------------------------------------------------------
+
+    def _text(self, request, operands: list | None = None) -> str:
+        ops = request.operands if operands is None else operands
+        texts = [self._operand_text(op) for op in ops]
+        head = " ".join(request.prefixes + [request.keystone])
+        if request.bare_operands:
+            texts = [request.bare_operands]
+        return head + (" " + ", ".join(texts) if texts else "")
 
     @staticmethod
-    def _fill(texts: list[str | None], memory_text: str) -> list[str]:
-        return [memory_text if t is None else t for t in texts]
+    def _operand_text(op) -> str:
+        if isinstance(op, Register):
+            return op.name
+        if isinstance(op, Memory):
+            return memory_text(op)
+        if isinstance(op, str):
+            return op
+        return str(op.value)
 
-    def _keystone(self, mnemonic: str, operands: list[str], address: int) -> bytes:
-        text = mnemonic + (" " + ", ".join(operands) if operands else "")
-        try:
-            encoding, _ = self._ks.asm(text, address)
-        except KsError as exc:
-            raise EncodeError(_keystone_message(exc, text)) from None
-        if not encoding:
-            raise EncodeError(f"keystone could not encode '{text}'")
-        return bytes(encoding)
+    def _keystone(self, text: str, address: int, branch: bool = False) -> bytes:
+        key = (text, address) if branch else text
+        if key in self._cache:
+            result = self._cache[key]
+        else:
+            try:
+                encoding, _ = self._ks.asm(text, address)
+                result = bytes(encoding or b"")
+            except Exception as exc:               # KsError, and the binding's own
+                result = exc
+            self._cache[key] = result
+        if isinstance(result, Exception):
+            raise _KeystoneRefused(text, result)
+        if not result:
+            raise _KeystoneRefused(text, None)
+        return result
 
-    def _decode_one(self, data: bytes, address: int):
-        insns = list(self._cs.disasm(data, address))
-        if len(insns) != 1 or insns[0].size != len(data):
-            raise EncodeError(f"encoding {data.hex()} does not decode as one instruction")
-        return insns[0]
+    # -- plain instructions -----------------------------------------------------------------
 
-    def _check_decodes(self, data: bytes, address: int) -> None:
-        insn = self._decode_one(data, address)
-        for op in insn.operands:
-            if op.type == X86_OP_MEM and op.mem.base == X86_REG_RIP:
-                raise EncodeError(f"keystone produced an unexpected RIP-relative operand "
-                                  f"({insn.mnemonic} {insn.op_str})")
-
-    def _check_branch(self, data: bytes, address: int, target: int) -> None:
-        insn = self._decode_one(data, address)
-        imms = [o.imm for o in insn.operands if o.type == X86_OP_IMM]
-        if imms and imms[0] & ((1 << 64) - 1) != target & ((1 << 64) - 1):
-            raise EncodeError(f"branch to {target:#x} encoded as {insn.mnemonic} {insn.op_str}")
-
-    def _check_immediates(self, data: bytes, address: int, wanted: list[int]) -> None:
-        """Every immediate decodes to the value written, in the operand's width."""
-        insn = self._decode_one(data, address)
-        found = [o for o in insn.operands if o.type == X86_OP_IMM]
-        for op, value in zip(found, wanted):
-            bits = 8 * op.size
-            mask = (1 << bits) - 1
-            if not -(1 << (bits - 1)) <= value <= mask:
-                raise EncodeError(f"value {value:#x} does not fit in {op.size} byte(s) "
-                                  f"({insn.mnemonic} {insn.op_str})")
-            if op.imm & mask != value & mask:
-                raise EncodeError(f"keystone encodes this as '{insn.mnemonic} {insn.op_str}' "
-                                  f"({data.hex()}), not with {value:#x}: put the value in a "
-                                  f"register first")
-
-    def _near_branch(self, mnemonic: str, address: int, target: int) -> bytes:
-        """A jump or call with a 32-bit displacement (NASM's `near`)."""
-        far = address + 0x4000_0000
-        data = bytearray(self._keystone(mnemonic, [str(far)], address))
-        delta = target - (address + len(data))
-        if len(data) < 5 or not -(1 << 31) <= delta < (1 << 31):
-            raise EncodeError(f"cannot encode a near {mnemonic} to {target:#x}")
-        data[-4:] = delta.to_bytes(4, "little", signed=True)
-        self._check_branch(bytes(data), address, target)
+    def _plain(self, request, address: int, imm_bytes: int | None) -> bytes:
+        """keystone's bytes, with the fields keystone cannot be asked for written
+        in: a forced immediate size, a RIP-relative or forced displacement."""
+        ops = list(request.operands)
+        imm_at = next((i for i, op in enumerate(ops) if isinstance(op, Immediate)), None)
+        mem_at = next((i for i, op in enumerate(ops) if isinstance(op, Memory)), None)
+        memory = ops[mem_at] if mem_at is not None else None
+        fields = []                      # (operand index, stand-in texts, value or None)
+        if imm_bytes is not None and imm_at is not None:
+            a, b = STAND_INS[imm_bytes]
+            fields.append((imm_at, (Immediate(a), Immediate(b)), ops[imm_at].value))
+        if memory is not None and memory.rip:
+            a, b = STAND_INS[4]
+            fields.append((mem_at, (memory_text(memory, disp=a, rip=True),
+                                    memory_text(memory, disp=b, rip=True)), None))
+        elif memory is not None and memory.disp_size in (1, 4):
+            if memory.disp_size == 1 and not -128 <= memory.disp < 128:
+                raise EncodeError(f"displacement {memory.disp} does not fit in a byte")
+            a, b = STAND_INS[memory.disp_size]
+            fields.append((mem_at, (memory_text(memory, disp=a), memory_text(memory, disp=b)),
+                           memory.disp))
+        for index, (first, _), _ in fields:
+            ops[index] = first
+        data = bytearray(self._keystone(self._text(request, ops), address))
+        for index, (first, second), value in fields:
+            other = list(ops)
+            other[index] = second
+            offset, size = self._field(data, self._keystone(self._text(request, other), address))
+            if value is None:                           # rel: from the next instruction
+                value = memory.disp - (address + len(data))
+                if not -(1 << 31) <= value < (1 << 31):
+                    raise EncodeError(f"rel target {memory.disp & (2**64 - 1):#x} is more "
+                                      f"than 2 GiB away from this instruction")
+            _patch(data, offset, size, value)
+        if imm_bytes is None and memory is not None and memory.size is None:
+            self._check_size_given(request)
+        if request.drop_rex_w and data[:1] == bytes([REX_W]):
+            del data[0]
         return bytes(data)
 
     @staticmethod
-    def _rip_target(insn) -> int | None:
-        for op in insn.operands:
-            if op.type == X86_OP_MEM and op.mem.base == X86_REG_RIP:
-                return (insn.address + insn.size + op.mem.disp) & ((1 << 64) - 1)
-        return None
+    def _field(first: bytes, second: bytes) -> tuple[int, int]:
+        """(offset, size) of the one field in which two encodings that differ
+        only there disagree: where the stand-in value sits."""
+        differ = [i for i, (a, b) in enumerate(zip(first, second)) if a != b]
+        if len(first) != len(second) or not differ:
+            raise EncodeError("there is no form of this instruction with a field of "
+                              "the size needed")
+        return differ[0], differ[-1] - differ[0] + 1
+
+    def _check_size_given(self, request) -> None:
+        """A memory operand with no size, in an instruction whose encoding depends
+        on it (push [rax]: word or qword), is NASM's 'operation size not specified'."""
+        if any(isinstance(op, Register) for op in request.operands):
+            return
+        encodings = set()
+        for size in self._sizes_that_work(request):
+            sized = [_with_size(op, size) if isinstance(op, Memory) else op
+                     for op in request.operands]
+            encodings.add(self._keystone(self._text(request, sized), 0))
+        if len(encodings) > 1:
+            raise SizeNotSpecified(choices.size_not_specified(request))
+
+    def _sizes_that_work(self, request) -> list[int]:
+        memory = next((op for op in request.operands if isinstance(op, Memory)), None)
+        if memory is None or memory.size is not None:
+            return []
+        works = []
+        for size in (1, 2, 4, 8, 10, 16):
+            sized = [_with_size(op, size) if op is memory else op for op in request.operands]
+            try:
+                self._keystone(self._text(request, sized), 0)
+                works.append(size)
+            except _KeystoneRefused:
+                pass
+        return works
+
+    # -- branches -------------------------------------------------------------------------
+
+    def _branch(self, request, address: int) -> bytes:
+        """A jump, call or loop to a target address: rel8 when NASM would pick it,
+        else rel32. The displacement is the last field of every such instruction,
+        so each form's opcode bytes are asked of keystone once (template)."""
+        target = request.operands[0]
+        mnemonic = request.keystone
+        short = self._template(request, "short") if mnemonic != "call" else None
+        delta = target.value - (address + len(short) + 1) if short is not None else 0
+        fits = short is not None and -128 <= delta < 128
+        kind = target.jump or ("short" if mnemonic in SHORT_ONLY else
+                               "near" if mnemonic == "call" or not target.reloc else "auto")
+        if kind == "far":
+            raise EncodeError("far jumps and calls are not supported in 64-bit code here")
+        if kind == "short" and short is None:
+            raise EncodeError(f"{mnemonic} has no short form")
+        if kind == "short" and not fits and not target.unknown:
+            raise EncodeError(f"short jump is out of range: the target is {delta} bytes "
+                              f"away, a short jump reaches -128..127")
+        if kind == "short" or (kind == "auto" and fits) or target.unknown and kind != "near":
+            return short + ((delta if fits else -2) & 0xFF).to_bytes(1, "little")
+        near = self._template(request, "near")
+        rel = target.value - (address + len(near) + 4)
+        if not -(1 << 31) <= rel < (1 << 31):
+            raise EncodeError(f"branch target {target.value & (2**64 - 1):#x} is more than "
+                              f"2 GiB away")
+        return near + (rel & 0xFFFF_FFFF).to_bytes(4, "little")
+
+    def _template(self, request, kind: str) -> bytes | None:
+        """The bytes of a `kind` (short/near) branch before its displacement, or
+        None if the instruction has no such form."""
+        key = ("template", request.keystone, kind)
+        if key not in self._cache:
+            a, b = (0x10, 0x11) if kind == "short" else STAND_INS[4]
+            try:
+                first = self._keystone(f"{request.keystone} {a}", 0, branch=True)
+                second = self._keystone(f"{request.keystone} {b}", 0, branch=True)
+                offset, size = self._field(first, second)
+                ok = offset + size == len(first) and size == (1 if kind == "short" else 4)
+                self._cache[key] = first[:offset] if ok else None
+            except _KeystoneRefused as refused:
+                raise EncodeError(choices.explain(request, refused.error, [])) from None
+            except EncodeError:
+                self._cache[key] = None
+        return self._cache[key]
+
+    # -- what the bytes must say ---------------------------------------------------------------
+
+    def _expected(self, insn: Instruction, request) -> Expected:
+        prefix = next((PREFIX_GROUPS[p] for p in insn.prefixes if p in PREFIX_GROUPS), None)
+        memory = next((op for op in request.operands if isinstance(op, Memory)), None)
+        rip_target = memory.disp if memory is not None and memory.rip else None
+        operands = [] if request.bare_operands else request.operands
+        return Expected(request.capstone or capstone_name(insn.mnemonic), prefix,
+                        operands, rip_target)
 
 
-def _terms(inner: str):
-    """Split a memory expression into (sign, term) on top-level + and -."""
-    terms, depth, start, sign = [], 0, 0, "+"
-    for i, ch in enumerate(inner):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch in "+-" and depth == 0 and i > start and inner[start:i].strip() \
-                and inner[i - 1] not in "*/<>&|^~(":
-            terms.append((sign, inner[start:i].strip()))
-            sign, start = ch, i + 1
-    last = inner[start:].strip()
-    if not last:
-        raise EncodeError(f"memory operand '[{inner}]' ends with an operator")
-    terms.append((sign, last))
-    return terms
+def _key(insn: Instruction, address: int) -> tuple:
+    """What an encoding depends on: the instruction, and its address if it is
+    relative to it (a branch to a target, a [rel x] operand)."""
+    ops, relative = [], False
+    for op in insn.operands:
+        if isinstance(op, Register):
+            ops.append(op)
+        else:
+            ops.append((type(op).__name__,) + tuple(op.__dict__.values()))
+            relative |= isinstance(op, Memory) and op.rip
+    relative |= insn.mnemonic in JUMPS
+    return (insn.mnemonic, tuple(insn.prefixes), tuple(ops), address if relative else None)
 
 
-def _register_term(term: str) -> str | None:
-    """'rsi' -> 'rsi'; 'rcx*4' or '4*rcx' -> 'rcx*4'; None if not a register term."""
-    parts = [p.strip().lower() for p in term.split("*")]
-    if len(parts) == 1:
-        return parts[0] if parts[0] in REGISTERS else None
-    if len(parts) == 2:
-        reg, scale = (parts[0], parts[1]) if parts[0] in REGISTERS else (parts[1], parts[0])
-        if reg in REGISTERS:
-            if scale not in ("1", "2", "4", "8"):
-                raise EncodeError(f"scale in '{term}' must be 1, 2, 4 or 8")
-            return f"{reg}*{scale}"
-    return None
+class SizeNotSpecified(EncodeError):
+    """A memory operand needs a size keyword."""
 
 
-def _keystone_message(exc: KsError, text: str) -> str:
-    reason = str(exc).split(" (KS_ERR")[0]
-    return f"{reason.lower()} in '{text}'"
+class _KeystoneRefused(Exception):
+    def __init__(self, text: str, error):
+        super().__init__(text)
+        self.text, self.error = text, error
+
+
+def _patch(data: bytearray, offset: int, size: int, value: int) -> None:
+    """Write `value` (two's complement) into the field at data[offset:offset+size]."""
+    if not size or offset + size > len(data):
+        raise EncodeError("the encoding has no field to write this value into")
+    data[offset:offset + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+
+
+def _with_size(memory: Memory, size: int) -> Memory:
+    copy = Memory(**memory.__dict__)
+    copy.size = size
+    return copy
+

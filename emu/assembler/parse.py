@@ -1,13 +1,19 @@
-"""Reading NASM source into statements.
+"""Reading preprocessed lines into statements.
 
-One source line holds at most one statement:
+One line holds at most one statement:
 
-    [label:] [times COUNT] mnemonic-or-directive [operand, operand...] [; comment]
-    NAME equ EXPR
-    %define NAME TEXT
+    [label[:]] [times COUNT] [prefix...] mnemonic-or-directive [operand, ...]
+    NAME [:] equ EXPR
+    [directive ...]                     ([section .text], [bits 64], [org x])
 
-Local labels (".loop") belong to the last label without a dot, as in NASM, and
-are stored under the full name ("os_mem_allocate.loop").
+A label needs no colon, as in NASM (`msg db "hi"`, `buf resb 64`): the first
+word of a line is a label when it is not an instruction, a prefix or a
+directive; a label alone on a line without a colon is accepted with NASM's
+warning, because it is more often a misspelt instruction.
+
+Local labels (".loop") belong to the last label without a dot and are stored
+under the full name ("os_mem_allocate.loop"); labels made by macros
+(`..@12.top`, from %%top) do not start a new scope, as in NASM.
 """
 
 from __future__ import annotations
@@ -16,198 +22,166 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import AssemblyError
-from .expr import Context, ExprError, evaluate, tokenize
+from .expr import ExprError, tokenize
+from .mnemonics import PREFIXES, UNSUPPORTED_PREFIXES, is_instruction
+from .operands import REGISTERS
+from .preprocess import Line
+from .text import split_operands
 
 IDENT = r"[A-Za-z_.?@][\w.?@$#~]*"
-_LABEL = re.compile(rf"^\s*(\$?{IDENT})\s*:(?!:)")
-_EQU = re.compile(rf"^\s*({IDENT})\s*:?\s+equ\s+(.+)$", re.IGNORECASE)
-_DEFINE = re.compile(rf"^\s*%(define|assign|xdefine)\s+({IDENT})\s*(.*)$", re.IGNORECASE)
-_WORD = re.compile(rf"\s*({IDENT})")
+_LABEL = re.compile(rf"^(\$?{IDENT})\s*:(?!:)")
+_EQU = re.compile(rf"^(\$?{IDENT})\s*:?\s+equ\b\s*(.*)$", re.IGNORECASE)
+_WORD = re.compile(rf"\$?{IDENT}")
 
-DATA_SIZES = {"db": 1, "dw": 2, "dd": 4, "dq": 8}
+DATA_SIZES = {"db": 1, "dw": 2, "dd": 4, "dq": 8, "dt": 10, "do": 16, "dy": 32, "dz": 64}
 RESERVE_SIZES = {"resb": 1, "resw": 2, "resd": 4, "resq": 8, "rest": 10, "reso": 16,
                  "resy": 32, "resz": 64}
-PREFIXES = {"rep", "repe", "repz", "repne", "repnz", "lock", "xacquire", "xrelease",
-            "bnd", "notrack"}
-IGNORED = {"cpu", "use64"}
-DIRECTIVES = ({"section", "segment", "global", "extern", "common", "bits", "default",
-               "align", "alignb", "org", "times", "static"}
-              | set(DATA_SIZES) | set(RESERVE_SIZES) | IGNORED)
+IGNORED = {"cpu", "use64", "map", "sectalign"}
+KINDS = {"section": "section", "segment": "section", "global": "global",
+         "static": "global", "common": "global", "extern": "extern", "bits": "bits",
+         "default": "default", "align": "align", "alignb": "align", "org": "org"}
+DIRECTIVES = set(KINDS) | set(DATA_SIZES) | set(RESERVE_SIZES) | IGNORED
 
 
 @dataclass
 class Statement:
-    """One parsed source line. `kind` is one of:
-    insn, data, reserve, align, section, equ, global, extern, bits, default, empty."""
+    """One statement. `kind` is one of: insn, data, reserve, align, section,
+    equ, global, extern, bits, default, org, empty."""
+    file: str
     line: int
     source: str
     label: str | None = None
     kind: str = "empty"
-    name: str = ""                   # mnemonic (with prefixes) or directive
+    name: str = ""                   # mnemonic or directive, lower case
+    prefixes: list[str] = field(default_factory=list)
     operands: list[str] = field(default_factory=list)
     times: str | None = None         # repeat-count expression
     scope: str = ""                  # the label ".local" names belong to here
 
 
-def strip_comment(line: str) -> str:
-    """`line` without its `;` comment (a `;` inside quotes is kept)."""
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"`":
-            quote = ch
-        elif ch == ";":
-            return line[:i]
-    return line
-
-
-def split_operands(text: str) -> list[str]:
-    """Split on commas that are outside quotes, brackets and parentheses."""
-    parts, depth, quote, start = [], 0, None, 0
-    for i, ch in enumerate(text):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"`":
-            quote = ch
-        elif ch in "[(":
-            depth += 1
-        elif ch in "])":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    if quote:
-        raise ValueError("unterminated string")
-    last = text[start:].strip()
-    if last or parts:
-        parts.append(last)
-    if any(not p for p in parts):
-        raise ValueError("empty operand")
-    return parts
+def is_statement_word(word: str) -> bool:
+    w = word.lower()
+    return w in DIRECTIVES or w == "times" or w in PREFIXES or w in UNSUPPORTED_PREFIXES \
+        or is_instruction(w)
 
 
 class Reader:
-    """Turns source text into Statements, tracking %define and label scope."""
+    """Turns preprocessed Lines into Statements, tracking label scope."""
 
-    def __init__(self, file: str):
-        self.file = file
-        self.defines: dict[str, str] = {}
+    def __init__(self):
         self.scope = ""
+        self.warnings: list[str] = []
 
-    def error(self, message: str, line: int, source: str) -> AssemblyError:
-        return AssemblyError(message, self.file, line, source)
+    def read(self, lines: list[Line]) -> list[Statement]:
+        return [self.statement(line) for line in lines]
 
-    def read(self, text: str) -> list[Statement]:
-        return [self.statement(n, raw) for n, raw in enumerate(text.splitlines(), 1)]
+    def error(self, message: str, stmt: Statement) -> AssemblyError:
+        return AssemblyError(message, stmt.file, stmt.line, stmt.source)
 
-    def statement(self, number: int, raw: str) -> Statement:
-        line = strip_comment(raw).strip()
-        stmt = Statement(number, raw)
-        if line.startswith("%"):
-            self._define(line, stmt)
-            return stmt
-        line = self._substitute(line)
-        if line.startswith("[") and line.endswith("]"):        # [section .text]
-            line = line[1:-1].strip()
-        equ = _EQU.match(line)
-        if equ:                          # a constant: the local-label scope stays
-            stmt.label, stmt.kind = self._full_name(equ.group(1), stmt, scoping=False), "equ"
-            stmt.operands = [equ.group(2).strip()]
+    def statement(self, line: Line) -> Statement:
+        stmt = Statement(line.file, line.number, line.source)
+        text = line.text.strip()
+        if text.startswith("[") and text.endswith("]") and \
+                (text[1:].split() or [""])[0].lower() in DIRECTIVES:
+            text = text[1:-1].strip()                       # [section .text], [bits 64]
+        if not text:
             stmt.scope = self.scope
             return stmt
-        label = _LABEL.match(line)
-        if label:
-            stmt.label = self._full_name(label.group(1).lstrip("$"), stmt)
-            line = line[label.end():].strip()
+        equ = _EQU.match(text)
+        if equ and not is_statement_word(equ.group(1)):
+            stmt.label = self._full_name(equ.group(1), stmt, scoping=False)
+            stmt.kind, stmt.operands, stmt.scope = "equ", [equ.group(2).strip()], self.scope
+            if not stmt.operands[0]:
+                raise self.error("equ needs a value", stmt)
+            return stmt
+        text = self._label(text, stmt)
         stmt.scope = self.scope
-        if line:
-            self._body(line, stmt)
+        if text:
+            self._body(text, stmt)
         return stmt
 
-    def _define(self, line: str, stmt: Statement) -> None:
-        m = _DEFINE.match(line)
-        if not m:
-            word = line.split()[0]
-            raise self.error(f"preprocessor directive {word} is not supported "
-                             f"(only %define and %assign)", stmt.line, stmt.source)
-        text = self._substitute(m.group(3).strip())
-        if m.group(1).lower() == "assign":       # %assign evaluates, %define substitutes
-            try:
-                text = str(evaluate(text, Context(lambda name: None)))
-            except ExprError as exc:
-                raise self.error(f"%assign {m.group(2)}: {exc}", stmt.line, stmt.source) from None
-        self.defines[m.group(2)] = text
-
-    def _substitute(self, line: str) -> str:
-        """Replace defined names outside string and character constants."""
-        if not self.defines:
-            return line
-        parts = re.split(r"""('[^']*'|"[^"]*"|`(?:\\.|[^`])*`)""", line)
-        for i in range(0, len(parts), 2):
-            parts[i] = re.sub(IDENT, lambda m: self.defines.get(m.group(), m.group()), parts[i])
-        return "".join(parts)
+    def _label(self, text: str, stmt: Statement) -> str:
+        """Take a leading label off `text`; return what follows it."""
+        m = _LABEL.match(text)
+        if m:
+            stmt.label = self._full_name(m.group(1), stmt)
+            return text[m.end():].strip()
+        word = _WORD.match(text)
+        if word is None or word.end() < len(text) and not text[word.end()].isspace():
+            if text[0] in ",:":
+                raise self.error("label or instruction expected at the start of the line",
+                                 stmt)
+            return text
+        if is_statement_word(word.group()):
+            return text
+        rest = text[word.end():].strip()
+        if rest and not is_statement_word(rest.split()[0]):
+            raise self.error(f"'{word.group()}' is not an instruction", stmt)
+        stmt.label = self._full_name(word.group(), stmt)
+        if not rest:
+            self.warnings.append(f"{stmt.file}:{stmt.line}: warning: label '{word.group()}' "
+                                 f"alone on a line without a colon might be in error")
+        return rest
 
     def _full_name(self, name: str, stmt: Statement, scoping: bool = True) -> str:
+        if not name.startswith("$") and name.lower() in REGISTERS:
+            raise self.error(f"'{name}' is a register, not a label (write ${name} for a "
+                             f"label of that name)", stmt)
+        name = name.lstrip("$")
+        if name.startswith("..@"):
+            return name                                     # a macro's %%label
         if name.startswith(".") and not name.startswith(".."):
-            if not self.scope:
-                raise self.error(f"local label {name} has no label before it",
-                                 stmt.line, stmt.source)
-            return self.scope + name
+            return self.scope + name                        # no label before: just .name
         if scoping:
             self.scope = name
         return name
 
-    def _body(self, line: str, stmt: Statement) -> None:
-        words = line.split(None, 1)
-        name = words[0].lower()
-        rest = words[1].strip() if len(words) > 1 else ""
+    def _body(self, text: str, stmt: Statement) -> None:
+        name, rest = _split_word(text)
         if name == "times":
             stmt.times, rest = self._split_times(rest, stmt)
-            words = rest.split(None, 1)
-            name = words[0].lower()
-            rest = words[1].strip() if len(words) > 1 else ""
-        prefixes = []
-        while name in PREFIXES and rest:
-            prefixes.append(name)
-            words = rest.split(None, 1)
-            name = words[0].lower()
-            rest = words[1].strip() if len(words) > 1 else ""
-        stmt.name = " ".join(prefixes + [name])
+            name, rest = _split_word(rest)
+        while name in PREFIXES | UNSUPPORTED_PREFIXES and rest:
+            if name in UNSUPPORTED_PREFIXES:
+                raise self.error(f"the {name} prefix is not supported", stmt)
+            stmt.prefixes.append(name)
+            name, rest = _split_word(rest)
+        stmt.name = name
         try:
-            stmt.operands = split_operands(rest) if rest else []
+            stmt.operands = split_operands(rest, trailing_comma=name in DATA_SIZES)
         except ValueError as exc:
-            raise self.error(str(exc), stmt.line, stmt.source) from None
-        stmt.kind = self._kind(name, prefixes, stmt)
+            raise self.error(str(exc), stmt) from None
+        stmt.kind = self._kind(name, stmt)
 
-    def _kind(self, name: str, prefixes: list[str], stmt: Statement) -> str:
-        if prefixes or name not in DIRECTIVES:
-            return "insn"
+    def _kind(self, name: str, stmt: Statement) -> str:
         if name in DATA_SIZES:
             return "data"
         if name in RESERVE_SIZES:
             return "reserve"
-        if name in ("align", "alignb"):
-            return "align"
-        if name in ("section", "segment"):
-            return "section"
-        if name in ("global", "static", "common"):
-            return "global"
         if name in IGNORED:
             return "empty"
-        if name in ("extern", "bits", "default"):
-            return name
-        raise self.error(f"directive '{name}' is not supported", stmt.line, stmt.source)
+        if name in KINDS:
+            if stmt.prefixes:
+                raise self.error(f"a prefix cannot go before '{name}'", stmt)
+            return KINDS[name]
+        if name in PREFIXES or is_instruction(name):
+            return "insn"
+        if name == "equ":
+            raise self.error("equ needs a name before it", stmt)
+        raise self.error(f"'{name}' is not an instruction", stmt)
 
     def _split_times(self, rest: str, stmt: Statement) -> tuple[str, str]:
         """Split 'COUNT statement' after `times` where COUNT is a whole expression."""
         for m in re.finditer(r"\s+(?=[A-Za-z_.])", rest):
             left, right = rest[:m.start()], rest[m.end():]
-            if _is_expression(left):
+            if _is_expression(left) and is_statement_word(right.split()[0]):
                 return left, right
-        raise self.error("times needs a count and a statement", stmt.line, stmt.source)
+        raise self.error("times needs a count and then an instruction or data", stmt)
+
+
+def _split_word(text: str) -> tuple[str, str]:
+    words = text.split(None, 1)
+    return words[0].lower(), (words[1].strip() if len(words) > 1 else "")
 
 
 def _is_expression(text: str) -> bool:

@@ -81,7 +81,7 @@ def fault_of(space, source, **regs) -> GuestFault:
 def test_not_present_read_reports_exact_address_and_instruction(space):
     fault = fault_of(space, "mov rbx, 0x700000\nmov rax, [rbx + 0x18]")
     assert (fault.reason, fault.access, fault.address) == (NOT_PRESENT, "read", 0x700018)
-    assert fault.rip == CODE + 7
+    assert fault.rip == CODE + 5              # after mov ebx, 0x700000 (NASM's 5 bytes)
     assert fault.instruction == "mov rax, qword ptr [rbx + 0x18]"
     assert fault.mode == "user" and "SIGSEGV" in str(fault)
 
