@@ -1,105 +1,77 @@
-"""Running a program as a user process on the machine.
+"""Running a program as user processes on the machine.
 
     runner = ProcessRunner(machine, image, ["prog", "arg"])
-    result = runner.run(Budget(seconds=60))      # to exit, fault or budget
-    result.exit_code, result.stdout, result.fault
+    result = runner.run(Budget(seconds=60))      # to the end of every process
+    result.exit_code, result.stdout, result.fault, result.processes
 
-A ProcessRunner owns one process: its address space is built at construction,
-the machine's syscall and page-fault traps go to it while it runs, and
-finish() tears it down (every frame back to the os_MemoryMap) after taking the
-figures a report needs: maps, break, pages mapped, page faults, syscalls.
-The debugger drives a ProcessRunner step by step through resume().
+A ProcessRunner starts one program (`process`, pid 1000) and runs it and every
+process it forks, on one CPU, until all have ended; the result is the first
+process's outcome, the console's output and a report per process. Between
+runs on the CPU a process's registers are its `context`; the machine's
+syscall and page-fault traps go to whichever process is `current`.
 
-Signals. A fault (SIGSEGV, SIGILL, ...) or a signal the program sends itself
-(abort() -> tgkill) whose action is to terminate ends the process: exit
-status 128+signal. With `debugged` set, the process stops instead, alive,
-with the signal pending, as ptrace stops a traced process: the debugger then
-resumes it with deliver(signo), which passes that signal (the process dies)
-or none (signo 0: it runs on, from the faulting instruction again after a
-fault, or after the syscall that sent the signal).
+Scheduling (kernel/tasks.py) is round-robin and deterministic. A process runs
+until it exits, blocks (wait4, an empty pipe), yields, or, when another one
+could run too, until its time slice (`quantum` instructions) is used up. A
+single process runs without slices, at full speed.
+
+Signals. A fault (SIGSEGV, SIGILL, ...) or a signal whose action is to
+terminate ends the process that got it: wait status "killed by signal", exit
+status 128+signal for the first process. With `debugged` set, the first
+process stops instead, alive, with the signal pending, as ptrace stops a
+traced one: the debugger resumes it with deliver(signo), which passes that
+signal (the process dies) or none (0: it runs on).
+
+The debugger follows the first process (gdb's follow-fork-mode parent):
+resume() returns when the first process has run its budget, hit a
+breakpoint, stopped or ended; the others run in between as the scheduler
+says, and their breakpoint hits are not the debugger's (see Target).
 """
 
 from __future__ import annotations
 
 import signal
 import struct
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 
 from kernel.address_space import AddressSpace
 from kernel.exec import build_stack, map_image
+from kernel.files import Blocked, Console
 from kernel.process import Process, SignalInfo
 from kernel.syscalls import dispatch
 from kernel.syscalls import signal as signals
+from kernel.tasks import ProcessTable, exited_status, signaled_status
 
-from .errors import (EXIT_BUDGET, EXIT_OOM, EXIT_SOFTWARE, BudgetExceeded, GuestFault,
-                     KernelPanic, OutOfMemory)
+from .errors import BudgetExceeded, GuestFault, KernelPanic, OutOfMemory
 from .faults import signal_info
 from .machine import NEVER, Budget, Machine, Traps
 from .paging import U64
 from .registers import GPRS
+from .run_result import Outcome, ProcessReport, RunResult
 from .symbols import SymbolTable
 
 SYSCALL_REGS = ("rax", "rdi", "rsi", "rdx", "r10", "r8", "r9", "rip", "rflags")
+SYSCALL_SIZE = 2                      # bytes of the syscall instruction
 RFLAGS_AT_START = 0x202
 FPU_AT_START = {"fpcw": 0x37F, "fptag": 0xFFFF, "mxcsr": 0x1F80}   # what Linux gives
-
-
-@dataclass
-class ProcessExit:
-    """The stop request exit/exit_group makes."""
-    code: int
-
-
-@dataclass
-class ProcessSignalled:
-    """The stop request a signal the process sent itself makes when it kills."""
-    info: SignalInfo
-
+DEFAULT_QUANTUM = 100_000             # instructions in a time slice when several can run
 
 STEPPED = "stepped"          # resume(stepping=True) used up its instructions
 SIGNALLED = "signalled"      # resume() of a debugged process: a signal stopped it
 
+__all__ = ["ProcessRunner", "RunResult", "STEPPED", "SIGNALLED"]
+
 
 @dataclass
-class RunResult:
-    """What happened to a process, with the figures `emu run --json` prints."""
-    exit_code: int | None
-    stdout: bytes
-    stderr: bytes
-    fault: GuestFault | None
-    stopped: str | None                  # why it did not exit: fault, signal, budget, oom, panic
-    message: str                         # the report for a person, "" after a clean exit
-    syscalls: int
-    maps: list[dict]
-    brk: dict
-    pages_mapped: int
-    page_faults: int
-    syscall_log: list = field(default_factory=list)
-    signal: int | None = None            # the signal that ended it (fault or kill)
-
-    @property
-    def status(self) -> int:
-        """The exit status `emu run` returns: the guest's, or 128+signal."""
-        if self.exit_code is not None:
-            return self.exit_code
-        if self.stopped == "budget":
-            return EXIT_BUDGET
-        if self.stopped == "oom":
-            return EXIT_OOM
-        if self.stopped == "panic":
-            return EXIT_SOFTWARE
-        return 128 + (self.signal or signal.SIGSEGV)
-
-    def to_json(self) -> dict:
-        return {"exit_code": self.exit_code,
-                "stdout": self.stdout.decode("utf-8", errors="replace"),
-                "fault": self.fault.to_json() if self.fault else None,
-                "syscalls": self.syscalls, "maps": self.maps, "brk": self.brk,
-                "pages_mapped": self.pages_mapped, "page_faults": self.page_faults}
+class _Left:
+    """Why a process left the CPU: stop requests from the syscall trap."""
+    why: str                   # "exit", "signal", "blocked", "yield"
 
 
 class _CpuPorts:
-    """What syscalls may do to the CPU: the FS and GS bases."""
+    """What syscalls may do to the CPU: the FS and GS bases, and the whole
+    state for fork (the current process's registers)."""
 
     def __init__(self, machine: Machine):
         self._m = machine
@@ -116,19 +88,26 @@ class _CpuPorts:
     def gs_base(self) -> int:
         return self._m.reg("gs_base")
 
+    def save_context(self):
+        return self._m.save_context()
+
 
 class ProcessRunner:
     """One program loaded as a process on `machine`, ready to run."""
 
     def __init__(self, machine: Machine, image, argv: list[str], *, envp=(), stdin=b"",
-                 trace=None, echo=None, data_limit: int | None = None, seed: int = 0):
+                 trace=None, echo=None, data_limit: int | None = None, seed: int = 0,
+                 quantum: int = DEFAULT_QUANTUM):
         self.machine = machine
         self.image = image
         self.trace = trace                  # callable(line) for --strace, or None
-        aspace = AddressSpace(machine.page_tables, machine.frames, machine.mmu)
+        self.stdin, self.echo = stdin, echo
+        self.quantum = quantum
+        self.table = ProcessTable()
+        self.spaces: set = set()            # every live address space (shared memory)
+        aspace = AddressSpace(machine.page_tables, machine.frames, machine.mmu, self.spaces)
         self.process = Process(aspace, image.path, list(argv), cpu=_CpuPorts(machine),
-                               stdin=stdin, seed=seed)
-        self.process.echo = echo
+                               console=Console(echo), stdin=stdin, seed=seed)
         self.process.data_limit = data_limit
         try:
             map_image(aspace, image)
@@ -141,22 +120,28 @@ class ProcessRunner:
         except BaseException:
             aspace.destroy()
             raise
+        self.table.add(self.process)
         self.auxv = _auxv(aspace, rsp)
         self.symbols = SymbolTable.for_image(image)
         machine.write_regs({**{name: 0 for name in GPRS}, "rsp": rsp, "rip": image.entry,
                             "rflags": RFLAGS_AT_START, "fs_base": 0, **FPU_AT_START})
-        self.exit_code: int | None = None
-        self.fault: GuestFault | None = None
-        self.stopped: str | None = None
-        self.message = ""
+        self.current = self.process
+        self.processes = [self.process]     # every process the run had, in pid order
+        self.outcomes: dict[int, Outcome] = {self.process.pid: Outcome()}
+        self.reports: dict[int, ProcessReport] = {}
         self.finished = False
         self.debugged = False               # stop at signals instead of dying (ptrace)
         self.pending_signal: SignalInfo | None = None
-        self.signal: int | None = None      # the signal that ended the process
         # callables run before a syscall or a page fault changes kernel state
         self.kernel_entry_observers: list = []
         self._traps = Traps(syscall=self._on_syscall, page_fault=self._fault,
                             symbols=self.symbols)
+
+    # -- the first process, as the debugger and reports see it ----------------------------
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.outcomes[self.process.pid]
 
     @property
     def aspace(self) -> AddressSpace:
@@ -164,50 +149,245 @@ class ProcessRunner:
 
     @property
     def alive(self) -> bool:
-        return self.exit_code is None and self.stopped is None
+        return not self.outcome.ended
+
+    exit_code = property(lambda self: self.outcome.exit_code)
+    fault = property(lambda self: self.outcome.fault)
+    stopped = property(lambda self: self.outcome.stopped)
+    message = property(lambda self: self.outcome.message)
+    signal = property(lambda self: self.outcome.signal)
+
+    def is_current_traced(self) -> bool:
+        """Is the process on the CPU the one the debugger follows?"""
+        return self.current is self.process
 
     # -- running ---------------------------------------------------------------------
 
     def resume(self, budget: Budget, until: int = NEVER, stepping: bool = False):
-        """Run from the current rip until `until`, exit, a fault or the budget.
+        """Run until the first process reaches `until`, ends, stops at a hook,
+        or has used `budget`; the other processes run when the scheduler says.
 
-        Returns None when rip reached `until`, or the stop request of a hook
-        (the debugger's breakpoints). Exit, fault and budget are recorded on the
-        runner (alive turns False) instead of raised; when `stepping`, running
-        out of instructions is the expected end and returns STEPPED instead.
-        A debugged process that gets a signal returns SIGNALLED, still alive.
+        Returns None when rip reached `until` or the process ended (the ending
+        is recorded: alive turns False), STEPPED when `stepping` and its
+        instructions are used up, SIGNALLED for a debugged process a signal
+        stopped, or the stop request of a hook (the debugger's breakpoints).
         """
+        deadline = time.monotonic() + budget.seconds if budget.seconds else None
+        while self.alive:
+            proc = self._next_process()
+            if proc is None:
+                self._deadlock()
+                return None
+            if proc is not self.process:
+                self._run_other(proc, deadline)
+                continue
+            result = self._run_traced(budget, until, stepping, deadline)
+            if result is not _AGAIN:
+                return result
+        return None
+
+    def run(self, budget: Budget) -> RunResult:
+        """Run every process to its end, then tear everything down."""
+        deadline = time.monotonic() + budget.seconds if budget.seconds else None
+        while self.alive:
+            left = budget if deadline is None else Budget(
+                budget.instructions, max(deadline - time.monotonic(), 0.001))
+            self.resume(left)
+        while self.table.live() and self.outcome.stopped not in ("budget", "panic"):
+            proc = self._next_process()
+            if proc is None:
+                self._kill_all("deadlock", "every process is waiting: a deadlock")
+                break
+            self._run_other(proc, deadline)
+        return self.finish()
+
+    # -- one time slice ------------------------------------------------------------------
+
+    def _next_process(self) -> Process | None:
+        """The process to put on the CPU: the current one while it is the only
+        one that can run, else the scheduler's next. Processes another one
+        killed (kill(2)) end first."""
+        for proc in self.table.live():
+            info = proc.signals.fatal
+            if info is not None and proc is not self.process:
+                self._end(proc, Outcome(stopped="signal", signal=info.signo,
+                                        message=self._signal_message(proc, info)),
+                          signaled_status(info.signo))
+        scheduler = self.table.scheduler
+        current = self.current
+        if current.wait_status is None and scheduler.is_runnable(current.pid) \
+                and scheduler.runnable() == 1:
+            return current
+        pid = scheduler.next()
+        return None if pid is None else self.table.get(pid)
+
+    def _slice(self, budget: Budget, deadline: float | None) -> Budget:
+        """The budget for one time slice: the whole budget when nothing else can
+        run, else at most a quantum."""
+        seconds = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+        instructions = budget.instructions
+        if self.table.scheduler.runnable() > 1:
+            instructions = min(instructions or self.quantum, self.quantum)
+        return Budget(instructions, seconds)
+
+    def _switch_to(self, proc: Process) -> None:
+        """Put `proc` on the CPU: its registers, and the return value of the
+        system call it was in (fork's 0 in a new child)."""
+        if proc is self.current:
+            return
+        if self.current.wait_status is None and self.current.context is None:
+            self.current.context = self.machine.save_context()
+        self.machine.restore_context(proc.context)
+        proc.context = None
+        self.current = proc
+
+    def _deliver_syscall_return(self, proc: Process) -> None:
+        if proc.syscall_return is None:
+            return
         m = self.machine
+        rip, rflags = m.read_regs(("rip", "rflags"))
+        m.write_regs({"rax": proc.syscall_return & U64, "rcx": rip + SYSCALL_SIZE,
+                      "r11": rflags, "rip": rip + SYSCALL_SIZE})
+        proc.syscall_return = None
+
+    def _run_slice(self, proc: Process, budget: Budget, until: int):
+        """Run `proc` for one slice: the request that stopped it, or raise."""
+        self._switch_to(proc)
+        self._deliver_syscall_return(proc)
+        m = self.machine
+        return m.run(m.reg("rip"), until=until, budget=budget, root=proc.aspace.root,
+                     user=True, traps=self._traps)
+
+    def _run_traced(self, budget: Budget, until: int, stepping: bool, deadline):
+        proc = self.process
+        if proc.signals.fatal is not None:             # killed by another process
+            return self._signalled(proc.signals.fatal, None)
+        slice_budget = budget if stepping else self._slice(budget, deadline)
         try:
-            request = m.run(m.reg("rip"), until=until, budget=budget, root=self.aspace.root,
-                            user=True, traps=self._traps)
+            request = self._run_slice(proc, slice_budget, until)
         except GuestFault as fault:
             return self._signalled(signal_info(fault), fault)
         except BudgetExceeded as exc:
             if stepping and exc.kind == "instructions":
                 return STEPPED
-            self.stopped, self.message = "budget", str(exc)
+            if exc.kind == "instructions" and slice_budget.instructions != budget.instructions:
+                self._rotate(proc)
+                return _AGAIN                       # its time slice, not its budget
+            self._kill_all("budget", str(exc))
             return None
         except OutOfMemory as exc:
-            self.stopped = "oom"
-            self.message = f"SIGKILL: {exc} (the machine has {m.ram_mib} MiB of RAM)"
+            self._end(proc, Outcome(stopped="oom", signal=signal.SIGKILL, message=(
+                f"SIGKILL: {exc} (the machine has {self.machine.ram_mib} MiB of RAM)")),
+                signaled_status(signal.SIGKILL))
             return None
         except KernelPanic as exc:
-            # A kernel invariant broke on the guest's behalf: stop the process,
-            # never the host. This is a bug in emu; the message says where.
-            self.stopped = "panic"
-            self.message = f"kernel panic: {exc} (a bug in emu: please report it)"
+            # A kernel invariant broke on the guest's behalf: stop the run, never
+            # the host. This is a bug in emu; the message says where.
+            self._kill_all("panic", f"kernel panic: {exc} (a bug in emu: please report it)")
             return None
-        if isinstance(request, ProcessExit):
-            self.exit_code = request.code
-            return None
-        if isinstance(request, ProcessSignalled):
-            return self._signalled(request.info, None)
+        if isinstance(request, _Left):
+            return self._left(proc, request)
         return request
 
+    def _left(self, proc: Process, request: _Left):
+        """The traced process left the CPU in a system call."""
+        if request.why == "exit":
+            self._end(proc, Outcome(exit_code=proc.exit_code), exited_status(proc.exit_code))
+            return None
+        if request.why == "signal":
+            return self._signalled(proc.signals.fatal, None)
+        self._rotate(proc, request)
+        return _AGAIN
+
+    def _run_other(self, proc: Process, deadline) -> None:
+        """One time slice of a process the debugger does not follow; whatever
+        ends it is recorded on that process, and hooks' stops are ignored."""
+        try:
+            request = self._run_slice(proc, self._slice(Budget(), deadline), NEVER)
+        except GuestFault as fault:
+            info = signal_info(fault)
+            self._end(proc, Outcome(fault=fault, stopped="fault", signal=info.signo,
+                                    message=str(fault)), signaled_status(info.signo))
+            return
+        except BudgetExceeded as exc:
+            if exc.kind == "time":
+                self._kill_all("budget", str(exc))
+            else:
+                self._rotate(proc)
+            return
+        except OutOfMemory as exc:
+            self._end(proc, Outcome(stopped="oom", signal=signal.SIGKILL, message=f"SIGKILL: {exc}"),
+                      signaled_status(signal.SIGKILL))
+            return
+        except KernelPanic as exc:
+            self._kill_all("panic", f"kernel panic: {exc} (a bug in emu: please report it)")
+            return
+        if isinstance(request, _Left) and request.why == "exit":
+            self._end(proc, Outcome(exit_code=proc.exit_code), exited_status(proc.exit_code))
+        elif isinstance(request, _Left) and request.why == "signal":
+            info = proc.signals.fatal
+            self._end(proc, Outcome(stopped="signal", signal=info.signo,
+                                    message=self._signal_message(proc, info)),
+                      signaled_status(info.signo))
+        else:
+            self._rotate(proc, request)
+
+    def _rotate(self, proc: Process, request=None) -> None:
+        """`proc` leaves the CPU but stays: its registers are kept for later. A
+        blocked one makes its system call again when it is woken."""
+        if isinstance(request, _Left) and request.why == "blocked":
+            self.machine.set_reg("rip", proc.restart_at)
+        if proc is self.current and proc.context is None:
+            proc.context = self.machine.save_context()
+
+    # -- system calls and faults ------------------------------------------------------------
+
+    def _entering_kernel(self) -> None:
+        for observer in self.kernel_entry_observers:
+            observer()
+
+    def _fault(self, vaddr, access, walk, reason):
+        self._entering_kernel()
+        return self.current.aspace.fault(vaddr, access, walk, reason)
+
+    def _on_syscall(self) -> None:
+        self._entering_kernel()
+        m, proc = self.machine, self.current
+        rax, rdi, rsi, rdx, r10, r8, r9, rip, rflags = m.read_regs(SYSCALL_REGS)
+        result = dispatch(proc, rax, (rdi, rsi, rdx, r10, r8, r9), trace=self.trace is not None)
+        if isinstance(result, Blocked):
+            self.table.scheduler.block(proc.pid)
+            proc.restart_at = rip                # made again when the process is woken
+            m.stop(_Left("blocked"))
+            return
+        # As the syscall instruction does: rcx = the return address (rip still
+        # points at the 2-byte syscall here), r11 = rflags.
+        m.write_regs({"rax": result & U64, "rcx": rip + SYSCALL_SIZE, "r11": rflags})
+        if self.trace is not None and proc.syscalls:
+            line = proc.syscalls[-1].text
+            self.trace(line if proc is self.process else f"[pid {proc.pid}] {line}")
+        if self.table.created != len(self.processes):
+            self._note_new_processes()
+        self.table.scheduler.wake_all()          # a pipe or a child may have changed
+        if proc.exit_code is not None:
+            m.stop(_Left("exit"))
+        elif proc.signals.fatal is not None:
+            m.stop(_Left("signal"))
+        elif proc.yield_requested:
+            proc.yield_requested = False
+            m.stop(_Left("yield"))
+
+    def _note_new_processes(self) -> None:
+        for proc in self.table.processes.values():
+            if proc.pid not in self.outcomes:
+                self.processes.append(proc)
+                self.outcomes[proc.pid] = Outcome()
+
+    # -- how processes end ----------------------------------------------------------------
+
     def _signalled(self, info: SignalInfo, fault: GuestFault | None):
-        """A signal that kills: pending for a debugger, else the end."""
-        self.fault = fault
+        """A signal that kills the first process: pending for a debugger, else the end."""
+        self.outcome.fault = fault
         if self.debugged:
             self.pending_signal = info
             return SIGNALLED
@@ -223,107 +403,144 @@ class ProcessRunner:
         pending, self.pending_signal = self.pending_signal, None
         self.process.signals.fatal = None
         if signo == 0:
-            self.fault = None
+            self.outcome.fault = None
             return
         if pending is not None and pending.signo == signo:
             self._terminate(pending)
             return
-        self.fault = None
+        self.outcome.fault = None
         signals.send(self.process, SignalInfo(signo, signals.SI_USER))
         fatal, self.process.signals.fatal = self.process.signals.fatal, None
         if fatal is not None:
             self._terminate(fatal)
 
     def _terminate(self, info: SignalInfo) -> None:
-        self.signal = info.signo
-        if self.fault is not None and self.fault.signo == info.signo:
-            self.stopped, self.message = "fault", str(self.fault)
-            return
-        self.fault = None
-        self.stopped, self.message = "signal", self._signal_message(info)
+        fault = self.outcome.fault
+        if fault is not None and fault.signo == info.signo:
+            outcome = Outcome(fault=fault, stopped="fault", signal=info.signo, message=str(fault))
+        else:
+            outcome = Outcome(stopped="signal", signal=info.signo,
+                              message=self._signal_message(self.process, info))
+        self._end(self.process, outcome, signaled_status(info.signo))
 
-    def _signal_message(self, info: SignalInfo) -> str:
+    def _signal_message(self, proc: Process, info: SignalInfo) -> str:
         name = signal.Signals(info.signo).name
         rip = self.machine.reg("rip")
         where = self.symbols.describe(rip) or self.machine.describe(rip)
-        sender = "the program sent it to itself" if info.pid == self.process.pid else \
-            "sent by the debugger"
+        sender = "the program sent it to itself" if info.pid == proc.pid else \
+            f"sent by pid {info.pid}" if info.pid else "sent by the debugger"
         note = " (its handler was not run: emu runs no signal handlers)" \
-            if signals.handled(self.process, info.signo) else ""
+            if signals.handled(proc, info.signo) else ""
         return (f"{name} ({signal.strsignal(info.signo)}): {sender}{note}\n"
                 f"    rip {rip:#x}" + (f" <{where}>" if where else ""))
 
-    def run(self, budget: Budget) -> RunResult:
-        """Run to the end and tear the process down."""
-        while self.alive:
-            self.resume(budget)
-            if self.alive:      # reached NEVER: cannot happen, but never spin
-                self.stopped, self.message = "fault", "stopped for no reason"
-        return self.finish()
+    def _end(self, proc: Process, outcome: Outcome, status: int) -> None:
+        """`proc` has ended: record how, take its figures, free its memory and
+        files, and let its parent (and everyone waiting) know."""
+        if self.outcomes.get(proc.pid, Outcome()).ended:
+            return
+        self.outcomes[proc.pid] = outcome
+        self.reports[proc.pid] = self._report(proc, outcome)
+        if proc is not self.process:
+            self._release(proc)
+        proc.files.close_all()
+        self.table.exited(proc, status)
+        if proc is self.current:
+            proc.context = None
 
-    def _entering_kernel(self) -> None:
-        for observer in self.kernel_entry_observers:
-            observer()
+    def _kill_all(self, why: str, message: str) -> None:
+        """The run stops (its budget, a kernel panic, a deadlock): every
+        process ends; the first one carries the message."""
+        for proc in list(self.table.live()):
+            outcome = Outcome(stopped=why, message=message if proc is self.process else "")
+            self._end(proc, outcome, signaled_status(signal.SIGKILL))
 
-    def _fault(self, vaddr, access, walk, reason):
-        self._entering_kernel()
-        return self.aspace.fault(vaddr, access, walk, reason)
+    def _deadlock(self) -> None:
+        self._kill_all("deadlock", "deadlock: every process is waiting (for a child, or "
+                                   "for a pipe nobody will write), so none can run")
 
-    def _on_syscall(self) -> None:
-        self._entering_kernel()
-        m = self.machine
-        rax, rdi, rsi, rdx, r10, r8, r9, rip, rflags = m.read_regs(SYSCALL_REGS)
-        result = dispatch(self.process, rax, (rdi, rsi, rdx, r10, r8, r9),
-                          trace=self.trace is not None)
-        # As the syscall instruction does: rcx = the return address (rip still
-        # points at the 2-byte syscall here), r11 = rflags.
-        m.write_regs({"rax": result & U64, "rcx": rip + 2, "r11": rflags})
-        if self.trace is not None:
-            self.trace(self.process.syscalls[-1].text if self.process.syscalls else "")
-        if self.process.exit_code is not None:
-            self.machine.stop(ProcessExit(self.process.exit_code))
-        elif self.process.signals.fatal is not None:
-            self.machine.stop(ProcessSignalled(self.process.signals.fatal))
+    def _release(self, proc: Process) -> None:
+        if proc.aspace.root:
+            proc.aspace.destroy()
+
+    def _report(self, proc: Process, outcome: Outcome) -> ProcessReport:
+        space = proc.aspace
+        return ProcessReport(
+            pid=proc.pid, ppid=proc.ppid, outcome=outcome, maps=_maps(space),
+            brk={"start": space.brk_start, "end": space.brk},
+            pages_mapped=space.resident_pages(), page_faults=space.page_faults,
+            cow_faults=space.cow_faults, shared_pages=space.shared_pages(),
+            syscalls=proc.syscall_count)
 
     # -- undo support for the debugger ------------------------------------------------
 
     def kernel_state(self) -> dict:
         """Everything a syscall or page fault may change outside guest RAM."""
         m = self.machine
-        return {"aspace": self.aspace.snapshot(), "frames": m.frames.snapshot(),
-                "memory_map": m.memory_map.snapshot(), "process": self.process.snapshot(),
-                "runner": (self.exit_code, self.stopped, self.fault, self.message,
-                           self.pending_signal, self.signal)}
+        return {"frames": m.frames.snapshot(), "memory_map": m.memory_map.snapshot(),
+                "processes": {p.pid: (p, p.aspace.snapshot(), p.snapshot(), p.context,
+                                      p.syscall_return, p.wait_status, p.ppid)
+                              for p in self.table.processes.values()},
+                "table": (dict(self.table.processes), self.table.scheduler.snapshot(),
+                          self.table._next_pid),
+                "spaces": set(self.spaces), "current": self.current,
+                "runner": ({pid: o.copy() for pid, o in self.outcomes.items()},
+                           dict(self.reports), list(self.processes), self.pending_signal)}
 
     def restore_kernel_state(self, state: dict) -> None:
         m = self.machine
-        self.aspace.restore(state["aspace"])
         m.frames.restore(state["frames"])
         m.memory_map.restore(state["memory_map"])
-        self.process.restore(state["process"])
-        (self.exit_code, self.stopped, self.fault, self.message, self.pending_signal,
-         self.signal) = state["runner"]
+        for proc, space, saved, context, returning, status, ppid in state["processes"].values():
+            proc.aspace.restore(space)
+            proc.restore(saved)
+            proc.context, proc.syscall_return, proc.wait_status, proc.ppid = \
+                context, returning, status, ppid
+        processes, scheduler, next_pid = state["table"]
+        self.table.processes = dict(processes)
+        self.table.scheduler.restore(scheduler)
+        self.table._next_pid = next_pid
+        self.spaces.clear()
+        self.spaces.update(state["spaces"])
+        self.current = state["current"]
+        outcomes, reports, every, self.pending_signal = state["runner"]
+        self.outcomes = {pid: o.copy() for pid, o in outcomes.items()}
+        self.reports, self.processes = dict(reports), list(every)
 
     # -- the end -------------------------------------------------------------------------
 
     def snapshot_maps(self) -> list[dict]:
-        return [{"start": v.start, "end": v.end, "perms": v.perms, "name": v.name}
-                for v in self.aspace.vmas]
+        return _maps(self.aspace)
 
     def finish(self) -> RunResult:
-        """Take the final figures, then free the whole address space."""
-        space = self.aspace
-        result = RunResult(
-            exit_code=self.exit_code, stdout=bytes(self.process.output[1]),
-            stderr=bytes(self.process.output[2]), fault=self.fault, stopped=self.stopped,
-            message=self.message, syscalls=self.process.syscall_count,
-            maps=self.snapshot_maps(), brk={"start": space.brk_start, "end": space.brk},
-            pages_mapped=space.resident_pages(), page_faults=space.page_faults,
-            syscall_log=list(self.process.syscalls), signal=self.signal)
+        """Take the final figures, then free every address space."""
         if not self.finished:
-            space.destroy()
+            for proc in list(self.table.live()):
+                if proc is not self.process:
+                    self._end(proc, Outcome(stopped="signal", signal=signal.SIGKILL),
+                              signaled_status(signal.SIGKILL))
+        outcome, proc = self.outcome, self.process
+        report = self.reports.get(proc.pid) or self._report(proc, outcome)
+        result = RunResult(
+            exit_code=outcome.exit_code, stdout=bytes(proc.output[1]),
+            stderr=bytes(proc.output[2]), fault=outcome.fault, stopped=outcome.stopped,
+            message=outcome.message, syscalls=proc.syscall_count, maps=report.maps,
+            brk=report.brk, pages_mapped=report.pages_mapped, page_faults=report.page_faults,
+            syscall_log=list(proc.syscalls), signal=outcome.signal,
+            processes=[self.reports.get(p.pid) or self._report(p, self.outcomes[p.pid])
+                       for p in self.processes])
+        if not self.finished:
+            self._release(proc)
             self.finished = True
         return result
+
+
+_AGAIN = object()            # _run_traced: the first process left the CPU for a while
+
+
+def _maps(space) -> list[dict]:
+    return [{"start": v.start, "end": v.end, "perms": v.perms, "name": v.name}
+            for v in space.vmas]
 
 
 def _auxv(aspace, rsp: int) -> bytes:

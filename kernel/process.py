@@ -1,8 +1,14 @@
-"""A process: an address space, its files (stdin/stdout/stderr), its syscall log.
+"""A process: an address space, its descriptors, its place among the run's
+processes, and its syscall log.
 
 The kernel's syscall handlers see a process through this class only: reading
 and writing user memory the way copy_from_user/copy_to_user do (faulting
-pages of a VMA in, -EFAULT outside), writing to its output, and exiting.
+pages of a VMA in, -EFAULT outside), its open files (kernel/files.py), its
+parent and children (kernel/tasks.py), and exiting.
+
+While a process is not on the CPU, `context` holds its registers (the
+runner's business: emu/runner.py), and `syscall_return` the value its last
+system call returns when it next runs (fork's 0 in the child).
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ from emu.errors import KernelPanic
 from emu.paging import PAGE_4K, PTE_RW, PTE_US, page_offset, pages_in
 
 from .address_space import USER_TOP, AddressSpace
+from .files import Console, FdTable, InputFile
 
-STDIN, STDOUT, STDERR = 0, 1, 2
+
 USER_LIMIT = USER_TOP            # no user access reaches this address or beyond
 LOG_LIMIT = 100_000          # syscall records kept for --strace and the debugger
 
@@ -61,16 +68,22 @@ class Process:
     """One single-threaded process on the machine."""
 
     def __init__(self, aspace: AddressSpace, path: str, argv: list[str], *,
-                 cpu, stdin: bytes = b"", pid: int = 1000, seed: int = 0):
+                 cpu, files: FdTable | None = None, console: Console | None = None,
+                 stdin: bytes = b"", pid: int = 1000, seed: int = 0):
         self.aspace = aspace
         self.path = path
         self.argv = argv
         self.cpu = cpu                     # set_fs_base / fs_base / gs: see emu.runner
         self.pid = pid
-        self.stdin = stdin
-        self.stdin_pos = 0
-        self.output = {STDOUT: bytearray(), STDERR: bytearray()}
-        self.echo = None                   # callable(fd, bytes) for live output
+        self.ppid = 1
+        self.console = console or Console()
+        self.files = files or FdTable.standard(InputFile(stdin), self.console)
+        self.table = None                  # the run's ProcessTable (kernel/tasks.py)
+        self.wait_status: int | None = None   # set when it has ended (a zombie, then reaped)
+        self.context = None                # the CPU state while it is off the CPU
+        self.syscall_return: int | None = None
+        self.restart_at = 0                # where a blocked system call is made again
+        self.yield_requested = False       # sched_yield: leave the CPU after this call
         self.exit_code: int | None = None
         self.syscalls: list[SyscallRecord] = []
         self.syscall_count = 0
@@ -180,29 +193,30 @@ class Process:
 
     # -- files and exit ----------------------------------------------------------------
 
+    @property
+    def output(self) -> dict[int, bytearray]:
+        """What the run's processes wrote to stdout (1) and stderr (2)."""
+        return self.console.output
+
     def emit(self, fd: int, data: bytes) -> None:
-        self.output[fd] += data
-        if self.echo is not None:
-            self.echo(fd, data)
+        self.console.emit(fd, data)
 
     def exit(self, code: int) -> None:
         self.exit_code = code & 0xFF
 
     def snapshot(self) -> dict:
         """What syscalls change in the process, for the debugger's undo."""
-        return {"exit_code": self.exit_code, "out": len(self.output[STDOUT]),
-                "err": len(self.output[STDERR]), "count": self.syscall_count,
-                "logged": len(self.syscalls), "stdin_pos": self.stdin_pos,
-                "random": self.random.getstate(), "tid": self.clear_child_tid,
-                "signals": self.signals.copy()}
+        return {"exit_code": self.exit_code, "console": self.console.snapshot(),
+                "files": self.files.snapshot(), "count": self.syscall_count,
+                "logged": len(self.syscalls), "random": self.random.getstate(),
+                "tid": self.clear_child_tid, "signals": self.signals.copy()}
 
     def restore(self, state: dict) -> None:
         self.exit_code = state["exit_code"]
-        del self.output[STDOUT][state["out"]:]
-        del self.output[STDERR][state["err"]:]
+        self.console.restore(state["console"])
+        self.files.restore(state["files"])
         self.syscall_count = state["count"]
         del self.syscalls[state["logged"]:]
-        self.stdin_pos = state["stdin_pos"]
         self.random.setstate(state["random"])
         self.clear_child_tid = state["tid"]
         self.signals = state["signals"].copy()

@@ -8,7 +8,10 @@
 Wait status words are built as Linux builds them (<sys/wait.h>):
 
     exited with code c      (c & 0xff) << 8          WIFEXITED, WEXITSTATUS
-    killed by signal s      s & 0x7f, | 0x80 if core WIFSIGNALED, WTERMSIG
+    killed by signal s      s & 0x7f                 WIFSIGNALED, WTERMSIG
+
+No core file is ever written, so the 0x80 bit (WCOREDUMP) stays clear, as on
+a Linux system with the usual `ulimit -c 0`.
 
 A process whose parent exits first is given to init (pid 1), which here is
 the kernel itself: it reaps such zombies at once, so nothing is left behind.
@@ -29,8 +32,6 @@ from emu.errors import KernelPanic
 
 FIRST_PID = 1000                 # where pids start (the first program's pid)
 INIT_PID = 1                     # the parent of orphans: the kernel reaps them
-CORE_DUMPED = 0x80
-CORE_SIGNALS = {3, 4, 5, 6, 7, 8, 11, 24, 25, 31}   # signal(7)'s "Core" action
 
 RUNNABLE, BLOCKED, ZOMBIE = "runnable", "blocked", "zombie"
 
@@ -41,8 +42,8 @@ def exited_status(code: int) -> int:
 
 
 def signaled_status(signo: int) -> int:
-    """The wait status of a process killed by signal `signo`."""
-    return (signo & 0x7F) | (CORE_DUMPED if signo in CORE_SIGNALS else 0)
+    """The wait status of a process killed by signal `signo` (no core dumped)."""
+    return signo & 0x7F
 
 
 class Scheduler:
@@ -83,6 +84,9 @@ class Scheduler:
                 return pid
         return None
 
+    def is_runnable(self, pid: int) -> bool:
+        return self._state.get(pid) == RUNNABLE or pid in self._woken
+
     def runnable(self) -> int:
         """How many processes could run now."""
         return sum(1 for pid, s in self._state.items() if s == RUNNABLE or pid in self._woken)
@@ -112,12 +116,18 @@ class ProcessTable:
         self._next_pid += 1
         proc.pid = pid
         proc.ppid = parent.pid if parent is not None else INIT_PID
+        proc.table = self
         self.processes[pid] = proc
         self.scheduler.add(pid)
         return pid
 
     def get(self, pid: int):
         return self.processes.get(pid)
+
+    @property
+    def created(self) -> int:
+        """How many processes the table has ever had."""
+        return self._next_pid - FIRST_PID
 
     def children(self, pid: int) -> list:
         return [p for p in self.processes.values() if p.ppid == pid]

@@ -166,7 +166,7 @@ class Debugger(Stepping):
         self.target.runner.finish()
         old = self.target
         runner = ProcessRunner(Machine(ram_mib=old.machine.ram_mib), self.image, self.argv,
-                               stdin=old.runner.process.stdin, echo=old.runner.process.echo)
+                               stdin=old.runner.stdin, echo=old.runner.echo)
         target = Target(runner, old.history.limit)
         target.recording = old.recording
         for bp in old.breakpoints.values():         # the same numbers, as gdb keeps them

@@ -181,6 +181,8 @@ class Target(Reversing):
     # -- hooks --------------------------------------------------------------------------
 
     def _on_breakpoint(self, address: int, bp: Breakpoint) -> None:
+        if not self.runner.is_current_traced():      # a child: gdb detached from it
+            return
         if self._skip_breakpoint_at == address:
             self._skip_breakpoint_at = None
             return
@@ -189,12 +191,12 @@ class Target(Reversing):
             self.machine.stop(Hit(breakpoint=bp, rip=address))
 
     def _on_watch_write(self, paddr: int, size: int, wp: Watchpoint) -> None:
-        if self._watch_enabled and wp.overlaps(paddr, size):
+        if self._watch_enabled and wp.overlaps(paddr, size) and self.runner.is_current_traced():
             old = self.machine.ram.read(paddr, size)
             self.machine.stop(Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, old=old))
 
     def _on_watch_read(self, paddr: int, size: int, wp: Watchpoint) -> None:
-        if self._watch_enabled and wp.overlaps(paddr, size):
+        if self._watch_enabled and wp.overlaps(paddr, size) and self.runner.is_current_traced():
             self.machine.stop(Hit(watchpoint=wp, rip=self.rip, paddr=paddr, size=size, read=True))
 
     # -- signals ------------------------------------------------------------------------

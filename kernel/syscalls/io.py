@@ -1,7 +1,9 @@
-"""File syscalls for a process with no filesystem: stdin, stdout, stderr.
+"""File syscalls for a process with no filesystem: its descriptors' files.
 
-fd 0 reads the bytes given as stdin; fds 1 and 2 write to the process's
-output. Paths do not exist (ENOENT), except /proc/self/exe for readlink.
+A descriptor refers to stdin (the bytes given), the console (stdout and
+stderr) or a pipe end (kernel/files.py; pipe and dup are in fds.py). Paths
+do not exist (ENOENT), except /proc/self/exe for readlink. A read or write
+that must wait returns Blocked: the process sleeps and makes the call again.
 
 A buffer that is only partly accessible gets what Linux gives for a regular
 file: the bytes before the first inaccessible one (a short count), -EFAULT
@@ -14,15 +16,14 @@ from __future__ import annotations
 import struct
 
 from ..address_space import USER_TOP
-from ..errno import EBADF, EFAULT, EINVAL, ENOENT, ENOTTY, ESPIPE
-from ..process import STDERR, STDIN, STDOUT
+from ..errno import EBADF, EFAULT, EINVAL, ENOENT, ENOTTY, EPIPE, ESPIPE
+from .signal import SIGPIPE, send_kernel_signal
 
 AT_FDCWD = -100 & 0xFFFF_FFFF
 AT_EMPTY_PATH = 0x1000
 S_IFIFO = 0o010000
 IOV_MAX = 1024
 MAX_RW_COUNT = 0x7FFF_F000          # Linux never reads or writes more in one call
-STDIO = (STDIN, STDOUT, STDERR)
 
 
 def _fd(value: int) -> int:
@@ -37,43 +38,58 @@ def access_ok(addr: int, size: int) -> bool:
     return addr + size <= USER_TOP
 
 
-def sys_read(proc, fd: int, buf: int, count: int) -> int:
-    """Read stdin into `buf`. As on Linux for a file: a buffer that ends in
+def _file(proc, fd: int, reading: bool):
+    """The open file behind `fd` if it can be read (or written), else None."""
+    file = proc.files.get(_fd(fd))
+    if file is None or not (file.readable if reading else file.writable):
+        return None
+    return file
+
+
+def _written(proc, file, data: bytes):
+    """Give `data` to `file`: its count, Blocked, or -EPIPE with SIGPIPE sent
+    (whose default action ends the process), as Linux's pipe_write does."""
+    result = file.write(proc, data)
+    if result == -EPIPE:
+        send_kernel_signal(proc, SIGPIPE)
+    return result
+
+
+def sys_read(proc, fd: int, buf: int, count: int):
+    """Read from `fd` into `buf`. As on Linux for a file: a buffer that ends in
     memory the process cannot write gets the bytes that fit before it (the
     short count); -EFAULT only when not even the first byte fits."""
-    if _fd(fd) != STDIN:
+    file = _file(proc, fd, reading=True)
+    if file is None:
         return -EBADF
     if not access_ok(buf, count):
         return -EFAULT
-    count = min(count, MAX_RW_COUNT)
-    data = proc.stdin[proc.stdin_pos:proc.stdin_pos + count]
-    if not data:
+    if count == 0:
         return 0
-    done = proc.write_prefix(buf, data)
-    proc.stdin_pos += done
-    return done if done else -EFAULT
+    return file.read(proc, buf, min(count, MAX_RW_COUNT))
 
 
-def sys_write(proc, fd: int, buf: int, count: int) -> int:
-    """Write `buf` to stdout or stderr, stopping at the first byte the process
-    cannot read (the short count), as Linux does for a file; -EFAULT when
-    not even the first byte is readable."""
-    if _fd(fd) not in (STDOUT, STDERR):
+def sys_write(proc, fd: int, buf: int, count: int):
+    """Write `buf` to `fd`, stopping at the first byte the process cannot read
+    (the short count), as Linux does for a file; -EFAULT when not even the
+    first byte is readable."""
+    file = _file(proc, fd, reading=False)
+    if file is None:
         return -EBADF
     if not access_ok(buf, count):
         return -EFAULT
     data = proc.read_prefix(buf, min(count, MAX_RW_COUNT))
     if count and not data:
         return -EFAULT
-    proc.emit(_fd(fd), data)
-    return len(data)
+    return _written(proc, file, data) if data else 0
 
 
-def sys_writev(proc, fd: int, iov: int, iovcnt: int) -> int:
+def sys_writev(proc, fd: int, iov: int, iovcnt: int):
     """writev(2): the vectors are read and checked as Linux's import_iovec
     does (see _import_iovec), then written in order up to the first byte
     that cannot be read."""
-    if _fd(fd) not in (STDOUT, STDERR):
+    file = _file(proc, fd, reading=False)
+    if file is None:
         return -EBADF
     vectors = _import_iovec(proc, iov, iovcnt)
     if isinstance(vectors, int):
@@ -86,8 +102,7 @@ def sys_writev(proc, fd: int, iov: int, iovcnt: int) -> int:
     data = b"".join(pieces)
     if sum(length for _, length in vectors) and not data:
         return -EFAULT
-    proc.emit(_fd(fd), data)
-    return len(data)
+    return _written(proc, file, data) if data else 0
 
 
 def _import_iovec(proc, iov: int, iovcnt: int):
@@ -124,16 +139,12 @@ def _import_iovec(proc, iov: int, iovcnt: int):
     return capped
 
 
-def sys_close(proc, fd: int) -> int:
-    return 0 if _fd(fd) in STDIO else -EBADF
-
-
 def sys_lseek(proc, fd: int, offset: int, whence: int) -> int:
-    return -ESPIPE if _fd(fd) in STDIO else -EBADF
+    return -EBADF if proc.files.get(_fd(fd)) is None else -ESPIPE
 
 
 def _stat_bytes() -> bytes:
-    """struct stat (144 bytes) of a pipe: what stdio looks like here."""
+    """struct stat (144 bytes) of a pipe: what every descriptor here looks like."""
     out = bytearray(144)
     struct.pack_into("<QQQIII", out, 0, 0x10, 1, 1, S_IFIFO | 0o600, 1000, 1000)
     struct.pack_into("<q", out, 56, 4096)              # st_blksize
@@ -141,7 +152,7 @@ def _stat_bytes() -> bytes:
 
 
 def sys_fstat(proc, fd: int, statbuf: int) -> int:
-    if _fd(fd) not in STDIO:
+    if proc.files.get(_fd(fd)) is None:
         return -EBADF
     return 0 if proc.write(statbuf, _stat_bytes()) else -EFAULT
 
@@ -160,8 +171,8 @@ def sys_stat(proc, path: int, statbuf: int) -> int:
 
 
 def sys_ioctl(proc, fd: int, request: int, arg: int) -> int:
-    """stdio is not a terminal: TCGETS, TIOCGWINSZ and the rest get ENOTTY."""
-    return -ENOTTY if _fd(fd) in STDIO else -EBADF
+    """Nothing is a terminal: TCGETS, TIOCGWINSZ and the rest get ENOTTY."""
+    return -EBADF if proc.files.get(_fd(fd)) is None else -ENOTTY
 
 
 def sys_readlink(proc, path: int, buf: int, size: int) -> int:

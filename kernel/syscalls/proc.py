@@ -122,20 +122,8 @@ def sys_sigaltstack(proc, ss: int, old: int) -> int:
     return 0
 
 
-def sys_getpid(proc) -> int:
-    return proc.pid
-
-
-def sys_getppid(proc) -> int:
-    return 1
-
-
 def sys_getuid(proc) -> int:
     return UID
-
-
-def sys_sched_yield(proc) -> int:
-    return 0
 
 
 def sys_futex(proc, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int) -> int:

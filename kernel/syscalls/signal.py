@@ -1,10 +1,10 @@
-"""Signal syscalls: kill, tkill, tgkill to the process itself, the signal
-mask and the dispositions.
+"""Signal syscalls: kill, tkill, tgkill, the signal mask and the dispositions.
 
-A process here has one thread and no children, so a signal can only come
-from the process itself (abort() and raise() use tgkill or tkill) or from
-the machine (a fault; see emu/runner.py). What happens to it is the default
-action of signal(7), per process:
+A process here has one thread. A signal comes from the process itself
+(abort() and raise() use tgkill or tkill), from another process of the run
+(kill), from the kernel (SIGPIPE on a broken pipe) or from the machine (a
+fault; see emu/runner.py). What happens to it is the default action of
+signal(7), per process:
 
     terminate   HUP INT KILL USR1 USR2 PIPE ALRM TERM STKFLT IO PWR VTALRM
                 PROF, and the real-time signals 32..64
@@ -29,6 +29,7 @@ import struct
 
 from ..errno import EFAULT, EINVAL, ESRCH
 from ..process import SignalInfo
+from ..tasks import FIRST_PID
 
 SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL = range(1, 10)
 SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT, SIGCHLD = range(10, 18)
@@ -100,12 +101,35 @@ def _to_self(proc, signo: int, code: int) -> int:
     return 0
 
 
+def send_kernel_signal(proc, signo: int) -> None:
+    """A signal the kernel sends the calling process (SIGPIPE from a write to a
+    pipe with no reader), as Linux's send_sig(sig, current, 0) does."""
+    send(proc, SignalInfo(signo, SI_USER, pid=proc.pid, uid=UID))
+
+
+def _targets(proc, pid: int) -> list:
+    """The processes kill(pid, ...) reaches: one pid, or every live process of
+    the run for 0, -1 and -FIRST_PID (the run is one process group, led by
+    the first process). Ended processes are not reached."""
+    everyone = proc.table.live() if proc.table is not None else [proc]
+    if pid > 0:
+        return [p for p in everyone if p.pid == pid]
+    return list(everyone) if pid in (0, -1, -FIRST_PID) else []
+
+
 def sys_kill(proc, pid: int, signo: int) -> int:
-    """kill(2): to the process itself (pid, 0 or -1); any other pid is ESRCH."""
-    pid = _signed32(pid)
-    if pid not in (proc.pid, 0, -1):
+    """kill(2): to one process of the run, or to all of them (0, -1, or minus
+    the first process's pid: the one process group); ESRCH when none matches."""
+    targets = _targets(proc, _signed32(pid))
+    if not targets:
         return -ESRCH
-    return _to_self(proc, signo, SI_USER)
+    if signo == 0:
+        return 0
+    if not valid(signo):
+        return -EINVAL
+    for target in targets:
+        send(target, SignalInfo(signo, SI_USER, pid=proc.pid, uid=UID))
+    return 0
 
 
 def sys_tkill(proc, tid: int, signo: int) -> int:

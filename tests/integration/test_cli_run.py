@@ -26,7 +26,11 @@ def test_strace_and_maps():
 def test_json_has_the_documented_shape():
     out = json.loads(emu("run", FIXTURES / "munmap_all.c", "--json").stdout)
     assert set(out) == {"exit_code", "stdout", "fault", "syscalls", "maps", "brk",
-                        "pages_mapped", "page_faults"}
+                        "pages_mapped", "page_faults", "processes"}
+    (only,) = out["processes"]
+    assert set(only) == {"pid", "ppid", "exit_code", "signal", "status", "page_faults",
+                         "pages_shared_at_exit", "pages_mapped", "syscalls"}
+    assert only["pid"] == 1000 and only["page_faults"]["copy_on_write"] == 0
     assert out["exit_code"] == 0 and out["stdout"] == "7 24\n" and out["fault"] is None
     assert "[stack]" in {m["name"] for m in out["maps"]}    # the program unmapped its [anon]
     assert all(set(m) == {"start", "end", "perms", "name"} for m in out["maps"])

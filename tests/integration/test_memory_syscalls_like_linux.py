@@ -68,20 +68,22 @@ def test_write_stops_at_an_unmapped_tail_with_a_short_count(proc):
 def test_read_stops_at_a_read_only_tail_and_consumes_only_what_it_stored(proc):
     tagged(proc, 0, 2)
     assert call(proc, MPROTECT, page(1), PAGE, RO) == 0
-    proc.stdin = b"x" * 500
+    stdin = proc.files.get(0)
+    stdin.data = b"x" * 500
     assert call(proc, READ, 0, page(1) - 96, 200) == 96
-    assert proc.stdin_pos == 96
+    assert stdin.position == 96
     assert call(proc, READ, 0, page(1) + 10, 200) == -EFAULT
-    assert proc.stdin_pos == 96
+    assert stdin.position == 96
 
 
 def test_read_and_write_check_the_whole_range_against_user_memory_first(proc):
     """vfs_read/vfs_write: access_ok(buf, count) before anything is copied."""
     tagged(proc, 0, 1)
-    proc.stdin = b"x" * 10
+    stdin = proc.files.get(0)
+    stdin.data = b"x" * 10
     assert call(proc, READ, 0, page(0), 1 << 47) == -EFAULT
     assert call(proc, WRITE, 1, page(0), 1 << 47) == -EFAULT
-    assert proc.stdin_pos == 0 and not proc.output[1]
+    assert stdin.position == 0 and not proc.output[1]
 
 
 def iovecs(proc, at: int, *vectors) -> int:

@@ -9,10 +9,12 @@ PID = 1000
 
 
 class FakeProcess:
-    """What the signal syscalls use of a process: pid, signals, user memory."""
+    """What the signal syscalls use of a process: pid, signals, user memory,
+    and no other process in its run (table None)."""
 
     def __init__(self):
         self.pid = PID
+        self.table = None
         self.signals = SignalState()
         self.memory = {}
 
