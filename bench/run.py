@@ -8,11 +8,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import churn_bench, debug_bench, gdb_roundtrip, malloclab_bench, mmu_loop  # noqa: E402
+from bench import (churn_bench, debug_bench, fork_bench, gdb_roundtrip,  # noqa: E402
+                   malloclab_bench, mmu_loop)
 
 
 def main() -> int:
-    for bench in (mmu_loop, churn_bench, gdb_roundtrip, debug_bench, malloclab_bench):
+    for bench in (mmu_loop, churn_bench, fork_bench, gdb_roundtrip, debug_bench,
+                  malloclab_bench):
         bench.main()
         print()
         gc.collect()          # each starts without the last one's machines around

@@ -33,3 +33,9 @@ def decode_many(code: bytes, address: int, count: int | None = None):
         if count is not None and len(out) >= count:
             break
     return out
+
+
+def decode_many_detailed(code: bytes, address: int):
+    """Every instruction in `code` from `address`, with operand details,
+    stopping at undecodable bytes."""
+    return list(_CS_DETAIL.disasm(code, address))

@@ -111,6 +111,28 @@ def _parse(path: Path, raw: bytes) -> Image:
                  kind="pie" if base else "exec", elf_path=str(path))
 
 
+def read_kernel_elf(path, low: int, high: int) -> tuple[list[Segment], dict[str, int]]:
+    """The PT_LOAD segments and symbols of a freestanding kernel ELF linked to
+    run in [low, high) of the kernel half (a --kernel C file)."""
+    path = Path(path)
+    raw = read_user_file(path)
+    try:
+        import io
+        elf = ELFFile(io.BytesIO(raw))
+        segments = [_segment(path, raw, seg, 0) for seg in elf.iter_segments()
+                    if seg["p_type"] == "PT_LOAD"]
+        symbols = _symbols(elf, 0)
+    except EmuError:
+        raise
+    except Exception as exc:
+        raise ELFLoadError(f"{path}: corrupt ELF file: {type(exc).__name__}: {exc}") from None
+    for seg in segments:
+        if not low <= seg.vaddr <= seg.vaddr + seg.memsz <= high:
+            raise ELFLoadError(f"{path}: a segment at {seg.vaddr:#x} lies outside the kernel "
+                               f"code area ({low:#x}..{high:#x})")
+    return segments, symbols
+
+
 def _segment(path: Path, raw: bytes, seg, base: int) -> Segment:
     offset, filesz, memsz = seg["p_offset"], seg["p_filesz"], seg["p_memsz"]
     if offset + filesz > len(raw) or filesz > memsz:

@@ -275,14 +275,26 @@ class Machine:
         return self._place(program)
 
     def _place(self, program: Program) -> Program:
-        if program.end > layout.KERNEL_CODE_END:
-            raise UsageError(f"{program.file}: kernel code area is full "
-                             f"({program.end:#x} > {layout.KERNEL_CODE_END:#x})")
+        self.claim_kernel_code(program.end - self._load_cursor, program.file)
         self.ram.write(program.start, program.image())
-        self._load_cursor = (program.end + 15) & ~15
         self.symbols.add_program(program)
         self.programs.append(program)
         return program
+
+    @property
+    def kernel_code_cursor(self) -> int:
+        """The physical address the next kernel code goes to."""
+        return self._load_cursor
+
+    def claim_kernel_code(self, size: int, what: str = "kernel code") -> int:
+        """Take `size` bytes of the kernel code area at the cursor; returns their
+        physical address. UsageError when the area is full."""
+        start = self._load_cursor
+        if start + size > layout.KERNEL_SERVICES:
+            raise UsageError(f"{what}: the kernel code area is full "
+                             f"({start + size:#x} > {layout.KERNEL_SERVICES:#x})")
+        self._load_cursor = (start + size + 15) & ~15
+        return start
 
     def resolve(self, target) -> int:
         """An address from a symbol name or an int; UsageError for unknown names."""

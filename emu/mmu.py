@@ -15,12 +15,14 @@ guest RAM exactly as hardware does:
     False, Unicorn stops, and `pending_fault` says why.
 
 Behind Unicorn's small TLB sits a second one in Python (`_tlb`, virtual page ->
-(physical page, perms)), filled only by successful walks. Like a hardware TLB it
-may hold a translation until it is invalidated: all of it on CR3 changes
-(switch), the pages of a range on unmap/protect (invalidate). Unicorn's own TLB
-can only be flushed whole, which is cheap: its misses refill from `_tlb`.
-A guest that edits its own tables must flush, as on hardware; guest writes to
-CR3 are not followed (the kernel switches address spaces).
+(physical page, perms)), filled only by successful walks, one per privilege
+(the checks differ). Like a hardware TLB it may hold a translation until it is
+invalidated: all of it on CR3 changes (switch), the pages of a range on
+unmap/protect (invalidate), never on a change of privilege. Unicorn's own TLB
+can only be flushed whole, which is cheap: its misses refill from `_tlb`; it
+is flushed when the privilege changes, since Unicorn keeps one for both here.
+A guest that edits its own tables must invalidate, as on hardware (guest
+kernel routines' invlpg and CR3 writes are followed: emu/guest_kernel.py).
 
 The fill's walk (_translate) is the common case written out flat: every level
 present and the access allowed. Anything else takes the full walk (paging.walk),
@@ -68,7 +70,8 @@ class MMU:
         self.pending_fault: RefusedAccess | None = None
         self.handler_error: Exception | None = None   # raised inside fault_handler
         self.fills = 0              # slow-path fills (walks) since the machine booted
-        self._tlb: dict[int, tuple[int, int]] = {}
+        self._tlbs: dict[bool, dict[int, tuple[int, int]]] = {True: {}, False: {}}
+        self._tlb = self._tlbs[False]         # the current privilege's
         # Physical pages filled executable since translated code was last
         # dropped: only these can hold translated code (Machine._code_written).
         self.code_pages: set[int] = set()
@@ -78,32 +81,41 @@ class MMU:
     # -- address-space control ----------------------------------------------------
 
     def switch(self, root: int, user: bool) -> None:
-        """Load CR3 with `root` and set the privilege of what runs next."""
-        if root != self.cr3 or user != self.user:
+        """Load CR3 with `root` and set the privilege of what runs next. A new
+        root forgets every translation; a new privilege keeps them."""
+        if root != self.cr3:
             self.cr3, self.user = root, user
+            self._tlb = self._tlbs[user]
             self._uc.reg_write(UC_X86_REG_CR3, root)
             self.flush()
+        elif user != self.user:
+            self.user = user
+            self._tlb = self._tlbs[user]
+            self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def flush(self) -> None:
-        """Forget every cached translation (both TLBs)."""
-        self._tlb.clear()
+        """Forget every cached translation (all TLBs)."""
+        for tlb in self._tlbs.values():
+            tlb.clear()
         self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def forget_code(self) -> None:
         """Translated code was dropped: from now on only pages the TLBs can
         still fetch from may get new translations. Unicorn's TLB only holds
         translations this MMU filled and still has in `_tlb`."""
-        self.code_pages = {paddr for paddr, perms in self._tlb.values() if perms & UC_PROT_EXEC}
+        self.code_pages = {paddr for tlb in self._tlbs.values()
+                           for paddr, perms in tlb.values() if perms & UC_PROT_EXEC}
 
     def invalidate(self, vaddr: int, size: int) -> None:
         """Forget the translations of [vaddr, vaddr+size) (INVLPG over a range)."""
         first, end = page_align_down(vaddr), vaddr + size
-        if (end - first) // PAGE_4K > len(self._tlb):
-            for page in [p for p in self._tlb if first <= p < end]:
-                del self._tlb[page]
-        else:
-            for page in range(first, end, PAGE_4K):
-                self._tlb.pop(page, None)
+        for tlb in self._tlbs.values():
+            if (end - first) // PAGE_4K > len(tlb):
+                for page in [p for p in tlb if first <= p < end]:
+                    del tlb[page]
+            else:
+                for page in range(first, end, PAGE_4K):
+                    tlb.pop(page, None)
         self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     # -- walking (root defaults to the current CR3) ------------------------------------

@@ -45,6 +45,8 @@ from kernel.tasks import ProcessTable, exited_status, signaled_status
 
 from .errors import BudgetExceeded, GuestFault, KernelPanic, OutOfMemory
 from .faults import signal_info
+from .guest_kernel import GuestKernel
+from .guest_traps import GuestTraps, Oops
 from .machine import NEVER, Budget, Machine, Traps
 from .paging import U64
 from .registers import GPRS
@@ -56,6 +58,7 @@ SYSCALL_SIZE = 2                      # bytes of the syscall instruction
 RFLAGS_AT_START = 0x202
 FPU_AT_START = {"fpcw": 0x37F, "fptag": 0xFFFF, "mxcsr": 0x1F80}   # what Linux gives
 DEFAULT_QUANTUM = 100_000             # instructions in a time slice when several can run
+COUNT_ALWAYS = 1 << 62                # an instruction budget that never runs out
 
 STEPPED = "stepped"          # resume(stepping=True) used up its instructions
 SIGNALLED = "signalled"      # resume() of a debugged process: a signal stopped it
@@ -65,8 +68,19 @@ __all__ = ["ProcessRunner", "RunResult", "STEPPED", "SIGNALLED"]
 
 @dataclass
 class _Left:
-    """Why a process left the CPU: stop requests from the syscall trap."""
-    why: str                   # "exit", "signal", "blocked", "yield"
+    """Why a process left the CPU: stop requests from the syscall trap, and
+    what a kernel routine came to."""
+    why: str          # "exit", "signal", "blocked", "yield", "guest-syscall", "routine"
+
+
+@dataclass
+class _Event:
+    """What one time slice of a process came to (see _run_once)."""
+    kind: str         # request stepped off routine signal exit oops oom budget panic
+    request: object = None
+    info: SignalInfo | None = None
+    fault: GuestFault | None = None
+    message: str = ""
 
 
 class _CpuPorts:
@@ -97,7 +111,7 @@ class ProcessRunner:
 
     def __init__(self, machine: Machine, image, argv: list[str], *, envp=(), stdin=b"",
                  trace=None, echo=None, data_limit: int | None = None, seed: int = 0,
-                 quantum: int = DEFAULT_QUANTUM):
+                 quantum: int = DEFAULT_QUANTUM, kernel: GuestKernel | None = None):
         self.machine = machine
         self.image = image
         self.trace = trace                  # callable(line) for --strace, or None
@@ -136,6 +150,12 @@ class ProcessRunner:
         self.kernel_entry_observers: list = []
         self._traps = Traps(syscall=self._on_syscall, page_fault=self._fault,
                             symbols=self.symbols)
+        # a --kernel file: its routines take page faults and system calls
+        self.guest = GuestTraps(machine, kernel, self._builtin_fault) if kernel else None
+        self._delegated = None            # a user fault on its way to the guest handler
+        if kernel is not None:
+            for name, value in kernel.symbols.addresses().items():
+                self.symbols.add_address(name, value)
 
     # -- the first process, as the debugger and reports see it ----------------------------
 
@@ -213,6 +233,9 @@ class ProcessRunner:
                 self._end(proc, Outcome(stopped="signal", signal=info.signo,
                                         message=self._signal_message(proc, info)),
                           signaled_status(info.signo))
+        for proc in self.table.live():
+            if proc.trap is not None:           # inside a kernel routine: it finishes first
+                return proc
         scheduler = self.table.scheduler
         current = self.current
         if current.wait_status is None and scheduler.is_runnable(current.pid) \
@@ -228,6 +251,8 @@ class ProcessRunner:
         instructions = budget.instructions
         if self.table.scheduler.runnable() > 1:
             instructions = min(instructions or self.quantum, self.quantum)
+        elif self.guest is not None and instructions is None:
+            instructions = COUNT_ALWAYS     # routines count; no flushes switching modes
         return Budget(instructions, seconds)
 
     def _switch_to(self, proc: Process) -> None:
@@ -250,87 +275,127 @@ class ProcessRunner:
                       "r11": rflags, "rip": rip + SYSCALL_SIZE})
         proc.syscall_return = None
 
-    def _run_slice(self, proc: Process, budget: Budget, until: int):
-        """Run `proc` for one slice: the request that stopped it, or raise."""
+    def _run_slice(self, proc: Process, budget: Budget, until: int, stepping: bool):
+        """Put `proc` on the CPU and run it for one slice: user code, or the
+        kernel routine it is in. Returns the stop request, or raises."""
         self._switch_to(proc)
         self._deliver_syscall_return(proc)
+        if proc.trap is not None:
+            request = self.guest.run(proc, budget if stepping else Budget())
+            if request is not None:
+                return request                           # a hook in the routine
+            verdict = self.guest.leave(proc)
+            if verdict.record is not None and self.trace is not None:
+                self._trace(proc, verdict.record.text)
+            if verdict.what == "refused":
+                raise verdict.fault                      # SIGSEGV, as if no handler had run
+            return _Left("routine")
         m = self.machine
-        return m.run(m.reg("rip"), until=until, budget=budget, root=proc.aspace.root,
-                     user=True, traps=self._traps)
+        try:
+            return m.run(m.reg("rip"), until=until, budget=budget, root=proc.aspace.root,
+                         user=True, traps=self._traps)
+        except GuestFault as fault:
+            if self._delegated is None:
+                raise
+            self._delegated = None
+            self.guest.enter_fault(proc, fault)
+            return _Left("routine")
+
+    def _run_once(self, proc: Process, budget: Budget, until: int, stepping: bool):
+        """One slice of `proc`, and what came of it: an _Event."""
+        try:
+            request = self._run_slice(proc, budget, until, stepping)
+        except GuestFault as fault:
+            return _Event("signal", info=signal_info(fault), fault=fault)
+        except BudgetExceeded as exc:
+            if exc.kind == "instructions" and stepping:
+                return _Event("stepped")
+            if exc.kind == "instructions" and budget.instructions == self.quantum:
+                return _Event("off")                     # its time slice, not its budget
+            return _Event("budget", message=str(exc))
+        except Oops as exc:
+            proc.trap = None
+            return _Event("oops", message=str(exc))
+        except OutOfMemory as exc:
+            return _Event("oom", message=f"SIGKILL: {exc} (the machine has "
+                                         f"{self.machine.ram_mib} MiB of RAM)")
+        except KernelPanic as exc:
+            # A kernel invariant broke on the guest's behalf: stop the run, never
+            # the host. This is a bug in emu; the message says where.
+            return _Event("panic", message=f"kernel panic: {exc} (a bug in emu: please report it)")
+        if not isinstance(request, _Left):
+            return _Event("request", request=request)
+        if request.why == "exit":
+            return _Event("exit")
+        if request.why == "signal":
+            return _Event("signal", info=proc.signals.fatal)
+        if request.why == "guest-syscall":
+            self.guest.enter_syscall(proc, *proc.guest_syscall)
+            return _Event("routine")
+        if request.why in ("blocked", "yield"):
+            self._rotate(proc, request)
+            return _Event("off")
+        return _Event("routine")
 
     def _run_traced(self, budget: Budget, until: int, stepping: bool, deadline):
         proc = self.process
         if proc.signals.fatal is not None:             # killed by another process
             return self._signalled(proc.signals.fatal, None)
+        user_step = stepping and proc.trap is None
         slice_budget = budget if stepping else self._slice(budget, deadline)
-        try:
-            request = self._run_slice(proc, slice_budget, until)
-        except GuestFault as fault:
-            return self._signalled(signal_info(fault), fault)
-        except BudgetExceeded as exc:
-            if stepping and exc.kind == "instructions":
-                return STEPPED
-            if exc.kind == "instructions" and slice_budget.instructions != budget.instructions:
-                self._rotate(proc)
-                return _AGAIN                       # its time slice, not its budget
-            self._kill_all("budget", str(exc))
-            return None
-        except OutOfMemory as exc:
-            self._end(proc, Outcome(stopped="oom", signal=signal.SIGKILL, message=(
-                f"SIGKILL: {exc} (the machine has {self.machine.ram_mib} MiB of RAM)")),
-                signaled_status(signal.SIGKILL))
-            return None
-        except KernelPanic as exc:
-            # A kernel invariant broke on the guest's behalf: stop the run, never
-            # the host. This is a bug in emu; the message says where.
-            self._kill_all("panic", f"kernel panic: {exc} (a bug in emu: please report it)")
-            return None
-        if isinstance(request, _Left):
-            return self._left(proc, request)
-        return request
+        event = self._run_once(proc, slice_budget, until, stepping)
+        while user_step and event.kind == "routine" and proc.trap is not None:
+            # a step trapped into a kernel routine: the routine runs whole, as the
+            # CPU's trap would, then the step is done (a system call) or made again
+            kind = proc.trap.kind
+            event = self._run_once(proc, Budget(), NEVER, False)
+            while event.kind == "routine" and proc.trap is not None:
+                event = self._run_once(proc, Budget(), NEVER, False)
+            if event.kind != "routine" or kind == "syscall":
+                break
+            event = self._run_once(proc, slice_budget, until, stepping)
+        return self._traced_event(proc, event, stepping)
 
-    def _left(self, proc: Process, request: _Left):
-        """The traced process left the CPU in a system call."""
-        if request.why == "exit":
-            self._end(proc, Outcome(exit_code=proc.exit_code), exited_status(proc.exit_code))
-            return None
-        if request.why == "signal":
-            return self._signalled(proc.signals.fatal, None)
-        self._rotate(proc, request)
-        return _AGAIN
+    def _traced_event(self, proc: Process, event, stepping: bool):
+        """What resume() makes of an _Event of the first process."""
+        kind = event.kind
+        if kind == "request":
+            return event.request
+        if kind == "stepped" or (stepping and kind == "routine"):
+            return STEPPED
+        if kind in ("off", "routine"):
+            self._rotate(proc)
+            return _AGAIN
+        if kind == "signal":
+            return self._signalled(event.info, event.fault)
+        return self._finish_event(proc, event)
 
     def _run_other(self, proc: Process, deadline) -> None:
         """One time slice of a process the debugger does not follow; whatever
         ends it is recorded on that process, and hooks' stops are ignored."""
-        try:
-            request = self._run_slice(proc, self._slice(Budget(), deadline), NEVER)
-        except GuestFault as fault:
-            info = signal_info(fault)
-            self._end(proc, Outcome(fault=fault, stopped="fault", signal=info.signo,
-                                    message=str(fault)), signaled_status(info.signo))
-            return
-        except BudgetExceeded as exc:
-            if exc.kind == "time":
-                self._kill_all("budget", str(exc))
-            else:
-                self._rotate(proc)
-            return
-        except OutOfMemory as exc:
-            self._end(proc, Outcome(stopped="oom", signal=signal.SIGKILL, message=f"SIGKILL: {exc}"),
-                      signaled_status(signal.SIGKILL))
-            return
-        except KernelPanic as exc:
-            self._kill_all("panic", f"kernel panic: {exc} (a bug in emu: please report it)")
-            return
-        if isinstance(request, _Left) and request.why == "exit":
-            self._end(proc, Outcome(exit_code=proc.exit_code), exited_status(proc.exit_code))
-        elif isinstance(request, _Left) and request.why == "signal":
-            info = proc.signals.fatal
-            self._end(proc, Outcome(stopped="signal", signal=info.signo,
-                                    message=self._signal_message(proc, info)),
-                      signaled_status(info.signo))
+        event = self._run_once(proc, self._slice(Budget(), deadline), NEVER, False)
+        if event.kind == "signal":
+            info = event.info
+            outcome = Outcome(fault=event.fault, stopped="fault", signal=info.signo,
+                              message=str(event.fault)) if event.fault is not None and \
+                event.fault.signo == info.signo else \
+                Outcome(stopped="signal", signal=info.signo,
+                        message=self._signal_message(proc, info))
+            self._end(proc, outcome, signaled_status(info.signo))
+        elif event.kind in ("off", "routine", "request", "stepped"):
+            self._rotate(proc)
         else:
-            self._rotate(proc, request)
+            self._finish_event(proc, event)
+
+    def _finish_event(self, proc: Process, event) -> None:
+        """exit, oops, oom, budget, panic: the process (or the run) ends."""
+        if event.kind == "exit":
+            self._end(proc, Outcome(exit_code=proc.exit_code), exited_status(proc.exit_code))
+        elif event.kind in ("oops", "oom"):
+            self._end(proc, Outcome(stopped=event.kind, signal=signal.SIGKILL,
+                                    message=event.message), signaled_status(signal.SIGKILL))
+        else:
+            self._kill_all(event.kind, event.message)
 
     def _rotate(self, proc: Process, request=None) -> None:
         """`proc` leaves the CPU but stays: its registers are kept for later. A
@@ -348,12 +413,23 @@ class ProcessRunner:
 
     def _fault(self, vaddr, access, walk, reason):
         self._entering_kernel()
+        if self.guest is not None and self.guest.kernel.on_fault is not None:
+            self._delegated = (vaddr, access)           # the guest handler takes it
+            return reason
+        return self.current.aspace.fault(vaddr, access, walk, reason)
+
+    def _builtin_fault(self, vaddr, access, walk, reason):
+        """The built-in demand paging, for a kernel routine's own accesses."""
         return self.current.aspace.fault(vaddr, access, walk, reason)
 
     def _on_syscall(self) -> None:
         self._entering_kernel()
         m, proc = self.machine, self.current
         rax, rdi, rsi, rdx, r10, r8, r9, rip, rflags = m.read_regs(SYSCALL_REGS)
+        if self.guest is not None and rax in self.guest.kernel.syscalls:
+            proc.guest_syscall = (rax, (rdi, rsi, rdx, r10, r8, r9), rip, rflags)
+            m.stop(_Left("guest-syscall"))
+            return
         result = dispatch(proc, rax, (rdi, rsi, rdx, r10, r8, r9), trace=self.trace is not None)
         if isinstance(result, Blocked):
             self.table.scheduler.block(proc.pid)
@@ -364,8 +440,7 @@ class ProcessRunner:
         # points at the 2-byte syscall here), r11 = rflags.
         m.write_regs({"rax": result & U64, "rcx": rip + SYSCALL_SIZE, "r11": rflags})
         if self.trace is not None and proc.syscalls:
-            line = proc.syscalls[-1].text
-            self.trace(line if proc is self.process else f"[pid {proc.pid}] {line}")
+            self._trace(proc, proc.syscalls[-1].text)
         if self.table.created != len(self.processes):
             self._note_new_processes()
         self.table.scheduler.wake_all()          # a pipe or a child may have changed
@@ -376,6 +451,9 @@ class ProcessRunner:
         elif proc.yield_requested:
             proc.yield_requested = False
             m.stop(_Left("yield"))
+
+    def _trace(self, proc: Process, line: str) -> None:
+        self.trace(line if proc is self.process else f"[pid {proc.pid}] {line}")
 
     def _note_new_processes(self) -> None:
         for proc in self.table.processes.values():

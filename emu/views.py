@@ -60,8 +60,10 @@ def memmap_json(memory_map: MemoryMap) -> dict:
 
 # -- page walks --------------------------------------------------------------------
 
-def walk_lines(result: Walk, title: str = "") -> list[str]:
-    """One line per level with the entry, its flags and where it leads."""
+def walk_lines(result: Walk, title: str = "", refcount=None) -> list[str]:
+    """One line per level with the entry, its flags and where it leads.
+    `refcount(frame)` (the frame allocator's) marks a read-only page that
+    several address spaces share: copy-on-write after a fork."""
     head = title or f"page walk of {result.vaddr:#x} under CR3 {result.root:#x}"
     lines = [head]
     for step in result.steps:
@@ -69,10 +71,16 @@ def walk_lines(result: Walk, title: str = "") -> list[str]:
         lines.append(f"  {level:<10} entry @{step.entry_addr:#010x} = {step.entry:#018x}  "
                      f"{step.flags:<20} {_leads_to(step)}")
     if result.mapped:
+        shared = ""
+        if refcount is not None and result.user:
+            references = refcount(result.paddr & ~(result.page_size - 1))
+            if references > 1:
+                shared = f", shared by {references} address spaces" + \
+                    ("" if result.writable else ": copy-on-write")
         lines.append(f"  => physical {result.paddr:#x} ({size_text(result.page_size)} page, "
                      f"{'user' if result.user else 'supervisor'}, "
                      f"{'writable' if result.writable else 'read-only'}, "
-                     f"{'executable' if result.executable else 'NX'})")
+                     f"{'executable' if result.executable else 'NX'}{shared})")
     else:
         lines.append(f"  => not mapped: {result.reason} at {result.stopped_at}")
     return lines
@@ -119,13 +127,23 @@ def register_lines(regs: dict[str, int], changed: set[str] = frozenset()) -> lis
 # -- process address spaces -------------------------------------------------------------
 
 def maps_lines(result) -> list[str]:
-    """The address space like /proc/self/maps, then the break and page counts."""
-    lines = ["address space at exit:"]
-    for m in result.maps:
-        lines.append(f"  {m['start']:012x}-{m['end']:012x} {m['perms']} "
-                     f"{size_text(m['end'] - m['start']):>10}  {m['name']}")
-    brk = result.brk
-    lines.append(f"  brk {brk['start']:#x} -> {brk['end']:#x} ({brk['end'] - brk['start']} bytes); "
-                 f"{result.pages_mapped} pages mapped, {result.page_faults} page faults, "
-                 f"{result.syscalls} system calls")
+    """Each process's address space like /proc/PID/maps, then its break and
+    page counts (one process: as before, with no pid)."""
+    reports = result.processes or [None]
+    lines = []
+    for report in reports:
+        figures = report or result
+        head = "address space at exit" if report is None or len(reports) == 1 else \
+            f"pid {report.pid} (parent {report.ppid}), address space at exit"
+        lines.append(head + ":")
+        for m in figures.maps:
+            lines.append(f"  {m['start']:012x}-{m['end']:012x} {m['perms']} "
+                         f"{size_text(m['end'] - m['start']):>10}  {m['name']}")
+        brk = figures.brk
+        faults = f"{figures.page_faults} page faults"
+        if report is not None and report.cow_faults:
+            faults += f" ({report.cow_faults} copy-on-write)"
+        lines.append(f"  brk {brk['start']:#x} -> {brk['end']:#x} ({brk['end'] - brk['start']} "
+                     f"bytes); {figures.pages_mapped} pages mapped, {faults}, "
+                     f"{figures.syscalls} system calls")
     return lines

@@ -13,7 +13,8 @@ other chunk is handed out by the os_MemoryMap (one byte per chunk).
   0x0A2000   0x0A3000     4 KiB   kernel page table for chunk 0 (4 KiB pages)
   0x0A3000   0x0A4000     4 KiB   kernel-text PDPT: the high alias of the first GiB
   0x100000   0x100010    16 B     return trap at 0x100008: kernel calls return there
-  0x100010   0x1E0000   ~896 KiB  kernel code and data placed by Machine.load
+  0x100010   0x1DF000   ~892 KiB  kernel code and data placed by Machine.load
+  0x1DF000   0x1E0000     4 KiB   kernel services for guest handlers (emu/guest_kernel.py)
   0x1E0000   0x200000   128 KiB   kernel stack (grows down from 0x200000)
 
 System variables (at SYSVARS):
@@ -57,7 +58,8 @@ KTEXT_PDPT = 0x0A3000
 KERNEL_TEXT = 0x100000                   # first executable kernel page
 RETURN_TRAP = 0x100008                   # never executed: calls stop on reaching it
 KERNEL_CODE = 0x100010
-KERNEL_CODE_END = 0x1E0000
+KERNEL_SERVICES = 0x1DF000               # one `ret` per service; the loader stops here
+KERNEL_CODE_END = 0x1E0000               # executable up to here
 KERNEL_STACK_BOTTOM = 0x1E0000
 KERNEL_STACK_TOP = 0x200000
 

@@ -84,6 +84,8 @@ class Process:
         self.syscall_return: int | None = None
         self.restart_at = 0                # where a blocked system call is made again
         self.yield_requested = False       # sched_yield: leave the CPU after this call
+        self.trap = None                   # inside a guest kernel routine: its TrapFrame
+        self.guest_syscall = None          # a system call on its way to a guest routine
         self.exit_code: int | None = None
         self.syscalls: list[SyscallRecord] = []
         self.syscall_count = 0

@@ -103,3 +103,42 @@ def echo_output(fd: int, data: bytes) -> None:
     stream.flush()
     stream.buffer.write(data)
     stream.buffer.flush()
+
+
+def add_kernel_options(parser) -> None:
+    """--kernel FILE, --on-fault SYMBOL, --syscall N=SYMBOL, --kernel-budget, --quantum."""
+    parser.add_argument("--kernel", metavar="FILE.asm|FILE.c",
+                        help="kernel routines to load into the kernel half (see --on-fault, "
+                             "--syscall and asm/kernel/emu_kernel.h)")
+    parser.add_argument("--on-fault", metavar="SYMBOL",
+                        help="the --kernel routine that takes every user page fault")
+    parser.add_argument("--syscall", action="append", default=[], metavar="N=SYMBOL",
+                        help="system call N goes to the --kernel routine SYMBOL (repeatable)")
+    parser.add_argument("--kernel-budget", type=int_in(1, MAX_INSTRUCTIONS), default=10_000_000,
+                        metavar="N", help="instructions a routine may run per call "
+                                          "(default 10,000,000)")
+    parser.add_argument("--quantum", type=int_in(1, MAX_INSTRUCTIONS), default=100_000,
+                        metavar="N", help="instructions in a time slice when several "
+                                          "processes can run (default 100,000)")
+
+
+def guest_kernel(args, machine):
+    """The GuestKernel the --kernel options ask for, or None. UsageError for
+    --on-fault/--syscall without --kernel or a malformed N=SYMBOL."""
+    if not args.kernel:
+        if args.on_fault or args.syscall:
+            raise UsageError("--on-fault and --syscall name routines of a --kernel file")
+        return None
+    from ..guest_kernel import GuestKernel
+    syscalls = {}
+    for text in args.syscall:
+        number, sep, symbol = text.partition("=")
+        try:
+            syscalls[int(number, 0)] = symbol.strip()
+        except ValueError:
+            raise UsageError(f"--syscall {text}: expected N=SYMBOL, e.g. 451=sys_pgaccess") \
+                from None
+        if not sep or not symbol.strip():
+            raise UsageError(f"--syscall {text}: expected N=SYMBOL, e.g. 451=sys_pgaccess")
+    return GuestKernel.load(machine, args.kernel, on_fault=args.on_fault, syscalls=syscalls,
+                            budget=args.kernel_budget, cc=args.cc)

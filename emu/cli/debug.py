@@ -11,7 +11,7 @@ from ..debug.lineedit import LineEditor
 from ..debug.repl import Repl
 from ..toolchain import FLAVOURS
 from ..userfiles import read_user_text
-from .common import add_ram_option, echo_output, int_in
+from .common import add_kernel_options, add_ram_option, echo_output, guest_kernel, int_in
 
 
 def add_parser(subparsers) -> None:
@@ -44,6 +44,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--libc", choices=FLAVOURS, default="runtime")
     p.add_argument("--cc", metavar="CC")
     p.add_argument("--link", action="append", default=[], metavar="FILE.asm")
+    add_kernel_options(p)
     add_ram_option(p)
     p.set_defaults(run=run)
 
@@ -54,7 +55,8 @@ def run(args) -> int:
         script = read_user_text(args.command_file, "-x").splitlines()
     dbg = Debugger.start(args.file, [args.file, *args.guest_args], ram_mib=args.ram_mib,
                          libc=args.libc, cc=args.cc, link=args.link, echo=echo_output,
-                         history=args.history)
+                         history=args.history, kernel=lambda m: guest_kernel(args, m),
+                         quantum=args.quantum)
     dbg.target.recording = args.record
     repl = Repl(dbg, show_context=not args.no_context)
     entry = dbg.target.rip

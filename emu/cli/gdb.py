@@ -20,7 +20,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..gdbstub import HOST, listen, serve
 from ..toolchain import FLAVOURS
-from .common import add_ram_option
+from .common import add_kernel_options, add_ram_option
 from .gdbserver import add_record_options, start_debugger
 
 COMMANDS_SCRIPT = Path(__file__).resolve().parent.parent / "gdbstub" / "gdb_commands.py"
@@ -47,6 +47,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--cc", metavar="CC")
     p.add_argument("--link", action="append", default=[], metavar="FILE.asm")
     add_record_options(p)
+    add_kernel_options(p)
     add_ram_option(p)
     p.set_defaults(run=run)
 

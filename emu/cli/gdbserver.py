@@ -9,7 +9,7 @@ from ..debug.debugger import Debugger
 from ..debug.history import DEFAULT_LIMIT, MAX_HISTORY
 from ..gdbstub import DEFAULT_PORT, HOST, listen, serve
 from ..toolchain import FLAVOURS
-from .common import add_ram_option, echo_output, int_in
+from .common import add_kernel_options, add_ram_option, echo_output, guest_kernel, int_in
 
 
 def add_parser(subparsers) -> None:
@@ -35,6 +35,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--link", action="append", default=[], metavar="FILE.asm",
                    help="for .c files: link an asm file with it, e.g. an asm allocator")
     add_record_options(p)
+    add_kernel_options(p)
     add_ram_option(p)
     p.set_defaults(run=run)
 
@@ -53,7 +54,8 @@ def start_debugger(args):
     """The Debugger `emu gdbserver` and `emu gdb` serve, from their arguments."""
     dbg = Debugger.start(args.file, [args.file, *args.guest_args], ram_mib=args.ram_mib,
                          libc=args.libc, cc=args.cc, link=args.link, echo=echo_output,
-                         history=args.history)
+                         history=args.history, kernel=lambda m: guest_kernel(args, m),
+                         quantum=args.quantum)
     dbg.target.recording = args.record
     return dbg
 

@@ -11,8 +11,9 @@ from ..machine import Budget, Machine
 from ..runner import ProcessRunner
 from ..toolchain import FLAVOURS
 from ..views import maps_lines
-from .common import (MAX_INSTRUCTIONS, MAX_SECONDS, add_json_option, add_ram_option,
-                     echo_output, int_in, print_json, print_lines, seconds_up_to)
+from .common import (MAX_INSTRUCTIONS, MAX_SECONDS, add_json_option, add_kernel_options,
+                     add_ram_option, echo_output, guest_kernel, int_in, print_json, print_lines,
+                     seconds_up_to)
 
 
 def add_parser(subparsers) -> None:
@@ -26,8 +27,10 @@ def add_parser(subparsers) -> None:
                "  emu run examples/allocators/firstfit.c -- 1000\n"
                "  emu run ./prog --strace --maps        (gcc -static or zig cc -static)\n"
                "  emu run prog.c --libc musl --json\n"
+               "  emu run prog.c --kernel pager.asm --on-fault os_page_fault\n"
                "Exit status: the program's; 128+signal when it faults (139 for SIGSEGV); "
-               "137 when it runs the machine out of memory; 124 when the budget runs out; "
+               "137 when it runs the machine out of memory or a --kernel routine oopses; "
+               "124 when the budget runs out or every process waits (a deadlock); "
                "2 for bad input or a compiler error.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="program to run: .asm, .c, or a static ELF")
@@ -45,6 +48,7 @@ def add_parser(subparsers) -> None:
                    help="instruction budget (default none)")
     p.add_argument("--stdin", type=argparse.FileType("rb"), metavar="FILE",
                    help="bytes the program reads from fd 0 (default: nothing)")
+    add_kernel_options(p)
     add_ram_option(p)
     add_json_option(p)
     p.set_defaults(run=run)
@@ -55,11 +59,12 @@ def run(args) -> int:
     image = load_program(args.file, libc=args.libc, cc=args.cc, link=args.link,
                          seconds=args.timeout)
     machine = Machine(ram_mib=args.ram_mib)
+    kernel = guest_kernel(args, machine)
     stdin = args.stdin.read() if args.stdin else b""
     trace = (lambda line: sys.stderr.write(line + "\n")) if args.strace else None
     echo = None if args.json else echo_output
     runner = ProcessRunner(machine, image, [args.file, *args.guest_args], stdin=stdin,
-                      trace=trace, echo=echo)
+                           trace=trace, echo=echo, quantum=args.quantum, kernel=kernel)
     left = max(deadline - time.monotonic(), 0.001)
     result = runner.run(Budget(instructions=args.max_insns, seconds=left))
     if args.json:

@@ -26,7 +26,7 @@ from ..symbols import SymbolTable
 from . import locations
 from .dwarf.evaluate import EvalError, Evaluator
 from .dwarf.info import DebugInfo
-from .dwarf.values import Value
+from .dwarf.values import Value, ValueError_
 from .evaluation import FrameContext, evaluate_text
 from .frames import MAX_FRAMES, Frame, backtrace
 from .source import ProgramInfo
@@ -46,16 +46,31 @@ class Debugger(Stepping):
         self.argv = argv
         self.symbols = SymbolTable.for_image(image)
         self.selected = 0                 # the frame `up`, `down` and `frame N` chose
+        self._load_kernel = None          # what start() was given: see _new_target
+        self._quantum = None
         self.values: list[Value] = []     # the value history
 
     @classmethod
     def start(cls, path, argv: list[str], *, ram_mib: int = 1024, libc: str = "runtime",
               cc: str | None = None, link=(), stdin: bytes = b"", echo=None,
-              history: int | None = None) -> "Debugger":
+              history: int | None = None, kernel=None, quantum=None) -> "Debugger":
+        """`kernel(machine)` loads a --kernel file (a GuestKernel) or gives None."""
         image = load_program(path, libc=libc, cc=cc, link=link)
-        runner = ProcessRunner(Machine(ram_mib=ram_mib), image, argv, stdin=stdin, echo=echo)
-        target = Target(runner) if history is None else Target(runner, history)
-        return cls(target, image, ProgramInfo.for_image(image), argv)
+        dbg = cls(None, image, ProgramInfo.for_image(image), argv)
+        dbg._load_kernel, dbg._quantum = kernel, quantum
+        dbg.target = dbg._new_target(ram_mib, stdin, echo, history)
+        return dbg
+
+    def _new_target(self, ram_mib: int, stdin: bytes, echo, history) -> Target:
+        machine = Machine(ram_mib=ram_mib)
+        kernel = self._load_kernel(machine) if self._load_kernel else None
+        extra = {"quantum": self._quantum} if self._quantum else {}
+        runner = ProcessRunner(machine, self.image, self.argv, stdin=stdin, echo=echo,
+                               kernel=kernel, **extra)
+        if kernel is not None:
+            for name, value in kernel.symbols.addresses().items():
+                self.symbols.add_address(name, value)
+        return Target(runner) if history is None else Target(runner, history)
 
     @property
     def machine(self) -> Machine:
@@ -144,7 +159,7 @@ class Debugger(Stepping):
         try:
             value = evaluate_text(context, text)
             return Evaluator(context).as_address(value) & U64
-        except EvalError as exc:
+        except (EvalError, ValueError_) as exc:      # e.g. "value has been optimized out"
             raise UsageError(str(exc)) from None
 
     # -- frames ---------------------------------------------------------------------------
@@ -165,9 +180,8 @@ class Debugger(Stepping):
         """Load the program afresh (gdb's `run` after a first run)."""
         self.target.runner.finish()
         old = self.target
-        runner = ProcessRunner(Machine(ram_mib=old.machine.ram_mib), self.image, self.argv,
-                               stdin=old.runner.stdin, echo=old.runner.echo)
-        target = Target(runner, old.history.limit)
+        target = self._new_target(old.machine.ram_mib, old.runner.stdin, old.runner.echo,
+                                  old.history.limit)
         target.recording = old.recording
         for bp in old.breakpoints.values():         # the same numbers, as gdb keeps them
             target.add_breakpoint(bp.address, bp.temporary, bp.location, number=bp.number)

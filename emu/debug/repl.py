@@ -55,7 +55,7 @@ class Repl:
         self._display_numbers = 0
         self._frame_key = None
         self._previous = dbg.target.registers()
-
+        self._forks_seen = (None, 1)         # (runner, its processes already reported)
     # -- what commands call ----------------------------------------------------------
 
     def report(self, stop) -> list[str]:
@@ -68,8 +68,17 @@ class Repl:
         self._frame_key = key
         self.list_center = frame.line if frame is not None else None
         self.list_last = None
-        lines = stop_lines(dbg, stop, frame, header)
+        lines = self.fork_lines() + stop_lines(dbg, stop, frame, header)
         return lines + self.display_lines()
+
+    def fork_lines(self) -> list[str]:
+        """gdb's note for each child forked since the last stop (the debugger
+        follows the parent and leaves the child to run)."""
+        runner = self.dbg.runner
+        seen_runner, seen = self._forks_seen
+        children = runner.processes[seen if seen_runner is runner else 1:]
+        self._forks_seen = (runner, len(runner.processes))
+        return [f"[Detaching after fork from child process {child.pid}]" for child in children]
 
     def display_lines(self) -> list[str]:
         if not self.dbg.target.alive:

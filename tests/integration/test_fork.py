@@ -95,3 +95,10 @@ def test_the_schedule_is_the_same_on_every_run():
     second = under_emu(musl("pipe_pingpong"))
     assert [r.syscalls for r in first.processes] == [r.syscalls for r in second.processes]
     assert first.syscall_log == second.syscall_log
+
+
+def test_the_debugger_follows_the_parent_and_reports_forks():
+    out = emu("debug", FORK / "cow_heap.c", "--libc", "musl", "--batch",
+              "-ex", "break waitpid", "-ex", "run", "-ex", "continue", "--", "1").stdout
+    assert "[Detaching after fork from child process 1001]" in out
+    assert "Breakpoint 1" in out and "exited normally" in out

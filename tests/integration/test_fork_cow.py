@@ -84,3 +84,17 @@ def test_frames_come_back_whichever_side_goes_first():
         for step in (order if parent_first else order[::-1]):
             step()
         assert_back_at_boot(machine, boot)
+
+
+def test_pt_marks_a_page_that_two_address_spaces_share_copy_on_write():
+    from emu.views import walk_lines
+    machine, boot, runner, symbols = setup()
+    assert runner.process.write(symbols["heap"], b"x")
+    child = fork_address_space(runner.process.aspace)
+    walk = machine.mmu.walk(symbols["heap"], child.root)
+    assert "shared by 2 address spaces: copy-on-write" in walk_lines(
+        walk, refcount=machine.frames.refcount)[-1]
+    child.destroy()
+    walk = machine.mmu.walk(symbols["heap"], runner.aspace.root)
+    assert "shared" not in walk_lines(walk, refcount=machine.frames.refcount)[-1]
+    runner.finish()

@@ -17,7 +17,8 @@ def _pt(repl, args: str):
     result = repl.dbg.machine.mmu.walk(address, root=runner.aspace.root)
     vma = runner.aspace.vmas.find(address)
     where = f"in {vma.name} ({vma.perms})" if vma else "outside every mapping"
-    return walk_lines(result, f"page walk of {result.vaddr:#x} ({where}), CR3 {result.root:#x}")
+    return walk_lines(result, f"page walk of {result.vaddr:#x} ({where}), CR3 {result.root:#x}",
+                      refcount=repl.dbg.machine.frames.refcount)
 
 
 def _vmmap(repl, args: str):
