@@ -1,0 +1,383 @@
+"""Part C of the pagewalk lab: map_page() builds tables a user program runs on.
+
+Each test takes a fresh machine with the lab's alloc_table (a pool of frames
+in one 2 MiB chunk, poisoned first, so a table that is not zeroed shows) and
+the student's map_page, gets a root from alloc_table, and maps the variant's
+pages: code (r-x), data (rw-, NX), rodata (r--, NX), a stack page (rw-, NX,
+in the data page's page table) and a kernel-only page (no US). Then:
+
+  map-walks-agree   the MMU's walk of every page gives the asked frame and
+                    rights, and nothing else is mapped
+  user-program-runs a user-mode program on those tables sums rodata into data
+  nx-readonly-trap  a user write to rodata, a jump into data and a user read
+                    of the kernel page each fault, with the MMU's reason
+  no-frame-leaks    every frame alloc_table gave is a table in the tree, and
+                    no more tables than the pages need
+  hidden: remap and out of frames: mapping a mapped page returns 1 and
+                    changes nothing; with the pool empty it returns 2 and what
+                    was allocated stays linked in
+"""
+
+from __future__ import annotations
+
+import struct
+
+from kernel import layout
+from kernel.frames import POISON
+
+from ....assembler import assemble
+from ....errors import GuestFault
+from ....machine import Budget
+from ....paging import (ENTRIES, LEVELS, NO_EXECUTE, PAGE_2M, PAGE_4K, PTE_NX, PTE_P, PTE_PS,
+                        PTE_RW, PTE_US, READ_ONLY, SUPERVISOR, decode_flags, page_align_down,
+                        pte_addr)
+from ..base import Outcome, full, none
+from ..calls import call_routine, canaries
+from .prepared import Prepared, map_machine
+from .walk_checks import walk_picture
+
+MAP_OK, MAP_EXISTS, MAP_NO_MEMORY = 0, 1, 2
+RESULT_WORDS = {MAP_OK: "0 (mapped)", MAP_EXISTS: "1 (already mapped)",
+                MAP_NO_MEMORY: "2 (out of frames)"}
+ROLE_FLAGS = {"code": PTE_US, "data": PTE_RW | PTE_US | PTE_NX, "rodata": PTE_US | PTE_NX,
+              "stack": PTE_RW | PTE_US | PTE_NX, "kernel": PTE_RW | PTE_NX}
+PROGRAM_BUDGET = Budget(instructions=100_000)
+SUM_WORDS = 32
+POOL_FRAMES = 512
+OTHER_SLOT_DISTANCE = 128            # data lives in PML4 slots 1..127: this one is empty
+
+
+def draw_layout(rng) -> dict[str, int]:
+    """Virtual addresses of the roles: lower half, spread over PML4 slots; the
+    stack shares the data page's page table."""
+    def page(pml4_low: int, pml4_high: int) -> int:
+        return ((rng.between(pml4_low, pml4_high) << 39) | (rng.below(ENTRIES) << 30)
+                | (rng.below(ENTRIES) << 21) | (rng.below(ENTRIES - 1) << 12))
+    layout_ = {"code": page(0, 0), "data": page(1, 127), "rodata": page(0, 0),
+               "kernel": page(128, 255)}
+    layout_["stack"] = layout_["data"] + PAGE_4K
+    while page_align_down(layout_["rodata"], PAGE_2M) == page_align_down(layout_["code"], PAGE_2M):
+        layout_["rodata"] = page(0, 0)
+    return layout_
+
+
+def extra_pages(rng, count: int, taken: set[int]) -> list[tuple[int, int]]:
+    """(vaddr, flags) of more pages, some beside the roles' pages."""
+    pages = []
+    while len(pages) < count:
+        near = rng.choice(sorted(taken))
+        vaddr = (near + rng.between(-8, 8) * PAGE_4K if rng.chance(1, 2)
+                 else (rng.below(256) << 39) | (rng.below(ENTRIES) << 30) | (rng.below(1 << 18) << 12))
+        if 0 <= vaddr < (1 << 47) and vaddr not in taken:
+            taken.add(vaddr)
+            pages.append((vaddr, rng.choice([PTE_US, PTE_RW | PTE_US, PTE_RW | PTE_US | PTE_NX,
+                                             PTE_RW | PTE_NX, PTE_US | PTE_NX, 0])))
+    return pages
+
+
+class MapRun:
+    """One machine with the pool set up and a root from alloc_table."""
+
+    def __init__(self, prepared: Prepared, pool_frames: int = POOL_FRAMES):
+        self.prepared = prepared
+        self.machine, self.program = map_machine(prepared)
+        self.pool = self.machine.memory_map.allocate(1)
+        self.machine.ram.write_data(self.pool, struct.pack("<Q", POISON) * (layout.CHUNK_SIZE // 8))
+        self.set_pool(self.pool, pool_frames)
+        self.root = self.alloc_table()
+        self.mapped: list[tuple[int, int, int]] = []       # (vaddr, paddr, flags)
+
+    def symbol(self, name: str) -> int:
+        return self.machine.symbols.get(name)
+
+    def set_pool(self, start: int, frames: int) -> None:
+        self.machine.ram.write_u64(self.symbol("alloc_table_next"), start)
+        self.machine.ram.write_u64(self.symbol("alloc_table_end"), start + frames * PAGE_4K)
+
+    @property
+    def allocated(self) -> int:
+        return self.machine.ram.read_u64(self.symbol("alloc_table_count"))
+
+    def alloc_table(self) -> int:
+        return self.machine.call("alloc_table", budget=Budget(instructions=10_000))["rax"]
+
+    def map(self, vaddr: int, flags: int, rng, paddr: int | None = None):
+        """Call map_page for a new frame (or `paddr`); (CallResult, paddr, registers)."""
+        paddr = paddr if paddr is not None else self.machine.frames.alloc()
+        registers = canaries(rng, {"rdi": self.root, "rsi": vaddr, "rdx": paddr, "rcx": flags})
+        result = call_routine(self.machine, "map_page", registers,
+                              self.prepared.budgets["map_call"])
+        if result.returned and result.registers["rax"] == MAP_OK:
+            self.mapped.append((vaddr, paddr, flags))
+        return result, paddr, registers
+
+    def repro(self, test: str, registers: dict | None = None) -> dict:
+        return {"part": "map", "test": test, "pages": [list(m) for m in self.mapped],
+                "registers": registers}
+
+
+def describe_map(vaddr: int, paddr: int, flags: int) -> str:
+    return f"map_page(cr3, {vaddr:#x}, {paddr:#x}, {decode_flags(flags) if flags else '0'})"
+
+
+def map_all(run: MapRun, pages, rng) -> Outcome | None:
+    """Map every (vaddr, flags); the first call that does not return 0 fails."""
+    for vaddr, flags in pages:
+        result, paddr, registers = run.map(vaddr, flags, rng)
+        call = describe_map(vaddr, paddr, flags)
+        if not result.returned or result.problem:
+            return none(f"{call}: {result.problem}", "", run.repro("map", registers))
+        got = result.registers["rax"]
+        if got != MAP_OK:
+            return none(f"{call} returned {RESULT_WORDS.get(got, hex(got))}, expected 0: the "
+                        f"page was not mapped yet and the pool had frames",
+                        "", run.repro("map", registers))
+    return None
+
+
+def role_pages(prepared: Prepared) -> list[tuple[int, int]]:
+    return [(vaddr, ROLE_FLAGS[role]) for role, vaddr in prepared.params["layout"].items()]
+
+
+# -- the tests --------------------------------------------------------------------------------
+
+def check_walks_agree(spec, prepared: Prepared) -> Outcome:
+    rng = prepared.stream(spec, "map-pages")
+    run = MapRun(prepared)
+    pages = role_pages(prepared)
+    pages += extra_pages(rng, 16, {v for v, _ in pages})
+    failed = map_all(run, pages, rng)
+    if failed:
+        return failed
+    for vaddr, paddr, flags in run.mapped:
+        problem = _compare_walk(run, vaddr, paddr, flags)
+        if problem:
+            return none(problem, walk_picture(run.machine, run.root, vaddr), run.repro(spec.name))
+    asked = {vaddr for vaddr, _, _ in run.mapped}
+    extra = [m.vaddr for m in run.machine.page_tables.mappings(run.root) if m.vaddr not in asked]
+    if extra:
+        return none(f"{extra[0]:#x} is mapped but no map_page call asked for it ({len(extra)} "
+                    f"such pages): only the leaf entry for the asked page may be written",
+                    walk_picture(run.machine, run.root, extra[0]), run.repro(spec.name))
+    return full(spec, f"{len(run.mapped)} pages mapped, every walk right")
+
+
+def _compare_walk(run: MapRun, vaddr: int, paddr: int, flags: int) -> str:
+    walk = run.machine.mmu.walk(vaddr, root=run.root)
+    if not walk.mapped:
+        return f"after {describe_map(vaddr, paddr, flags)} the MMU's walk stops at " \
+               f"{walk.stopped_at}: {walk.reason}"
+    if walk.paddr != paddr or walk.page_size != PAGE_4K:
+        return f"{vaddr:#x} leads to {walk.paddr:#x}, not to {paddr:#x}"
+    wanted = {"user": bool(flags & PTE_US), "writable": bool(flags & PTE_RW),
+              "executable": not flags & PTE_NX}
+    found = {"user": walk.user, "writable": walk.writable, "executable": walk.executable}
+    for right, value in wanted.items():
+        if found[right] != value:
+            hint = (" (the tables on the way need US too: make them P | RW | US)"
+                    if right == "user" and value else "")
+            return (f"after {describe_map(vaddr, paddr, flags)} the page is "
+                    f"{'' if found[right] else 'not '}{right}, but {decode_flags(flags) or '0'} "
+                    f"{'asks for' if value else 'does not ask for'} that{hint}")
+    return ""
+
+
+def _program(prepared: Prepared, layout_: dict):
+    source = f"""
+start:
+        mov rsp, {layout_['stack'] + PAGE_4K:#x}
+        mov rsi, {layout_['rodata']:#x}
+        mov rdi, {layout_['data']:#x}
+        xor eax, eax
+        mov ecx, {SUM_WORDS}
+sum:
+        add rax, [rsi + rcx * 8 - 8]
+        push rax
+        pop rdx
+        loop sum
+        mov [rdi], rax
+        mov [rdi + 8], rsp
+        jmp done
+trap_write:
+        mov rax, {layout_['rodata']:#x}
+        mov qword [rax], 1
+        jmp done
+trap_fetch:
+        mov rax, {layout_['data']:#x}
+        jmp rax
+trap_kernel:
+        mov rax, {layout_['kernel']:#x}
+        mov rax, [rax]
+        jmp done
+done:
+        nop
+"""
+    return assemble(source, file="<pagewalk user program>", base=layout_["code"])
+
+
+def _prepare_program(spec, prepared: Prepared, rng):
+    run = MapRun(prepared)
+    failed = map_all(run, role_pages(prepared), rng)
+    if failed:
+        return None, None, failed
+    program = _program(prepared, prepared.params["layout"])
+    frames = {vaddr: paddr for vaddr, paddr, _ in run.mapped}
+    layout_ = prepared.params["layout"]
+    run.machine.ram.write(frames[layout_["code"]], program.image())
+    words = [rng.next_u64() >> 8 for _ in range(SUM_WORDS)]
+    run.machine.ram.write_data(frames[layout_["rodata"]], struct.pack(f"<{SUM_WORDS}Q", *words))
+    return run, program, (frames, words)
+
+
+def _run_user(run: MapRun, program, label: str):
+    """Run the user program from `label`; the GuestFault, or None at `done`."""
+    try:
+        run.machine.run(program.symbols[label], until=program.symbols["done"],
+                        budget=PROGRAM_BUDGET, root=run.root, user=True)
+    except GuestFault as fault:
+        return fault
+    return None
+
+
+def check_user_program(spec, prepared: Prepared) -> Outcome:
+    rng = prepared.stream(spec, "map-program")
+    run, program, extra = _prepare_program(spec, prepared, rng)
+    if run is None:
+        return extra
+    frames, words = extra
+    fault = _run_user(run, program, "start")
+    record = run.repro(spec.name) | {"entry": "start"}
+    if fault is not None:
+        return none(f"the user program faulted on your tables: {fault}",
+                    walk_picture(run.machine, run.root, fault.address), record)
+    data = run.machine.ram.read(frames[prepared.params["layout"]["data"]], 16)
+    total, rsp = struct.unpack("<QQ", data)
+    want = sum(words) & ((1 << 64) - 1)
+    if total != want:
+        return none(f"the user program ran but stored {total:#x} in data, not {want:#x}: "
+                    f"rodata or data does not lead to the frames asked for", "", record)
+    return full(spec, "the program summed rodata into data in user mode")
+
+
+TRAPS = (("trap_write", "rodata", "write", READ_ONLY,
+          "a page mapped without RW must have RW clear in its leaf"),
+         ("trap_fetch", "data", "fetch", NO_EXECUTE,
+          "a page mapped with NX must have bit 63 set in its leaf"),
+         ("trap_kernel", "kernel", "read", SUPERVISOR,
+          "a page mapped without US must have US clear in its leaf"))
+
+
+def check_traps(spec, prepared: Prepared) -> Outcome:
+    rng = prepared.stream(spec, "map-traps")
+    run, program, extra = _prepare_program(spec, prepared, rng)
+    if run is None:
+        return extra
+    layout_ = prepared.params["layout"]
+    for label, role, access, reason, hint in TRAPS:
+        fault = _run_user(run, program, label)
+        record = run.repro(spec.name) | {"entry": label}
+        what = f"a user {access} of the {role} page ({layout_[role]:#x})"
+        picture = walk_picture(run.machine, run.root, layout_[role])
+        if fault is None:
+            return none(f"{what} did not trap; the MMU must refuse it ({reason}): {hint}",
+                        picture, record)
+        if (fault.access, fault.reason, page_align_down(fault.address)) != (access, reason,
+                                                                           layout_[role]):
+            return none(f"{what} must fault there with {reason}, but the program faulted "
+                        f"with {fault.reason} ({fault.access} at {fault.address:#x}): {hint}",
+                        picture, record)
+    return full(spec, "each forbidden access trapped with the right reason")
+
+
+def tables_in_tree(machine, root: int) -> list[int]:
+    """Every table frame reachable from `root` (root included), reading only."""
+    found, stack = [root], [(root, 0)]
+    while stack:
+        table, depth = stack.pop()
+        if depth == len(LEVELS) - 1:
+            continue
+        for index in range(ENTRIES):
+            entry = machine.ram.read_u64(table + 8 * index)
+            if entry & PTE_P and not (entry & PTE_PS and depth > 0):
+                found.append(pte_addr(entry))
+                stack.append((pte_addr(entry), depth + 1))
+    return found
+
+
+def tables_needed(vaddrs) -> int:
+    """The fewest tables that can map `vaddrs`: the root plus one per distinct
+    PML4, PDPT and PD prefix."""
+    prefixes = set()
+    for vaddr in vaddrs:
+        for depth, level in enumerate(LEVELS[:-1]):
+            prefixes.add((depth, vaddr >> (12 + 9 * (3 - depth))))
+    return 1 + len(prefixes)
+
+
+def check_no_leaks(spec, prepared: Prepared) -> Outcome:
+    rng = prepared.stream(spec, "map-leaks")
+    run = MapRun(prepared)
+    pages = role_pages(prepared)
+    pages += extra_pages(rng, 16, {v for v, _ in pages})
+    failed = map_all(run, pages, rng)
+    if failed:
+        return failed
+    return _leak_verdict(spec, run) or full(spec, f"{run.allocated} frames from alloc_table, "
+                                                  f"all of them tables in the tree")
+
+
+def _leak_verdict(spec, run: MapRun, exact: bool = True) -> Outcome | None:
+    """A failed Outcome when a handed-out frame is not in the tree, or (when
+    `exact`) when there are more tables than the mapped pages need."""
+    tree = set(tables_in_tree(run.machine, run.root))
+    handed = {run.pool + i * PAGE_4K for i in range(run.allocated)}
+    needed = tables_needed(v for v, _, _ in run.mapped)
+    lost = sorted(handed - tree)
+    if lost:
+        return none(f"{len(lost)} of the {len(handed)} frames alloc_table handed out are not "
+                    f"in the tree (the first: {lost[0]:#x}): allocate a table only when the "
+                    f"entry is not present, and link it in at once", "", run.repro(spec.name))
+    if exact and len(handed) > needed:
+        return none(f"alloc_table handed out {len(handed)} frames for tables; these pages "
+                    f"need {needed}", "", run.repro(spec.name))
+    return None
+
+
+def check_remap_and_oom(spec, prepared: Prepared) -> Outcome:
+    rng = prepared.stream(spec, "map-oom")
+    run = MapRun(prepared)
+    layout_ = prepared.params["layout"]
+    failed = map_all(run, [(layout_["data"], ROLE_FLAGS["data"])], rng)
+    if failed:
+        return failed
+    slot = layout_["data"] + (OTHER_SLOT_DISTANCE << 39)       # another PML4 slot: 3 new tables
+    entry_before = run.machine.mmu.walk(layout_["data"], root=run.root).steps[-1].entry
+    count = run.allocated
+    result, paddr, registers = run.map(layout_["data"], ROLE_FLAGS["data"], rng)
+    call = describe_map(layout_["data"], paddr, ROLE_FLAGS["data"])
+    got = result.registers["rax"] if result.returned else None
+    wrong = [f"it returned {RESULT_WORDS.get(got, got)}"] if got != MAP_EXISTS else []
+    if run.allocated != count:
+        wrong.append(f"it took {run.allocated - count} frame(s) from alloc_table")
+    if run.machine.mmu.walk(layout_["data"], root=run.root).steps[-1].entry != entry_before:
+        wrong.append("it changed the entry")
+    if wrong:
+        return none(f"{call} on a mapped page must return 1, allocate nothing and leave the "
+                    f"entry as it was; {', '.join(wrong)}", "", run.repro(spec.name, registers))
+    next_free = run.machine.ram.read_u64(run.symbol("alloc_table_next"))
+    run.set_pool(next_free, 1)                     # one frame left; three tables needed
+    result, paddr, registers = run.map(slot, ROLE_FLAGS["data"], rng)
+    got = result.registers["rax"] if result.returned else None
+    if got != MAP_NO_MEMORY or run.machine.mmu.walk(slot, root=run.root).mapped:
+        return none(f"{describe_map(slot, paddr, ROLE_FLAGS['data'])} with one frame left in "
+                    f"the pool (it needs three tables) must return 2 and map nothing "
+                    f"(returned {RESULT_WORDS.get(got, got)})", "", run.repro(spec.name, registers))
+    leak = _leak_verdict(spec, run, exact=False)
+    if leak:
+        leak.message = "after running out of frames: " + leak.message
+        return leak
+    run.set_pool(run.machine.ram.read_u64(run.symbol("alloc_table_next")), 8)
+    failed = map_all(run, [(slot, ROLE_FLAGS["data"])], rng)
+    return failed or _leak_verdict(spec, run) or full(spec)
+
+
