@@ -15,6 +15,7 @@ from ..userfiles import read_user_text
 from . import platforms
 from .catalog import Lab, lab_names, load_lab
 from .handout import MARKER, read_marker, write_handout
+from .results import GradeReport, TestResult
 from .runner import check_record, grade, record_token, token_record
 from .variants import (course_key, handout_variant, normalize_student, public_variant,
                        student_variant)
@@ -124,6 +125,18 @@ def resolve(request: GradeRequest):
     return lab, variant, notes
 
 
+def unidentified_report(lab: Lab, why: str, hidden: bool) -> GradeReport:
+    """A not-gradable report for a submission that cannot be matched to a variant."""
+    specs = [t for t in lab.config.tests if hidden or not t.hidden]
+    report = GradeReport(lab.name, lab.config.title, "?", "an unknown student",
+                         sum(t.points for t in specs), gradable=False,
+                         format_errors=[why, f"(submit the {MARKER} from your handout folder "
+                                             f"with your files)"])
+    report.tests = [TestResult(t.name, t.title, t.part, 0, t.points, "not graded",
+                               visibility=t.visibility) for t in specs]
+    return report
+
+
 def _no_lab():
     raise UsageError(f"which lab? give --lab LAB (the submission has no {MARKER})")
 
@@ -135,10 +148,24 @@ def _no_student():
 def grade_one(request: GradeRequest, output: Path | None) -> tuple[str, object]:
     """Grade one submission; returns the rendered report and the report. With
     `output`, the file is rewritten after every test (Gradescope's partial
-    results) and at the end."""
-    lab, variant, notes = resolve(request)
-    options = dict(lab.config.options)
+    results) and at the end.
+
+    When the lab is known (--lab) but the submission cannot say whose it is
+    (no emu-lab.json, no metadata, no key), the report is a not-gradable one
+    saying why, in the platform's format: a platform always gets results."""
     hidden = not request.public_only
+    try:
+        lab, variant, notes = resolve(request)
+    except UsageError as exc:
+        if request.lab is None:
+            raise
+        lab = load_lab(request.lab)
+        report = unidentified_report(lab, str(exc), hidden)
+        text = platforms.render(report, request.fmt, dict(lab.config.options), hidden)
+        if output is not None:
+            platforms.write_whole(output, text)
+        return text, report
+    options = dict(lab.config.options)
 
     def partial(report):
         if output is not None:

@@ -35,6 +35,7 @@ class TestResult:
     repro    the argument for `emu lab repro` that reopens this failure in the
              debugger, or "" when there is nothing to reopen
     """
+    __test__ = False             # not a pytest test class, whatever its name
     name: str
     title: str
     part: str
