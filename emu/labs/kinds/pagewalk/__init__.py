@@ -19,9 +19,10 @@ from . import handout
 from .map_checks import (MapRun, check_no_leaks, check_remap_and_oom, check_traps,
                          check_user_program, check_walks_agree, draw_layout, _program)
 from .prepared import Prepared, map_machine, walk_machine
-from .probes import Probe
+from .probes import Probe, decode, expected
 from .quiz import build_quiz, grade_answer, parse_answers, solution_lines
-from .walk_checks import category_check, check_contract, check_hidden, tables_for
+from .walk_checks import (category_check, check_contract, check_hidden, tables_for,
+                          walk_picture)
 
 QUIZ_POINTS_EACH = 2
 
@@ -136,15 +137,15 @@ def _walk_repro(prepared: Prepared, case: dict, test: str) -> ReproSession:
         machine, program = walk_machine(prepared)
         tables_for(machine, seed)
         return machine, program
+    root = case["registers"]["rdi"]
+    machine, _ = make_machine()
+    banner = [f"{test}: {probe.describe()} with CR3 = {root:#x} in RDI, the address in RSI, "
+              f"the access ({probe.access}) in RDX; the MMU says {decode(expected(machine, root, probe))}.",
+              *walk_picture(machine, root, probe.vaddr).splitlines(),
+              "Stopped at walk's first instruction. Tables are at physical = virtual: "
+              "`x/gx ADDRESS` reads an entry; `stepi`, `finish`, `reverse-stepi` work."]
     session = kernel_call_session(make_machine, str(prepared.walk_file), "walk",
                                   case["registers"], 0x2)
-    root = case["registers"]["rdi"]
-    banner = [f"{test}: {probe.describe()} with CR3 = {root:#x} (RDI), the address in RSI, "
-              f"the access in RDX = {probe.access}.",
-              f"Stopped at the first instruction of walk. The tables are at physical = "
-              f"virtual: `x/gx {root:#x} + 8 * INDEX` reads an entry; `stepi`, `finish`, "
-              f"`reverse-stepi` work. The MMU's own walk of it: `emu lab solve` is for public "
-              f"seeds; here, compare with the test's message."]
     return ReproSession(banner, kernel_call=session)
 
 

@@ -174,12 +174,21 @@ def _compare_walk(run: MapRun, vaddr: int, paddr: int, flags: int) -> str:
     found = {"user": walk.user, "writable": walk.writable, "executable": walk.executable}
     for right, value in wanted.items():
         if found[right] != value:
-            hint = (" (the tables on the way need US too: make them P | RW | US)"
-                    if right == "user" and value else "")
             return (f"after {describe_map(vaddr, paddr, flags)} the page is "
                     f"{'' if found[right] else 'not '}{right}, but {decode_flags(flags) or '0'} "
-                    f"{'asks for' if value else 'does not ask for'} that{hint}")
+                    f"{'asks for' if value else 'does not ask for'} that: "
+                    f"{RIGHT_HINTS[right, value]}")
     return ""
+
+
+RIGHT_HINTS = {
+    ("user", True): "the tables on the way need US too: link them with P | RW | US",
+    ("user", False): "US belongs in the leaf only when the flags have it",
+    ("writable", True): "RW must be in the leaf, and in the tables on the way",
+    ("writable", False): "RW belongs in the leaf only when the flags have it",
+    ("executable", True): "NX (bit 63) belongs in the leaf only when the flags have it",
+    ("executable", False): "copy NX (bit 63) of the flags into the leaf: all 64 bits count",
+}
 
 
 def _program(prepared: Prepared, layout_: dict):

@@ -20,12 +20,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ....errors import KernelPanic
 from ....machine import Machine
 from ....paging import ENTRIES, PAGE_4K, page_align_down
 from .probes import LEVEL_NAMES, REASON_WORDS, WALK_FAULT, Probe, draw, expected
 from .tables import QUIZ_SHAPE, build_tables
 
 QUIZ_RAM_MIB = 256
+MAX_TABLE_DRAWS = 50
 QUESTIONS = (("4k", 3), ("2m", 2), ("high-half", 1), ("not-present", 2), ("permissions", 2),
              ("non-canonical", 1), ("4k", 1))
 ANSWER_LINE = re.compile(r"^\s*q\s*(\d+)\s*[:.]\s*(.*?)\s*$", re.IGNORECASE)
@@ -50,10 +52,21 @@ class Quiz:
 
 
 def build_quiz(variant) -> Quiz:
-    """The variant's quiz: always the same tables, values and questions."""
-    machine = Machine(ram_mib=QUIZ_RAM_MIB)
-    tables = build_tables(machine, variant.stream("quiz-tables"), QUIZ_SHAPE)
-    rng = variant.stream("quiz-questions")
+    """The variant's quiz: always the same tables, values and questions. Small
+    random tables may lack a category (no 2 MiB page, say): those are drawn
+    again, from the same stream, until every question has its kind."""
+    table_rng, question_rng = variant.stream("quiz-tables"), variant.stream("quiz-questions")
+    wanted = sum(count for _, count in QUESTIONS)
+    for _ in range(MAX_TABLE_DRAWS):
+        machine = Machine(ram_mib=QUIZ_RAM_MIB)
+        tables = build_tables(machine, table_rng, QUIZ_SHAPE)
+        quiz = _questions(machine, tables, question_rng)
+        if len(quiz.questions) == wanted:
+            return quiz
+    raise KernelPanic("pagewalk quiz: no tables with every kind of question")
+
+
+def _questions(machine, tables, rng) -> Quiz:
     questions, words = [], {}
     for category, count in QUESTIONS:
         for probe in draw(tables, category, rng, count):
