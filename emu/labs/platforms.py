@@ -24,6 +24,7 @@ from ..userfiles import read_user_text
 from . import writers
 
 FORMATS = ("text", "json", "gradescope", "prairielearn", "autolab")
+RELEASE_ENV = "EMU_LAB_RELEASE_HIDDEN"
 ID_FIELDS = ("email", "sid", "id")
 
 
@@ -42,17 +43,24 @@ def gradescope_student(metadata_path: Path, field: str = "email") -> str:
     return str(value)
 
 
+def hidden_released(options: dict) -> bool:
+    """Are the hidden tests' details released? lab.toml [options] release_hidden,
+    or EMU_LAB_RELEASE_HIDDEN=1 in the grader's environment (no image rebuild)."""
+    return bool(options.get("release_hidden")) or os.environ.get(RELEASE_ENV) == "1"
+
+
 def render(report, fmt: str, options: dict, ran_hidden: bool) -> str:
     """The report as the text of one output file in format `fmt`."""
+    released = hidden_released(options)
     if fmt == "text":
         return "\n".join(writers.text_report(report, ran_hidden)) + "\n"
     if fmt == "json":
         return json.dumps(writers.json_report(report), indent=2) + "\n"
     if fmt == "gradescope":
-        hidden = options.get("gradescope_hidden", "after_due_date")
+        hidden = "visible" if released else options.get("gradescope_hidden", "after_due_date")
         return json.dumps(writers.gradescope(report, hidden), indent=2) + "\n"
     if fmt == "prairielearn":
-        return json.dumps(writers.prairielearn(report), indent=2) + "\n"
+        return json.dumps(writers.prairielearn(report, reveal_hidden=released), indent=2) + "\n"
     if fmt == "autolab":
         return "\n".join(writers.autolab(report)) + "\n"
     raise UsageError(f"unknown format '{fmt}' (formats: {', '.join(FORMATS)})")

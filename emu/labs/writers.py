@@ -16,7 +16,8 @@
 Hidden tests are "after_due_date" on Gradescope unless the lab says otherwise
 (lab.toml [options] gradescope_hidden = "hidden" | "after_published"); the
 other platforms have no such notion, so their hidden tests show only their
-name and points until the course releases them (see the README).
+name and points until the course releases them (release_hidden, see
+platforms.py and the README).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import json
 from .results import PASSED, GradeReport, TestResult
 
 DOTS_WIDTH = 60
-GRADESCOPE_HIDDEN = ("after_due_date", "after_published", "hidden")
+GRADESCOPE_HIDDEN = ("after_due_date", "after_published", "hidden", "visible")
 HIDDEN_UNTIL_RELEASE = "(a hidden test: its details are released after the deadline)"
 
 

@@ -79,3 +79,18 @@ def test_lab_toml_mistakes_are_one_line_usage_errors():
                                                "visibility": "secret"}]}, "visibility")):
         with pytest.raises(UsageError, match=words):
             parse_config(broken, "lab.toml")
+
+
+def test_releasing_hidden_tests_shows_them_on_every_platform(monkeypatch):
+    from emu.labs.platforms import render
+    monkeypatch.delenv("EMU_LAB_RELEASE_HIDDEN", raising=False)
+    before = json.loads(render(report(), "prairielearn", {}, True))["tests"][2]
+    assert before["message"] == writers.HIDDEN_UNTIL_RELEASE
+    gradescope = json.loads(render(report(), "gradescope", {}, True))["tests"][2]
+    assert gradescope["visibility"] == "after_due_date"
+    monkeypatch.setenv("EMU_LAB_RELEASE_HIDDEN", "1")
+    assert json.loads(render(report(), "prairielearn", {}, True))["tests"][2]["message"] == "wrong"
+    assert json.loads(render(report(), "gradescope", {}, True))["tests"][2]["visibility"] == "visible"
+    monkeypatch.delenv("EMU_LAB_RELEASE_HIDDEN")
+    released = json.loads(render(report(), "prairielearn", {"release_hidden": True}, True))
+    assert released["tests"][2]["output"] == "details"
