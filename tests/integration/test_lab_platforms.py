@@ -11,7 +11,6 @@ import sys
 import tarfile
 from pathlib import Path
 
-import pytest
 
 from emu.labs.catalog import load_lab
 from emu.labs.handout import write_handout

@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kernel import layout
+
 from ....machine import Machine
 from ...measure import InstructionCounter
 from ..base import Outcome, full, none
 from ..calls import DF, RFLAGS_CLEAR, call_routine, canaries, clobbered
 from . import cases as gen
-from .replay import OUTPUT, ROUTINES, describe_call, inputs, replay
+from .replay import OUTPUT, ROUTINES, inputs, replay
 from .scenarios import contract_cases, entry_one_cases, scan_cases
 
 ROUTINE_FILES = ("os_mem_allocate.asm", "os_mem_release.asm", "os_mem_get_free.asm")
@@ -178,7 +180,7 @@ def check_performance(spec, prepared: Prepared) -> Outcome:
             return none(f"performance is measured on calls that work: {mismatch.message}",
                         mismatch.details, mismatch.repro)
         op = case.ops[0]
-        machine.ram.write_data(gen.layout.MEMORY_MAP, case.entries)
+        machine.ram.write_data(layout.MEMORY_MAP, case.entries)
         with InstructionCounter(machine, programs) as counter:
             call_routine(machine, ROUTINES[op[0]], canaries(rng, inputs(op)),
                          prepared.call_budget())

@@ -16,8 +16,9 @@ from ...prng import Prng
 from ...variants import handout_variant
 from ..base import LabKind, Outcome, ReproSession, SubmissionError, none
 from . import handout
-from .map_checks import (MapRun, check_no_leaks, check_remap_and_oom, check_traps,
-                         check_user_program, check_walks_agree, draw_layout, _program)
+from .map_checks import (check_no_leaks, check_remap_and_oom, check_traps, check_user_program,
+                         check_walks_agree)
+from .map_run import MapRun, draw_layout, user_program
 from .prepared import Prepared, map_machine, walk_machine
 from .probes import Probe, decode, expected
 from .quiz import build_quiz, grade_answer, parse_answers, solution_lines
@@ -179,7 +180,7 @@ def _program_repro(prepared: Prepared, replay, entry: str, test: str) -> ReproSe
 
     def make_machine():
         run = replay()
-        program = _program(prepared, layout_)
+        program = user_program(layout_)
         frames = {vaddr: paddr for vaddr, paddr, _ in run.mapped}
         run.machine.ram.write(frames[layout_["code"]], program.image())
         return run.machine, program, run.root

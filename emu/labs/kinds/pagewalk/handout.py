@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .map_checks import ROLE_FLAGS
+from .map_run import ROLE_FLAGS
 from .quiz import build_quiz, quiz_text
 from ....paging import decode_flags
 

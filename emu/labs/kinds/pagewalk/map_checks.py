@@ -22,121 +22,16 @@ from __future__ import annotations
 
 import struct
 
-from kernel import layout
-from kernel.frames import POISON
-
-from ....assembler import assemble
 from ....errors import GuestFault
-from ....machine import Budget
-from ....paging import (ENTRIES, LEVELS, NO_EXECUTE, PAGE_2M, PAGE_4K, PTE_NX, PTE_P, PTE_PS,
-                        PTE_RW, PTE_US, READ_ONLY, SUPERVISOR, decode_flags, page_align_down,
-                        pte_addr)
+from ....paging import (NO_EXECUTE, PAGE_4K, PTE_NX, PTE_RW, PTE_US, READ_ONLY, SUPERVISOR,
+                        decode_flags, page_align_down)
 from ..base import Outcome, full, none
-from ..calls import call_routine, canaries
-from .prepared import Prepared, map_machine
+from .map_run import (MAP_EXISTS, MAP_NO_MEMORY, OTHER_SLOT_DISTANCE, PROGRAM_BUDGET,
+                      RESULT_WORDS, ROLE_FLAGS, SUM_WORDS, MapRun, describe_map, extra_pages,
+                      map_all, role_pages, tables_in_tree, tables_needed, user_program,
+                      address_of)
+from .prepared import Prepared
 from .walk_checks import walk_picture
-
-MAP_OK, MAP_EXISTS, MAP_NO_MEMORY = 0, 1, 2
-RESULT_WORDS = {MAP_OK: "0 (mapped)", MAP_EXISTS: "1 (already mapped)",
-                MAP_NO_MEMORY: "2 (out of frames)"}
-ROLE_FLAGS = {"code": PTE_US, "data": PTE_RW | PTE_US | PTE_NX, "rodata": PTE_US | PTE_NX,
-              "stack": PTE_RW | PTE_US | PTE_NX, "kernel": PTE_RW | PTE_NX}
-PROGRAM_BUDGET = Budget(instructions=100_000)
-SUM_WORDS = 32
-POOL_FRAMES = 512
-OTHER_SLOT_DISTANCE = 128            # data lives in PML4 slots 1..127: this one is empty
-
-
-def draw_layout(rng) -> dict[str, int]:
-    """Virtual addresses of the roles: lower half, spread over PML4 slots; the
-    stack shares the data page's page table."""
-    def page(pml4_low: int, pml4_high: int) -> int:
-        return ((rng.between(pml4_low, pml4_high) << 39) | (rng.below(ENTRIES) << 30)
-                | (rng.below(ENTRIES) << 21) | (rng.below(ENTRIES - 1) << 12))
-    layout_ = {"code": page(0, 0), "data": page(1, 127), "rodata": page(0, 0),
-               "kernel": page(128, 255)}
-    layout_["stack"] = layout_["data"] + PAGE_4K
-    while page_align_down(layout_["rodata"], PAGE_2M) == page_align_down(layout_["code"], PAGE_2M):
-        layout_["rodata"] = page(0, 0)
-    return layout_
-
-
-def extra_pages(rng, count: int, taken: set[int]) -> list[tuple[int, int]]:
-    """(vaddr, flags) of more pages, some beside the roles' pages."""
-    pages = []
-    while len(pages) < count:
-        near = rng.choice(sorted(taken))
-        vaddr = (near + rng.between(-8, 8) * PAGE_4K if rng.chance(1, 2)
-                 else (rng.below(256) << 39) | (rng.below(ENTRIES) << 30) | (rng.below(1 << 18) << 12))
-        if 0 <= vaddr < (1 << 47) and vaddr not in taken:
-            taken.add(vaddr)
-            pages.append((vaddr, rng.choice([PTE_US, PTE_RW | PTE_US, PTE_RW | PTE_US | PTE_NX,
-                                             PTE_RW | PTE_NX, PTE_US | PTE_NX, 0])))
-    return pages
-
-
-class MapRun:
-    """One machine with the pool set up and a root from alloc_table."""
-
-    def __init__(self, prepared: Prepared, pool_frames: int = POOL_FRAMES):
-        self.prepared = prepared
-        self.machine, self.program = map_machine(prepared)
-        self.pool = self.machine.memory_map.allocate(1)
-        self.machine.ram.write_data(self.pool, struct.pack("<Q", POISON) * (layout.CHUNK_SIZE // 8))
-        self.set_pool(self.pool, pool_frames)
-        self.root = self.alloc_table()
-        self.mapped: list[tuple[int, int, int]] = []       # (vaddr, paddr, flags)
-
-    def symbol(self, name: str) -> int:
-        return self.machine.symbols.get(name)
-
-    def set_pool(self, start: int, frames: int) -> None:
-        self.machine.ram.write_u64(self.symbol("alloc_table_next"), start)
-        self.machine.ram.write_u64(self.symbol("alloc_table_end"), start + frames * PAGE_4K)
-
-    @property
-    def allocated(self) -> int:
-        return self.machine.ram.read_u64(self.symbol("alloc_table_count"))
-
-    def alloc_table(self) -> int:
-        return self.machine.call("alloc_table", budget=Budget(instructions=10_000))["rax"]
-
-    def map(self, vaddr: int, flags: int, rng, paddr: int | None = None):
-        """Call map_page for a new frame (or `paddr`); (CallResult, paddr, registers)."""
-        paddr = paddr if paddr is not None else self.machine.frames.alloc()
-        registers = canaries(rng, {"rdi": self.root, "rsi": vaddr, "rdx": paddr, "rcx": flags})
-        result = call_routine(self.machine, "map_page", registers,
-                              self.prepared.budgets["map_call"])
-        if result.returned and result.registers["rax"] == MAP_OK:
-            self.mapped.append((vaddr, paddr, flags))
-        return result, paddr, registers
-
-    def repro(self, test: str, registers: dict | None = None) -> dict:
-        return {"part": "map", "test": test, "pages": [list(m) for m in self.mapped],
-                "registers": registers}
-
-
-def describe_map(vaddr: int, paddr: int, flags: int) -> str:
-    return f"map_page(cr3, {vaddr:#x}, {paddr:#x}, {decode_flags(flags) if flags else '0'})"
-
-
-def map_all(run: MapRun, pages, rng) -> Outcome | None:
-    """Map every (vaddr, flags); the first call that does not return 0 fails."""
-    for vaddr, flags in pages:
-        result, paddr, registers = run.map(vaddr, flags, rng)
-        call = describe_map(vaddr, paddr, flags)
-        if not result.returned or result.problem:
-            return none(f"{call}: {result.problem}", "", run.repro("map", registers))
-        got = result.registers["rax"]
-        if got != MAP_OK:
-            return none(f"{call} returned {RESULT_WORDS.get(got, hex(got))}, expected 0: the "
-                        f"page was not mapped yet and the pool had frames",
-                        "", run.repro("map", registers))
-    return None
-
-
-def role_pages(prepared: Prepared) -> list[tuple[int, int]]:
-    return [(vaddr, ROLE_FLAGS[role]) for role, vaddr in prepared.params["layout"].items()]
 
 
 # -- the tests --------------------------------------------------------------------------------
@@ -191,45 +86,12 @@ RIGHT_HINTS = {
 }
 
 
-def _program(prepared: Prepared, layout_: dict):
-    source = f"""
-start:
-        mov rsp, {layout_['stack'] + PAGE_4K:#x}
-        mov rsi, {layout_['rodata']:#x}
-        mov rdi, {layout_['data']:#x}
-        xor eax, eax
-        mov ecx, {SUM_WORDS}
-sum:
-        add rax, [rsi + rcx * 8 - 8]
-        push rax
-        pop rdx
-        loop sum
-        mov [rdi], rax
-        mov [rdi + 8], rsp
-        jmp done
-trap_write:
-        mov rax, {layout_['rodata']:#x}
-        mov qword [rax], 1
-        jmp done
-trap_fetch:
-        mov rax, {layout_['data']:#x}
-        jmp rax
-trap_kernel:
-        mov rax, {layout_['kernel']:#x}
-        mov rax, [rax]
-        jmp done
-done:
-        nop
-"""
-    return assemble(source, file="<pagewalk user program>", base=layout_["code"])
-
-
 def _prepare_program(spec, prepared: Prepared, rng):
     run = MapRun(prepared)
     failed = map_all(run, role_pages(prepared), rng)
     if failed:
         return None, None, failed
-    program = _program(prepared, prepared.params["layout"])
+    program = user_program(prepared.params["layout"])
     frames = {vaddr: paddr for vaddr, paddr, _ in run.mapped}
     layout_ = prepared.params["layout"]
     run.machine.ram.write(frames[layout_["code"]], program.image())
@@ -298,31 +160,6 @@ def check_traps(spec, prepared: Prepared) -> Outcome:
     return full(spec, "each forbidden access trapped with the right reason")
 
 
-def tables_in_tree(machine, root: int) -> list[int]:
-    """Every table frame reachable from `root` (root included), reading only."""
-    found, stack = [root], [(root, 0)]
-    while stack:
-        table, depth = stack.pop()
-        if depth == len(LEVELS) - 1:
-            continue
-        for index in range(ENTRIES):
-            entry = machine.ram.read_u64(table + 8 * index)
-            if entry & PTE_P and not (entry & PTE_PS and depth > 0):
-                found.append(pte_addr(entry))
-                stack.append((pte_addr(entry), depth + 1))
-    return found
-
-
-def tables_needed(vaddrs) -> int:
-    """The fewest tables that can map `vaddrs`: the root plus one per distinct
-    PML4, PDPT and PD prefix."""
-    prefixes = set()
-    for vaddr in vaddrs:
-        for depth, level in enumerate(LEVELS[:-1]):
-            prefixes.add((depth, vaddr >> (12 + 9 * (3 - depth))))
-    return 1 + len(prefixes)
-
-
 def check_no_leaks(spec, prepared: Prepared) -> Outcome:
     rng = prepared.stream(spec, "map-leaks")
     run = MapRun(prepared)
@@ -359,7 +196,7 @@ def check_remap_and_oom(spec, prepared: Prepared) -> Outcome:
     failed = map_all(run, [(layout_["data"], ROLE_FLAGS["data"])], rng)
     if failed:
         return failed
-    slot = layout_["data"] + (OTHER_SLOT_DISTANCE << 39)       # another PML4 slot: 3 new tables
+    slot = layout_["data"] + address_of(OTHER_SLOT_DISTANCE, 0, 0, 0)   # 3 new tables
     entry_before = run.machine.mmu.walk(layout_["data"], root=run.root).steps[-1].entry
     count = run.allocated
     result, paddr, registers = run.map(layout_["data"], ROLE_FLAGS["data"], rng)

@@ -34,8 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ....errors import KernelPanic
-from ....paging import (LEVELS, NO_EXECUTE, NON_CANONICAL, NOT_PRESENT, PAGE_4K, READ_ONLY,
-                        SUPERVISOR, page_align_down, refusal)
+from ....paging import (LEVEL_SHIFT, LEVELS, NO_EXECUTE, NON_CANONICAL, NOT_PRESENT, PAGE_2M,
+                        PAGE_4K, READ_ONLY, SUPERVISOR, page_align_down, refusal)
 from .tables import UPPER_HALF, Tables
 
 WALK_FAULT = 1 << 63
@@ -159,10 +159,10 @@ def _absent_probes(tables: Tables, rng, count: int) -> list[Probe]:
     by_level = {level: [v for l, v in lower if l == level] for level in LEVELS}
     probes = []
     for i in range(count):
-        holes = by_level[LEVELS[i % len(LEVELS)]] or [v for _, v in lower]
-        base = rng.choice(holes)
-        reach = 1 << (12 + 9 * (3 - LEVELS.index(LEVELS[i % len(LEVELS)])))
-        probes.append(Probe(page_align_down(base, reach) + rng.below(min(reach, PAGE_4K * 512)),
+        level = LEVELS[i % len(LEVELS)]
+        base = rng.choice(by_level[level] or [v for _, v in lower])
+        reach = 1 << LEVEL_SHIFT[level]            # what one entry at that level covers
+        probes.append(Probe(page_align_down(base, reach) + rng.below(min(reach, PAGE_2M)),
                             rng.choice(KINDS), rng.chance(1, 2)))
     return probes
 
