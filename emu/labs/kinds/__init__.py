@@ -5,27 +5,27 @@
     bomb       memory forensics with emu debug: answers about one's own run
 
 A new kind (the malloc lab, the kernel labs of issue 14) is a new module with
-a LabKind subclass and one line in KINDS; lab.toml's `kind` names it.
+a LabKind subclass (see base.py) and one line in KINDS; lab.toml's `kind`
+names it.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from ...errors import UsageError
+from .bomb import BombKind
+from .memmap import MemmapKind
+from .pagewalk import PagewalkKind
 
-# kind name -> the module (under emu.labs.kinds) and the class in it
 KINDS = {
-    "pagewalk": ("pagewalk", "PagewalkKind"),
-    "memmap": ("memmap", "MemmapKind"),
-    "bomb": ("bomb", "BombKind"),
+    "pagewalk": PagewalkKind,
+    "memmap": MemmapKind,
+    "bomb": BombKind,
 }
 
 
 def kind_named(name: str):
     """A new instance of the lab kind `name`; UsageError for an unknown one."""
-    entry = KINDS.get(name)
-    if entry is None:
+    kind = KINDS.get(name)
+    if kind is None:
         raise UsageError(f"unknown lab kind '{name}' (known: {', '.join(sorted(KINDS))})")
-    module, cls = entry
-    return getattr(import_module(f"{__name__}.{module}"), cls)()
+    return kind()

@@ -18,7 +18,7 @@ from ...measure import InstructionCounter
 from ..base import Outcome, full, none
 from ..calls import DF, RFLAGS_CLEAR, call_routine, canaries, clobbered
 from . import cases as gen
-from .replay import OUTPUT, ROUTINES, inputs, replay
+from .replay import OUTPUT, ROUTINES, encode_runs, inputs, replay
 from .scenarios import contract_cases, entry_one_cases, scan_cases
 
 ROUTINE_FILES = ("os_mem_allocate.asm", "os_mem_release.asm", "os_mem_get_free.asm")
@@ -173,7 +173,7 @@ def check_performance(spec, prepared: Prepared) -> Outcome:
     rng = _stream(prepared, spec)
     machine, programs = machine_for(prepared)
     count = min(16, prepared.chunks // 4)
-    worst, worst_case = 0, None
+    worst, worst_case, worst_repro = 0, None, None
     for case in scan_cases(prepared.chunks, count):
         mismatch = replay(machine, prepared.params, case, rng, prepared.call_budget())
         if mismatch is not None:
@@ -181,15 +181,22 @@ def check_performance(spec, prepared: Prepared) -> Outcome:
                         mismatch.details, mismatch.repro)
         op = case.ops[0]
         machine.ram.write_data(layout.MEMORY_MAP, case.entries)
+        registers = canaries(rng, inputs(op))
         with InstructionCounter(machine, programs) as counter:
-            call_routine(machine, ROUTINES[op[0]], canaries(rng, inputs(op)),
-                         prepared.call_budget())
+            call_routine(machine, ROUTINES[op[0]], registers, prepared.call_budget())
         if counter.count > worst:
             worst, worst_case = counter.count, case
-    return _bucket(spec, prepared, worst, worst_case)
+            worst_repro = {"ram_mib": prepared.params["ram_mib"],
+                           "entries": encode_runs(case.entries), "call": list(op),
+                           "registers": registers, "rflags": RFLAGS_CLEAR}
+    outcome = _bucket(spec, prepared, worst, worst_case)
+    if outcome.points < spec.points:
+        outcome.repro = worst_repro
+    return outcome
 
 
 def _bucket(spec, prepared: Prepared, worst: int, case) -> Outcome:
+    """The points for `worst` instructions on a map of prepared.chunks entries."""
     per_chunk = worst / prepared.chunks
     full_limit, half_limit = (prepared.budgets["perf_full_per_chunk"],
                               prepared.budgets["perf_half_per_chunk"])
