@@ -184,7 +184,8 @@ def _run_repro(args) -> int:
         return debug.run(argparse.Namespace(
             file=str(session.program), command_file=None, commands=session.commands + script
             + args.commands, batch=args.batch, no_context=False, history=4096,
-            libc="runtime", cc=None, link=[], ram_mib=1024, guest_args=[]))
+            libc=session.libc, cc=None, link=session.link, ram_mib=1024,
+            guest_args=session.argv))
     repl = Repl(session.kernel_call)
     repl.started = True
     repl.emit(repl.context())

@@ -54,7 +54,7 @@ def init(lab_name: str, student, seed, folder: Path | None, key_file, roster) ->
         base = folder or Path(f"{lab.name}-handouts")
         for student_id in ids:
             variant = student_variant(lab.name, student_id, key)
-            write_handout(lab, variant, base / normalize_student(student_id))
+            write_handout(lab, variant, base / _folder_name(student_id))
         return [f"{len(ids)} handouts of {lab.name} in {base}/ (one folder per student)"]
     variant = choose_variant(lab, student, seed, key_file)
     target = folder or Path(lab.name)
@@ -62,6 +62,14 @@ def init(lab_name: str, student, seed, folder: Path | None, key_file, roster) ->
     return [f"{lab.name}: {lab.config.title} -- {variant.who}, variant {variant.id}",
             f"wrote {len(files)} files in {target}/; start with {target}/README.md",
             f"then, in {target}/: emu lab check"]
+
+
+def _folder_name(student_id: str) -> str:
+    """The folder a roster line's handout goes to: the id, if it is a plain name."""
+    name = normalize_student(student_id)
+    if "/" in name or "\\" in name or name in (".", ".."):
+        raise UsageError(f"roster: '{student_id}' cannot be a folder name")
+    return name
 
 
 # -- check -----------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ folders), so the same submission gives byte-identical reports everywhere.
 
     TestResult   name, title, part, points, max_points, status, message,
                  output, visibility ("public" | "hidden"), repro, images
-    GradeReport  lab, title, variant, who, tests, gradable, format_errors
+    GradeReport  lab, title, variant, who, tests, gradable, format_errors,
+                 leaderboard (Standing: name, value, order), for labs that rank
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ class Image:
     label: str
     mime: str            # "image/svg+xml", "image/png"
     data: bytes
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One leaderboard column (Gradescope's leaderboard, Autolab's scoreboard):
+    a name, a number, and whether bigger is better ("desc") or smaller ("asc")."""
+    name: str
+    value: float
+    order: str = "desc"
 
 
 @dataclass
@@ -75,6 +85,7 @@ class GradeReport:
     gradable: bool = True
     format_errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    leaderboard: list[Standing] = field(default_factory=list)
 
     @property
     def points(self) -> int:

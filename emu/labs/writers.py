@@ -12,6 +12,9 @@
                              output, images], format_errors when not gradable)
     autolab(report)          stdout whose last line is Autolab's autoresult:
                              {"scores": {part: points}, "scoreboard": [total, ...]}
+A report's leaderboard (labs that rank, like the malloc lab's utilization and
+instructions per op) becomes Gradescope's `leaderboard` and the last columns
+of Autolab's scoreboard.
 
 Hidden tests are "after_due_date" on Gradescope unless the lab says otherwise
 (lab.toml [options] gradescope_hidden = "hidden" | "after_published"); the
@@ -95,9 +98,13 @@ def gradescope(report: GradeReport, hidden_visibility: str = "after_due_date") -
             "tags": [test.part] if test.part else [],
             "visibility": "visible" if test.visibility == "public" else hidden_visibility,
             "extra_data": {"id": test.name, "repro": test.repro}})
-    return {"score": report.points, "output": _summary(report), "output_format": "text",
-            "stdout_visibility": "hidden", "tests": tests,
-            "extra_data": {"lab": report.lab, "variant": report.variant, "who": report.who}}
+    results = {"score": report.points, "output": _summary(report), "output_format": "text",
+               "stdout_visibility": "hidden", "tests": tests,
+               "extra_data": {"lab": report.lab, "variant": report.variant, "who": report.who}}
+    if report.leaderboard:
+        results["leaderboard"] = [{"name": s.name, "value": s.value, "order": s.order}
+                                  for s in report.leaderboard]
+    return results
 
 
 def _summary(report: GradeReport) -> str:
@@ -155,7 +162,8 @@ def autolab(report: GradeReport) -> list[str]:
         key = test.part or test.name
         scores[key] = scores.get(key, 0) + test.points
     lines = text_report(report)
-    result = {"scores": scores, "scoreboard": [report.points, *scores.values()]}
+    standings = [s.value for s in report.leaderboard]
+    result = {"scores": scores, "scoreboard": [report.points, *scores.values(), *standings]}
     return lines + [json.dumps(result, separators=(",", ":"))]
 
 

@@ -94,3 +94,14 @@ def test_releasing_hidden_tests_shows_them_on_every_platform(monkeypatch):
     monkeypatch.delenv("EMU_LAB_RELEASE_HIDDEN")
     released = json.loads(render(report(), "prairielearn", {"release_hidden": True}, True))
     assert released["tests"][2]["output"] == "details"
+
+
+def test_a_leaderboard_goes_to_gradescope_and_to_autolabs_scoreboard():
+    from emu.labs.results import Standing
+    r = report()
+    r.leaderboard = [Standing("util %", 91.5), Standing("insns/op", 120, "asc")]
+    assert writers.gradescope(r)["leaderboard"] == [
+        {"name": "util %", "value": 91.5, "order": "desc"},
+        {"name": "insns/op", "value": 120, "order": "asc"}]
+    assert json.loads(writers.autolab(r)[-1])["scoreboard"] == [10, 10, 0, 91.5, 120]
+    assert "leaderboard" not in writers.gradescope(report())

@@ -57,13 +57,16 @@ def none(message: str, output: str = "", repro: dict | None = None) -> Outcome:
 class ReproSession:
     """How to reopen a failure: what `emu lab repro` prints, then the debugger.
 
-    Either `program` (a file emu debug loads as a process, with `commands` to
-    run first) or `kernel_call` (a callable returning a prepared kernel-call
-    debugger) is set."""
+    Either `program` (a file emu debug loads as a process, as `emu debug
+    PROGRAM --libc LIBC --link LINK... -- ARGV` would, with `commands` run
+    first) or `kernel_call` (a debugger on a prepared kernel call) is set."""
     banner: list[str]
     program: Path | None = None
     commands: list[str] = field(default_factory=list)
     kernel_call: object = None
+    argv: list[str] = field(default_factory=list)
+    libc: str = "runtime"
+    link: list[str] = field(default_factory=list)
 
 
 class LabKind:
