@@ -77,6 +77,7 @@ def _repro(phase: str) -> dict:
 
 
 def check_phase_1(spec, prepared: Prepared) -> Outcome:
+    """The physical address of bomb_key, as the MMU translates it at load."""
     values, problem = _answer(prepared, "phase_1", 1)
     if problem:
         return problem
@@ -90,6 +91,7 @@ def check_phase_1(spec, prepared: Prepared) -> Outcome:
 
 
 def check_phase_2(spec, prepared: Prepared) -> Outcome:
+    """What the n-th bomb_malloc returned in the grader's run."""
     values, problem = _answer(prepared, "phase_2", 1)
     if problem:
         return problem
@@ -105,6 +107,7 @@ def check_phase_2(spec, prepared: Prepared) -> Outcome:
 
 
 def check_phase_3(spec, prepared: Prepared) -> Outcome:
+    """The store that first changed the word to its final value, and r12 then."""
     values, problem = _answer(prepared, "phase_3", 2)
     if problem:
         return problem
@@ -125,6 +128,7 @@ def check_phase_3(spec, prepared: Prepared) -> Outcome:
 
 
 def check_phase_4(spec, prepared: Prepared) -> Outcome:
+    """The VMA holding the faulting address, as vmmap shows it at the fault."""
     values, problem = _answer(prepared, "phase_4", 2)
     if problem:
         return problem
@@ -142,6 +146,7 @@ def check_phase_4(spec, prepared: Prepared) -> Outcome:
 
 
 def check_secret(spec, prepared: Prepared) -> Outcome:
+    """The PT entry that maps bomb_motto, read after the fault (A set)."""
     values, problem = _answer(prepared, "secret", 1)
     if problem:
         return problem

@@ -69,21 +69,25 @@ def _stream(prepared: Prepared, spec):
 # -- the model tests --------------------------------------------------------------------------
 
 def check_allocate(spec, prepared: Prepared) -> Outcome:
+    """os_mem_allocate alone on seeded maps: small counts, exact fits, too many."""
     rng = _stream(prepared, spec)
     return _run_cases(prepared, spec, gen.allocate_cases(rng, prepared.chunks), rng)
 
 
 def check_release(spec, prepared: Prepared) -> Outcome:
+    """os_mem_release on seeded maps: used, partly used, free and malformed ranges."""
     rng = _stream(prepared, spec)
     return _run_cases(prepared, spec, gen.release_cases(rng, prepared.chunks), rng)
 
 
 def check_get_free(spec, prepared: Prepared) -> Outcome:
+    """os_mem_get_free on seeded maps from nearly empty to nearly full."""
     rng = _stream(prepared, spec)
     return _run_cases(prepared, spec, gen.get_free_cases(rng, prepared.chunks), rng)
 
 
 def check_sequences(spec, prepared: Prepared) -> Outcome:
+    """Mixed call sequences from the variant's starting map."""
     rng = _stream(prepared, spec)
     start = gen.start_map(prepared.params["start_used"], prepared.chunks)
     return _run_cases(prepared, spec, gen.sequence_cases(
@@ -92,6 +96,7 @@ def check_sequences(spec, prepared: Prepared) -> Outcome:
 
 
 def check_hidden_sequences(spec, prepared: Prepared) -> Outcome:
+    """Longer sequences on maps the student has never seen (hidden seed)."""
     rng = _stream(prepared, spec)
     case_list = []
     for i in range(8):
@@ -102,6 +107,7 @@ def check_hidden_sequences(spec, prepared: Prepared) -> Outcome:
 
 
 def check_edge_maps(spec, prepared: Prepared) -> Outcome:
+    """All free, all used, alternating, free only at the top; exact and over-large counts."""
     rng = _stream(prepared, spec)
     chunks = prepared.chunks
     used, free = bytes([gen.USED]), bytes([gen.FREE])
@@ -122,11 +128,13 @@ def check_edge_maps(spec, prepared: Prepared) -> Outcome:
 # -- the contract tests ----------------------------------------------------------------------
 
 def check_entries(spec, prepared: Prepared) -> Outcome:
+    """Entry 1 is handed out when it is the only fit; entry 0 never."""
     rng = _stream(prepared, spec)
     return _run_cases(prepared, spec, entry_one_cases(prepared.chunks), rng)
 
 
 def check_registers(spec, prepared: Prepared) -> Outcome:
+    """Every register but the output keeps its canary, on calls that work."""
     rng = _stream(prepared, spec)
 
     def preserved(op, before, result):
@@ -144,6 +152,7 @@ def check_registers(spec, prepared: Prepared) -> Outcome:
 
 
 def check_direction_flag(spec, prepared: Prepared) -> Outcome:
+    """Called with DF set: the answers and the map are right, and DF is clear after."""
     rng = _stream(prepared, spec)
 
     def cleared(op, before, result):
@@ -160,6 +169,7 @@ def check_direction_flag(spec, prepared: Prepared) -> Outcome:
 
 
 def check_budget(spec, prepared: Prepared) -> Outcome:
+    """The longest scans finish within the per-call instruction budget."""
     rng = _stream(prepared, spec)
     outcome = _run_cases(prepared, spec, scan_cases(prepared.chunks, 2), rng)
     if outcome.points == spec.points:

@@ -37,6 +37,7 @@ from .walk_checks import walk_picture
 # -- the tests --------------------------------------------------------------------------------
 
 def check_walks_agree(spec, prepared: Prepared) -> Outcome:
+    """Every mapped page walks to its frame with its rights; nothing else is mapped."""
     rng = prepared.stream(spec, "map-pages")
     run = MapRun(prepared)
     pages = role_pages(prepared)
@@ -111,6 +112,7 @@ def _run_user(run: MapRun, program, label: str):
 
 
 def check_user_program(spec, prepared: Prepared) -> Outcome:
+    """A user-mode program sums rodata into data on the student's tables."""
     rng = prepared.stream(spec, "map-program")
     run, program, extra = _prepare_program(spec, prepared, rng)
     if run is None:
@@ -139,6 +141,7 @@ TRAPS = (("trap_write", "rodata", "write", READ_ONLY,
 
 
 def check_traps(spec, prepared: Prepared) -> Outcome:
+    """Writing rodata, fetching from data, reading the kernel page: each traps as the MMU says."""
     rng = prepared.stream(spec, "map-traps")
     run, program, extra = _prepare_program(spec, prepared, rng)
     if run is None:
@@ -161,6 +164,7 @@ def check_traps(spec, prepared: Prepared) -> Outcome:
 
 
 def check_no_leaks(spec, prepared: Prepared) -> Outcome:
+    """Every frame alloc_table handed out is a table in the tree, and no more than needed."""
     rng = prepared.stream(spec, "map-leaks")
     run = MapRun(prepared)
     pages = role_pages(prepared)
@@ -190,40 +194,56 @@ def _leak_verdict(spec, run: MapRun, exact: bool = True) -> Outcome | None:
 
 
 def check_remap_and_oom(spec, prepared: Prepared) -> Outcome:
+    """Mapping a mapped page returns 1 and changes nothing; with one frame left
+    for three tables, 2 and nothing mapped, nothing leaked; then, with frames
+    again, the same call succeeds."""
     rng = prepared.stream(spec, "map-oom")
     run = MapRun(prepared)
-    layout_ = prepared.params["layout"]
-    failed = map_all(run, [(layout_["data"], ROLE_FLAGS["data"])], rng)
+    data = prepared.params["layout"]["data"]
+    failed = map_all(run, [(data, ROLE_FLAGS["data"])], rng) or _remap(spec, run, data, rng)
     if failed:
         return failed
-    slot = layout_["data"] + address_of(OTHER_SLOT_DISTANCE, 0, 0, 0)   # 3 new tables
-    entry_before = run.machine.mmu.walk(layout_["data"], root=run.root).steps[-1].entry
+    elsewhere = data + address_of(OTHER_SLOT_DISTANCE, 0, 0, 0)       # needs 3 new tables
+    failed = _out_of_frames(spec, run, elsewhere, rng)
+    if failed:
+        return failed
+    run.set_pool(run.machine.ram.read_u64(run.symbol("alloc_table_next")), 8)
+    failed = map_all(run, [(elsewhere, ROLE_FLAGS["data"])], rng)
+    return failed or _leak_verdict(spec, run) or full(spec)
+
+
+def _remap(spec, run: MapRun, vaddr: int, rng) -> Outcome | None:
+    """map_page on the mapped `vaddr`: 1, no frame taken, the entry unchanged."""
+    entry_before = run.machine.mmu.walk(vaddr, root=run.root).steps[-1].entry
     count = run.allocated
-    result, paddr, registers = run.map(layout_["data"], ROLE_FLAGS["data"], rng)
-    call = describe_map(layout_["data"], paddr, ROLE_FLAGS["data"])
+    result, paddr, registers = run.map(vaddr, ROLE_FLAGS["data"], rng)
     got = result.registers["rax"] if result.returned else None
     wrong = [f"it returned {RESULT_WORDS.get(got, got)}"] if got != MAP_EXISTS else []
     if run.allocated != count:
         wrong.append(f"it took {run.allocated - count} frame(s) from alloc_table")
-    if run.machine.mmu.walk(layout_["data"], root=run.root).steps[-1].entry != entry_before:
+    if run.machine.mmu.walk(vaddr, root=run.root).steps[-1].entry != entry_before:
         wrong.append("it changed the entry")
-    if wrong:
-        return none(f"{call} on a mapped page must return 1, allocate nothing and leave the "
-                    f"entry as it was; {', '.join(wrong)}", "", run.repro(spec.name, registers))
-    next_free = run.machine.ram.read_u64(run.symbol("alloc_table_next"))
-    run.set_pool(next_free, 1)                     # one frame left; three tables needed
-    result, paddr, registers = run.map(slot, ROLE_FLAGS["data"], rng)
+    if not wrong:
+        return None
+    return none(f"{describe_map(vaddr, paddr, ROLE_FLAGS['data'])} on a mapped page must "
+                f"return 1, allocate nothing and leave the entry as it was; "
+                f"{', '.join(wrong)}", "", run.repro(spec.name, registers))
+
+
+def _out_of_frames(spec, run: MapRun, vaddr: int, rng) -> Outcome | None:
+    """With one frame left, map_page for `vaddr` (three tables short) returns 2,
+    maps nothing, and the frame it took is linked in."""
+    run.set_pool(run.machine.ram.read_u64(run.symbol("alloc_table_next")), 1)
+    result, paddr, registers = run.map(vaddr, ROLE_FLAGS["data"], rng)
     got = result.registers["rax"] if result.returned else None
-    if got != MAP_NO_MEMORY or run.machine.mmu.walk(slot, root=run.root).mapped:
-        return none(f"{describe_map(slot, paddr, ROLE_FLAGS['data'])} with one frame left in "
+    if got != MAP_NO_MEMORY or run.machine.mmu.walk(vaddr, root=run.root).mapped:
+        return none(f"{describe_map(vaddr, paddr, ROLE_FLAGS['data'])} with one frame left in "
                     f"the pool (it needs three tables) must return 2 and map nothing "
-                    f"(returned {RESULT_WORDS.get(got, got)})", "", run.repro(spec.name, registers))
+                    f"(returned {RESULT_WORDS.get(got, got)})", "",
+                    run.repro(spec.name, registers))
     leak = _leak_verdict(spec, run, exact=False)
     if leak:
         leak.message = "after running out of frames: " + leak.message
-        return leak
-    run.set_pool(run.machine.ram.read_u64(run.symbol("alloc_table_next")), 8)
-    failed = map_all(run, [(slot, ROLE_FLAGS["data"])], rng)
-    return failed or _leak_verdict(spec, run) or full(spec)
+    return leak
 
 

@@ -47,6 +47,7 @@ def tables_for(machine, seed: bytes):
 
 
 def check_category(spec, prepared: Prepared, category: str) -> Outcome:
+    """walk() on 40 probes of one category, on the public tables."""
     seed = table_seed(prepared, spec, "walk-tables")
     machine, _ = walk_machine(prepared)
     tables = tables_for(machine, seed)
@@ -57,6 +58,7 @@ def check_category(spec, prepared: Prepared, category: str) -> Outcome:
 
 
 def check_hidden(spec, prepared: Prepared) -> Outcome:
+    """walk() on 50 probes of every category, on tables from the hidden seed."""
     seed = table_seed(prepared, spec, "hidden-walk-tables")
     machine, _ = walk_machine(prepared)
     tables = tables_for(machine, seed)
