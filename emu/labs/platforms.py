@@ -62,7 +62,7 @@ def render(report, fmt: str, options: dict, ran_hidden: bool) -> str:
     if fmt == "prairielearn":
         return json.dumps(writers.prairielearn(report, reveal_hidden=released), indent=2) + "\n"
     if fmt == "autolab":
-        return "\n".join(writers.autolab(report)) + "\n"
+        return "\n".join(writers.autolab(report, reveal_hidden=released)) + "\n"
     raise UsageError(f"unknown format '{fmt}' (formats: {', '.join(FORMATS)})")
 
 

@@ -10,7 +10,8 @@
                              grader: gradable, score in [0, 1], message, output,
                              tests[name, description, points, max_points, message,
                              output, images], format_errors when not gradable)
-    autolab(report)          stdout whose last line is Autolab's autoresult:
+    autolab(report)          the text report (hidden tests' details held back until
+                             released), then Autolab's autoresult as the last line:
                              {"scores": {part: points}, "scoreboard": [total, ...]}
 A report's leaderboard (labs that rank, like the malloc lab's utilization and
 instructions per op) becomes Gradescope's `leaderboard` and the last columns
@@ -47,15 +48,17 @@ def test_details(test: TestResult) -> str:
 
 # -- text (gradelib-like) ---------------------------------------------------------------
 
-def text_report(report: GradeReport, ran_hidden: bool = True) -> list[str]:
-    """The report as lines: a header, one line per test, the score."""
+def text_report(report: GradeReport, ran_hidden: bool = True,
+                reveal_hidden: bool = True) -> list[str]:
+    """The report as lines: a header, one line per test, the score. Without
+    `reveal_hidden`, a failed hidden test shows its points but not its details."""
     lines = [f"== {report.lab}: {report.title} ({report.who}, variant {report.variant}) =="]
     if not report.gradable:
         lines.append("The submission could not be graded:")
         lines += [f"    {error}" for error in report.format_errors]
         return lines
     for test in report.tests:
-        lines += _test_lines(test)
+        lines += _test_lines(test, reveal_hidden or test.visibility != "hidden")
     lines += [f"note: {note}" for note in report.notes]
     lines.append(f"Score: {report.points}/{report.max_points}")
     if not ran_hidden:
@@ -64,13 +67,13 @@ def text_report(report: GradeReport, ran_hidden: bool = True) -> list[str]:
     return lines
 
 
-def _test_lines(test: TestResult) -> list[str]:
+def _test_lines(test: TestResult, details: bool) -> list[str]:
     label = f"{test.title} "
     verdict = "OK" if test.status == PASSED else "FAIL"
     head = f"{label:.<{DOTS_WIDTH}} {verdict:4} {test.points:>3}/{test.max_points}"
     if test.status == PASSED:
         return [head]
-    body = test_details(test).splitlines()
+    body = (test_details(test) if details else HIDDEN_UNTIL_RELEASE).splitlines()
     return [head] + [f"    {line}" if line else "" for line in body]
 
 
@@ -152,7 +155,7 @@ def _image(image) -> dict:
 
 # -- Autolab -----------------------------------------------------------------------------
 
-def autolab(report: GradeReport) -> list[str]:
+def autolab(report: GradeReport, reveal_hidden: bool = False) -> list[str]:
     """Feedback lines for Autolab; the last one is the autoresult JSON.
 
     Scores are per part (one Autolab problem per part of the lab, named as
@@ -161,7 +164,7 @@ def autolab(report: GradeReport) -> list[str]:
     for test in report.tests:
         key = test.part or test.name
         scores[key] = scores.get(key, 0) + test.points
-    lines = text_report(report)
+    lines = text_report(report, reveal_hidden=reveal_hidden)
     standings = [s.value for s in report.leaderboard]
     result = {"scores": scores, "scoreboard": [report.points, *scores.values(), *standings]}
     return lines + [json.dumps(result, separators=(",", ":"))]

@@ -105,3 +105,10 @@ def test_a_leaderboard_goes_to_gradescope_and_to_autolabs_scoreboard():
         {"name": "insns/op", "value": 120, "order": "asc"}]
     assert json.loads(writers.autolab(r)[-1])["scoreboard"] == [10, 10, 0, 91.5, 120]
     assert "leaderboard" not in writers.gradescope(report())
+
+
+def test_autolab_feedback_holds_back_hidden_details_until_released():
+    held = "\n".join(writers.autolab(report()))
+    assert "details" not in held and writers.HIDDEN_UNTIL_RELEASE in held
+    assert "returned 0, expected 3" in held                 # public details stay
+    assert "details" in "\n".join(writers.autolab(report(), reveal_hidden=True))
