@@ -108,7 +108,8 @@ def test_a_leaderboard_goes_to_gradescope_and_to_autolabs_scoreboard():
 
 
 def test_autolab_feedback_holds_back_hidden_details_until_released():
-    held = "\n".join(writers.autolab(report()))
-    assert "details" not in held and writers.HIDDEN_UNTIL_RELEASE in held
-    assert "returned 0, expected 3" in held                 # public details stay
-    assert "details" in "\n".join(writers.autolab(report(), reveal_hidden=True))
+    held = writers.autolab(report())
+    assert "    wrong" not in held and "    details" not in held
+    assert f"    {writers.HIDDEN_UNTIL_RELEASE}" in held
+    assert "    returned 0, expected 3" in held                 # public details stay
+    assert "    details" in writers.autolab(report(), reveal_hidden=True)
