@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from .... import disasm
 from ....assembler import assemble
 from ....elf import image_from_program
+from ....errors import KernelPanic
 from ....loader import USER_BASE
 from ....machine import Budget, Machine
 from ....runner import ProcessRunner
@@ -83,6 +84,8 @@ def replay(bomb) -> Answers:
     m.add_memory_watch(word, word, "write", stores)
     runner.resume(BUDGET)
     fault = runner.fault
+    if fault is None or len(results) < bomb.malloc_call:
+        raise KernelPanic(f"bomb replay: the bomb did not run as generated ({runner.message})")
     space = runner.aspace
     vma = space.vmas.find(fault.address)
     motto = m.mmu.walk(symbols["bomb_motto"], root=root)
