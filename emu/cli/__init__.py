@@ -19,9 +19,9 @@ import sys
 import traceback
 
 from ..errors import EXIT_SOFTWARE, EXIT_USAGE, CompileError, EmuError
-from . import call, debug, demo, gdb, gdbserver, malloclab, memmap, pt, run
+from . import call, debug, demo, gdb, gdbserver, lab, malloclab, memmap, pt, run
 
-COMMANDS = (run, debug, gdbserver, gdb, malloclab, call, pt, memmap, demo)
+COMMANDS = (run, debug, gdbserver, gdb, malloclab, lab, call, pt, memmap, demo)
 EXIT_INTERRUPTED = 130
 
 

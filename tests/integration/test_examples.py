@@ -20,16 +20,21 @@ LIBRARY_SOURCES = {
     "allocators/alloc_test.c": "linked with each allocator by tests/integration/test_c_allocators.py",
     "traces/make_traces.py": "regenerates the traces; tests/unit/test_traces.py checks its output",
 }
+# examples/labs/ holds course labs: kernel routines, starters and wrong solutions that
+# are graded, not run; tests/integration/test_labs_*.py grade every one of them.
+LABS = "labs/"
 SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py"))
 PROGRAMS = sorted(p for p in EXAMPLES.rglob("*") if p.suffix in (".asm", ".c")
-                  and str(p.relative_to(EXAMPLES)) not in LIBRARY_SOURCES)
+                  and str(p.relative_to(EXAMPLES)) not in LIBRARY_SOURCES
+                  and not str(p.relative_to(EXAMPLES)).startswith(LABS))
 
 
 def test_every_example_has_its_expected_output():
     runnable = [p for p in EXAMPLES.rglob("*") if p.suffix in (".asm", ".c", ".py")]
     missing = [str(p.relative_to(EXAMPLES)) for p in runnable
                if not p.with_suffix(".out").exists()
-               and str(p.relative_to(EXAMPLES)) not in LIBRARY_SOURCES]
+               and str(p.relative_to(EXAMPLES)) not in LIBRARY_SOURCES
+               and not str(p.relative_to(EXAMPLES)).startswith(LABS)]
     assert missing == [], "examples without a .out file (or a LIBRARY_SOURCES entry)"
     assert all((EXAMPLES / name).exists() for name in LIBRARY_SOURCES)
 

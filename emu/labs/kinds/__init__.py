@@ -1,0 +1,31 @@
+"""The lab kinds: one checker plug-in per kind of lab, found by name here.
+
+    pagewalk   page tables: a quiz, walk() in asm, map_page() in asm
+    memmap     the os_MemoryMap routines in asm, against the kernel's model
+    bomb       memory forensics with emu debug: answers about one's own run
+
+A new kind (the malloc lab, the kernel labs of issue 14) is a new module with
+a LabKind subclass (see base.py) and one line in KINDS; lab.toml's `kind`
+names it.
+"""
+
+from __future__ import annotations
+
+from ...errors import UsageError
+from .bomb import BombKind
+from .memmap import MemmapKind
+from .pagewalk import PagewalkKind
+
+KINDS = {
+    "pagewalk": PagewalkKind,
+    "memmap": MemmapKind,
+    "bomb": BombKind,
+}
+
+
+def kind_named(name: str):
+    """A new instance of the lab kind `name`; UsageError for an unknown one."""
+    kind = KINDS.get(name)
+    if kind is None:
+        raise UsageError(f"unknown lab kind '{name}' (known: {', '.join(sorted(KINDS))})")
+    return kind()
