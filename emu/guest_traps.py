@@ -168,8 +168,8 @@ class GuestTraps:
         raise Oops("a system call from inside a kernel routine")
 
     def _routine_fault(self, builtin_fault):
-        def fault(vaddr, access, walk, reason):
+        def fault(vaddr, access, leaf, reason):
             if vaddr >= USER_TOP:
                 return reason
-            return builtin_fault(vaddr, access, walk, reason)
+            return builtin_fault(vaddr, access, leaf, reason)
         return fault

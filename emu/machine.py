@@ -45,7 +45,7 @@ from .assembler import Program, assemble, assemble_file
 from .errors import BudgetExceeded, UsageError
 from .faults import GENERAL_PROTECTION, FaultReporter
 from .mmu import MMU
-from .paging import PAGE_4K, U64, pages_in
+from .paging import U64
 from .ram import PhysicalRAM
 from .registers import GPRS, REGISTER_FILE, RFLAGS_RESERVED, UC_REGS, parse_value
 from .symbols import SymbolTable
@@ -64,9 +64,10 @@ class Traps:
 
     syscall()                               the guest ran `syscall`; the call is in
                                             the registers, the result goes in rax
-    page_fault(vaddr, access, walk, reason) the MMU refused an access: True when
+    page_fault(vaddr, access, leaf, reason) the MMU refused an access: True when
                                             the kernel mapped the page (the access
-                                            is retried), else the reason to report
+                                            is retried), else the reason to report;
+                                            leaf is the entry mapping the page, or 0
     symbols                                 the running program's symbols, tried
                                             before the kernel's in fault reports
     Without a syscall handler, `syscall` returns -ENOSYS; without a fault
@@ -102,7 +103,7 @@ class Machine:
     watches as hooks, observers of every write, run() with the kernel's traps.
     """
 
-    def __init__(self, ram_mib: int = 1024):
+    def __init__(self, ram_mib: int = 1024, native: bool = True):
         problem = layout.validate_ram_mib(ram_mib)
         if problem:
             raise UsageError(problem)
@@ -112,7 +113,7 @@ class Machine:
         self.ram = PhysicalRAM(ram_mib * layout.MiB, self._code_written)
         self._uc.mem_map_ptr(0, self.ram.size, UC_PROT_ALL, self.ram.host_address)
         self.memory_map, self.frames, self.page_tables = boot(self.ram, ram_mib)
-        self.mmu = MMU(self._uc, self.ram)
+        self.mmu = MMU(self._uc, self.ram, native)
         self.mmu.switch(layout.KERNEL_PML4, user=False)
         self.symbols = SymbolTable()
         for name, value in layout.KERNEL_SYMBOLS.items():
@@ -253,12 +254,7 @@ class Machine:
         invalidating (uc_invalidate_tb -> get_page_addr_code), so a frame
         reused by a new process kept running its previous owner's code
         (measured here: exit() code ran again in the next process)."""
-        code = self.mmu.code_pages
-        if not code:
-            return
-        pages = pages_in(paddr, length)
-        if any(page in code for page in pages) if len(pages) <= len(code) else \
-                any(paddr - PAGE_4K < page < paddr + length for page in code):
+        if self.mmu.may_hold_code(paddr, length):
             self.code_changed()
 
     # -- loading kernel code ----------------------------------------------------------

@@ -27,10 +27,21 @@ kernel routines' invlpg and CR3 writes are followed: emu/guest_kernel.py).
 The fill's walk (_translate) is the common case written out flat: every level
 present and the access allowed. Anything else takes the full walk (paging.walk),
 which knows the reasons, and is offered to the kernel.
+
+Two walkers do this. The native one (emu/native.c, installed by emu/native.py)
+is the same walk and the same software TLB in C, so present pages cost no
+Python; Python runs only when it refuses (`_on_native_refusal`), and is told
+why, with the leaf entry, so demand faults need no walk of their own. The
+Python walker here is the reference and the fallback (no compiler, or
+EMU_NATIVE=0); a test holds the two to the same A/D bits, faults and counts.
+
+`code_map` has a byte per physical page, set once the page is filled
+executable: only those pages can hold translated code (Machine._code_written).
 """
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 
 from unicorn import (UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_TLB_FILL, UC_MEM_FETCH,
@@ -39,6 +50,7 @@ from unicorn import (UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_TLB_FILL, UC_MEM
 from unicorn.x86_const import UC_X86_REG_CR3
 
 from .errors import KernelPanic, UnmappedAccess
+from .native import NativeWalker
 from .paging import (PAGE_4K, PTE_A, PTE_ADDR_MASK, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW,
                      PTE_US, NOT_PRESENT, Walk, page_align_down, refusal, translate_range, walk)
 
@@ -58,25 +70,45 @@ class RefusedAccess:
 class MMU:
     """Translation for one CPU: current root (CR3), privilege, and TLBs."""
 
-    def __init__(self, uc: Uc, ram):
+    def __init__(self, uc: Uc, ram, native: bool = True):
         self._uc = uc
         self.ram = ram
         self.cr3 = 0
         self.user = False
         # The kernel's page-fault entry for the current run (Machine.run sets
-        # it): fault_handler(vaddr, access, walk, reason) returns True when it
-        # mapped the page, or the reason to report.
+        # it): fault_handler(vaddr, access, leaf, reason) returns True when it
+        # mapped the page, or the reason to report; `leaf` is the entry that
+        # maps the page, 0 when none does.
         self.fault_handler = None
         self.pending_fault: RefusedAccess | None = None
         self.handler_error: Exception | None = None   # raised inside fault_handler
-        self.fills = 0              # slow-path fills (walks) since the machine booted
+        self._walks = self._hits = 0    # the Python walker's fills: walks and TLB hits
         self._tlbs: dict[bool, dict[int, tuple[int, int]]] = {True: {}, False: {}}
         self._tlb = self._tlbs[False]         # the current privilege's
-        # Physical pages filled executable since translated code was last
-        # dropped: only these can hold translated code (Machine._code_written).
-        self.code_pages: set[int] = set()
+        # A byte per physical page: 1 once filled executable since translated
+        # code was last dropped. Only these pages can hold translated code.
+        self.code_map = bytearray(ram.size // PAGE_4K)
+        self._code_bytes = (ctypes.c_char * len(self.code_map)).from_buffer(self.code_map)
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
-        uc.hook_add(UC_HOOK_TLB_FILL, self._on_tlb_fill)
+        self._native = NativeWalker.install(uc._uch, ram, self.code_map,
+                                            self._on_native_refusal) if native else None
+        if self._native is None:
+            uc.hook_add(UC_HOOK_TLB_FILL, self._on_tlb_fill)
+
+    @property
+    def native(self) -> bool:
+        """True when the C walker fills the TLB (else the Python one)."""
+        return self._native is not None
+
+    @property
+    def fills(self) -> int:
+        """Walks since the machine booted (fills the software TLB could not serve)."""
+        return self._native.counts[0] if self._native else self._walks
+
+    def fill_counts(self) -> tuple[int, int]:
+        """(walks, fills served by the software TLB) since the machine booted:
+        together, every refill of Unicorn's TLB."""
+        return self._native.counts if self._native else (self._walks, self._hits)
 
     # -- address-space control ----------------------------------------------------
 
@@ -86,15 +118,23 @@ class MMU:
         if root != self.cr3:
             self.cr3, self.user = root, user
             self._tlb = self._tlbs[user]
+            self._load()
             self._uc.reg_write(UC_X86_REG_CR3, root)
             self.flush()
         elif user != self.user:
             self.user = user
             self._tlb = self._tlbs[user]
+            self._load()
             self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def _load(self) -> None:
+        if self._native:
+            self._native.load(self.cr3, self.user)
 
     def flush(self) -> None:
         """Forget every cached translation (all TLBs)."""
+        if self._native:
+            self._native.flush()
         for tlb in self._tlbs.values():
             tlb.clear()
         self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
@@ -102,13 +142,26 @@ class MMU:
     def forget_code(self) -> None:
         """Translated code was dropped: from now on only pages the TLBs can
         still fetch from may get new translations. Unicorn's TLB only holds
-        translations this MMU filled and still has in `_tlb`."""
-        self.code_pages = {paddr for tlb in self._tlbs.values()
-                           for paddr, perms in tlb.values() if perms & UC_PROT_EXEC}
+        translations this MMU filled and still has in its software TLB."""
+        ctypes.memset(self._code_bytes, 0, len(self.code_map))
+        if self._native:
+            self._native.mark_code()
+            return
+        for tlb in self._tlbs.values():
+            for paddr, perms in tlb.values():
+                if perms & UC_PROT_EXEC:
+                    self.code_map[paddr // PAGE_4K] = 1
+
+    def may_hold_code(self, paddr: int, length: int) -> bool:
+        """Was any page of [paddr, paddr+length) filled executable since
+        translated code was last dropped?"""
+        return self.code_map.find(1, paddr // PAGE_4K, (paddr + length - 1) // PAGE_4K + 1) >= 0
 
     def invalidate(self, vaddr: int, size: int) -> None:
         """Forget the translations of [vaddr, vaddr+size) (INVLPG over a range)."""
         first, end = page_align_down(vaddr), vaddr + size
+        if self._native:
+            self._native.invalidate(first, end)
         for tlb in self._tlbs.values():
             if (end - first) // PAGE_4K > len(tlb):
                 for page in [p for p in tlb if first <= p < end]:
@@ -161,20 +214,21 @@ class MMU:
             vaddr += chunk
         return pieces
 
-    # -- the TLB-fill hook ----------------------------------------------------------
+    # -- the TLB-fill hook (the Python walker) ---------------------------------------
 
     def _on_tlb_fill(self, _uc, vaddr: int, access: int, entry, _data) -> bool:
         hit = self._tlb.get(vaddr)
         if hit is not None and hit[1] & _NEEDED[access]:
+            self._hits += 1
             entry.paddr, entry.perms = hit
             if hit[1] & UC_PROT_EXEC:
-                self.code_pages.add(hit[0])
+                self.code_map[hit[0] // PAGE_4K] = 1
             return True
         return self._fill(vaddr, access, entry)
 
     def _fill(self, vaddr: int, access: int, entry) -> bool:
         """The slow path: walk and check; on refusal, the kernel's turn."""
-        self.fills += 1
+        self._walks += 1
         translation = self._translate(vaddr, access)
         if translation is None:
             translation = self._refused(vaddr, access)
@@ -183,7 +237,7 @@ class MMU:
         self._tlb[vaddr] = translation
         entry.paddr, entry.perms = translation
         if translation[1] & UC_PROT_EXEC:
-            self.code_pages.add(translation[0])
+            self.code_map[translation[0] // PAGE_4K] = 1
         return True
 
     def _translate(self, vaddr: int, access: int) -> tuple[int, int] | None:
@@ -234,20 +288,46 @@ class MMU:
         name = ACCESS_NAMES[access]
         result = self.walk(vaddr)
         reason = refusal(result, name, self.user)
-        if reason is not None and self.fault_handler is not None:
-            try:
-                verdict = self.fault_handler(vaddr, name, result, reason)
-            except Exception as exc:       # reported by the machine after the stop
-                self.handler_error = exc
-                return None
-            if verdict is True:
-                translation = self._translate(vaddr, access)
-                if translation is not None:
-                    return translation
-                reason = refusal(self.walk(vaddr), name, self.user) or NOT_PRESENT
-            else:
-                reason = verdict
         if reason is None:      # the full walk allows what the flat one refused
             raise KernelPanic(f"mmu_fill: walks disagree about {vaddr:#x} ({name})")
+        leaf = result.leaf.entry if result.mapped else 0
+        if not self._offer(vaddr, name, leaf, reason):
+            return None
+        translation = self._translate(vaddr, access)
+        if translation is None:
+            self._refuse(vaddr, name, refusal(self.walk(vaddr), name, self.user) or NOT_PRESENT)
+        return translation
+
+    # -- refused accesses (both walkers) ---------------------------------------------
+
+    def _on_native_refusal(self, vaddr: int, access: int, retry: int) -> int:
+        """The C walker refused: 1 when the kernel mapped the page (walk again),
+        0 when the access is refused. With `retry`, the walk after the
+        kernel's fix refused too. Nothing may escape into C."""
+        try:
+            name = ACCESS_NAMES[access]
+            reason, leaf = self._native.refusal()
+            if retry:
+                self._refuse(vaddr, name, reason or NOT_PRESENT)
+                return 0
+            return int(self._offer(vaddr, name, leaf, reason))
+        except BaseException as exc:     # noqa: BLE001 - reported by the machine
+            self.handler_error = exc
+            return 0
+
+    def _offer(self, vaddr: int, name: str, leaf: int, reason: str) -> bool:
+        """Offer a refused access to the kernel: True when it mapped the page."""
+        if self.fault_handler is not None:
+            try:
+                verdict = self.fault_handler(vaddr, name, leaf, reason)
+            except Exception as exc:       # reported by the machine after the stop
+                self.handler_error = exc
+                return False
+            if verdict is True:
+                return True
+            reason = verdict
+        self._refuse(vaddr, name, reason)
+        return False
+
+    def _refuse(self, vaddr: int, name: str, reason: str) -> None:
         self.pending_fault = RefusedAccess(vaddr, name, reason, self.user)
-        return None

@@ -411,16 +411,16 @@ class ProcessRunner:
         for observer in self.kernel_entry_observers:
             observer()
 
-    def _fault(self, vaddr, access, walk, reason):
+    def _fault(self, vaddr, access, leaf, reason):
         self._entering_kernel()
         if self.guest is not None and self.guest.kernel.on_fault is not None:
             self._delegated = (vaddr, access)           # the guest handler takes it
             return reason
-        return self.current.aspace.fault(vaddr, access, walk, reason)
+        return self.current.aspace.fault(vaddr, access, leaf, reason)
 
-    def _builtin_fault(self, vaddr, access, walk, reason):
+    def _builtin_fault(self, vaddr, access, leaf, reason):
         """The built-in demand paging, for a kernel routine's own accesses."""
-        return self.current.aspace.fault(vaddr, access, walk, reason)
+        return self.current.aspace.fault(vaddr, access, leaf, reason)
 
     def _on_syscall(self) -> None:
         self._entering_kernel()

@@ -119,9 +119,10 @@ class AddressSpace:
         self.vmas.insert(vma)
         return vma
 
-    def fault(self, vaddr: int, access: str, walk, reason: str):
+    def fault(self, vaddr: int, access: str, leaf: int, reason: str):
         """The MMU's fault handler: True when the page was mapped or made
-        writable, else the reason the access is refused."""
+        writable, else the reason the access is refused. `leaf` is the entry
+        that maps the page, 0 when none does."""
         vma, page = self.vmas.find(vaddr), page_align_down(vaddr)
         if vma is None:
             return reason
@@ -133,8 +134,8 @@ class AddressSpace:
             return {"write": READ_ONLY, "fetch": NO_EXECUTE}.get(access, PROT_NONE_ACCESS) \
                 if vma.prot != PROT_NONE else PROT_NONE_ACCESS
         if access == "write" and reason in (NOT_PRESENT, READ_ONLY):
-            self._write_fault(page, vma, walk)
-        elif walk.mapped or reason != NOT_PRESENT:
+            self._write_fault(page, vma, leaf)
+        elif leaf or reason != NOT_PRESENT:
             return reason
         else:
             self._map_new_page(page, vma)
@@ -144,19 +145,21 @@ class AddressSpace:
     def prepare_write(self, page: int) -> bool:
         """What a write fault does, for the kernel's own writes to user memory
         (the VMA must allow writing); False if there was nothing to do."""
-        return self._write_fault(page, self.vmas.find(page), self.tables.walk(self.root, page))
+        walk = self.tables.walk(self.root, page)
+        return self._write_fault(page, self.vmas.find(page), walk.leaf.entry if walk.mapped else 0)
 
-    def _write_fault(self, page: int, vma: VMA, walk) -> bool:
+    def _write_fault(self, page: int, vma: VMA, leaf: int) -> bool:
         """Give `vma` an anon_vma if it is private memory without one, then map
-        the page writable (`walk` is its page walk), copying a frame other
-        address spaces share (copy-on-write); False if it already was."""
+        the page writable (`leaf` is its entry, 0 when it has none), copying a
+        frame other address spaces share (copy-on-write); False if it already
+        was."""
         vma = self._give_anon(vma)
-        if not walk.mapped:
+        if not leaf:
             self._map_new_page(page, vma)
             return True
-        if walk.leaf.entry & PTE_RW:
+        if leaf & PTE_RW:
             return False
-        frame = walk.leaf.entry & PTE_ADDR_MASK
+        frame = leaf & PTE_ADDR_MASK
         if not vma.shared and self.frames.refcount(frame) > 1:
             self._copy_on_write(page, vma, frame)
             return True

@@ -1,0 +1,396 @@
+/* native.c -- the MMU's TLB fill in C (built by emu/native.py with zig's clang).
+ *
+ * The same walk as emu/mmu.py's Python walker, which stays the reference: on a
+ * miss of Unicorn's TLB (UC_TLB_VIRTUAL), emu_tlb_fill() looks in a second,
+ * software TLB per privilege, and on a miss there walks the 4-level tables under
+ * CR3 in guest RAM:
+ *
+ *    63      48 47     39 38     30 29     21 20     12 11          0
+ *   +----------+---------+---------+---------+---------+-------------+
+ *   | sign ext | PML4    | PDPT    | PD      | PT      | offset      |
+ *   +----------+---------+---------+---------+---------+-------------+
+ *
+ *   - P, RW, US and NX are combined over the levels and checked against the
+ *     access (read 16, write 17, fetch 18) and the privilege (US is enforced
+ *     while `user` is set; RW binds supervisor writes too: CR0.WP);
+ *   - A is set in every entry used and D in the leaf on a write, in place in
+ *     guest RAM, only when the access is allowed; a clean page is filled
+ *     without write permission, so its first write comes back for D;
+ *   - a refused access goes to Python (`refused`), which offers it to the
+ *     kernel (demand paging, copy-on-write) and records the fault. `reason`
+ *     and `leaf` tell it why, so it needs no walk of its own.
+ *
+ * The software TLB maps a virtual page to (physical page | perms), like the
+ * Python walker's dict: it never evicts, it is emptied on CR3 changes and
+ * flushes, and pages are dropped by invalidate (INVLPG). A guest kernel routine
+ * that edits tables without invlpg keeps its stale translations, as on
+ * hardware and as in the Python walker. It is an open-addressing hash table
+ * with linear probing and backward-shift deletion.
+ *
+ * `code_map` has one byte per physical page: 1 once the page has been filled
+ * executable since translated code was last dropped (Machine._code_written).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE_4K       4096ULL
+#define PTE_P         (1ULL << 0)
+#define PTE_RW        (1ULL << 1)
+#define PTE_US        (1ULL << 2)
+#define PTE_A         (1ULL << 5)
+#define PTE_D         (1ULL << 6)
+#define PTE_PS        (1ULL << 7)
+#define PTE_NX        (1ULL << 63)
+#define PTE_ADDR_MASK 0x000FFFFFFFFFF000ULL
+
+/* Unicorn's access kinds and permissions (unicorn.h: uc_mem_type, uc_prot) */
+#define UC_MEM_READ   16
+#define UC_MEM_WRITE  17
+#define UC_MEM_FETCH  18
+#define PROT_READ     1
+#define PROT_WRITE    2
+#define PROT_EXEC     4
+
+/* Why a walk refused: the order of emu/paging.py's refusal() */
+enum { OK, NOT_PRESENT, BAD_PHYSICAL, NON_CANONICAL, SUPERVISOR, READ_ONLY, NO_EXECUTE };
+
+#define TLB_MIN_SLOTS 256
+
+typedef struct {
+    uint64_t paddr;
+    uint32_t perms;
+} uc_tlb_entry;                          /* unicorn.h's struct uc_tlb_entry */
+
+typedef struct {
+    uint64_t key;                        /* virtual page | 1; 0 marks an empty slot */
+    uint64_t value;                      /* physical page | perms */
+} tlb_slot;
+
+typedef struct {
+    tlb_slot *slots;
+    uint64_t mask;                       /* slots - 1 (a power of two) */
+    uint64_t count;
+} tlb;
+
+/* Shared with emu/native.py (class _State): keep the two in step. */
+typedef struct {
+    uint8_t *ram;                        /* host address of guest physical 0 */
+    uint64_t ram_size;
+    uint64_t cr3;
+    uint64_t user;                       /* 1: US is enforced */
+    uint8_t *code_map;
+    uint64_t code_count;                 /* bytes of code_map set */
+    uint64_t fills;                      /* walks (software TLB misses) */
+    uint64_t refills;                    /* fills served by the software TLB */
+    int (*refused)(uint64_t vaddr, int access, int retry);
+    uint64_t reason;                     /* why the last walk refused */
+    uint64_t leaf;                       /* its leaf entry, 0 when no leaf maps the page */
+    tlb tlbs[2];                         /* [0] supervisor, [1] user */
+} emu_mmu;
+
+/* -- the software TLB --------------------------------------------------------- */
+
+static uint64_t tlb_home(const tlb *t, uint64_t key)
+{
+    return ((key >> 12) * 0x9E3779B97F4A7C15ULL >> 20) & t->mask;
+}
+
+static int tlb_alloc(tlb *t, uint64_t slots)
+{
+    t->slots = calloc(slots, sizeof(tlb_slot));
+    t->mask = slots - 1;
+    t->count = 0;
+    return t->slots != NULL;
+}
+
+static bool tlb_get(const tlb *t, uint64_t vpage, uint64_t *value)
+{
+    uint64_t key = vpage | 1;
+    for (uint64_t i = tlb_home(t, key);; i = (i + 1) & t->mask) {
+        if (t->slots[i].key == key) {
+            *value = t->slots[i].value;
+            return true;
+        }
+        if (t->slots[i].key == 0)
+            return false;
+    }
+}
+
+static void tlb_insert(tlb *t, uint64_t key, uint64_t value)
+{
+    uint64_t i = tlb_home(t, key);
+    while (t->slots[i].key != 0 && t->slots[i].key != key)
+        i = (i + 1) & t->mask;
+    if (t->slots[i].key == 0)
+        t->count++;
+    t->slots[i].key = key;
+    t->slots[i].value = value;
+}
+
+/* Put vpage -> value; the table doubles at half full. False when out of memory
+ * (the translation is then simply not cached). */
+static bool tlb_put(tlb *t, uint64_t vpage, uint64_t value)
+{
+    if ((t->count + 1) * 2 > t->mask + 1) {
+        tlb old = *t;
+        if (!tlb_alloc(t, (old.mask + 1) * 2)) {
+            *t = old;
+            return false;
+        }
+        for (uint64_t i = 0; i <= old.mask; i++)
+            if (old.slots[i].key)
+                tlb_insert(t, old.slots[i].key, old.slots[i].value);
+        free(old.slots);
+    }
+    tlb_insert(t, vpage | 1, value);
+    return true;
+}
+
+/* Remove the slot at i, shifting later members of its probe run back. */
+static void tlb_remove_at(tlb *t, uint64_t i)
+{
+    uint64_t j = i;
+    for (;;) {
+        t->slots[i].key = 0;
+        for (;;) {
+            j = (j + 1) & t->mask;
+            if (t->slots[j].key == 0) {
+                t->count--;
+                return;
+            }
+            uint64_t home = tlb_home(t, t->slots[j].key);
+            /* the entry at j may move to i unless its home lies cyclically in (i, j] */
+            if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+                break;
+        }
+        t->slots[i] = t->slots[j];
+        i = j;
+    }
+}
+
+static void tlb_drop(tlb *t, uint64_t vpage)
+{
+    uint64_t key = vpage | 1;
+    for (uint64_t i = tlb_home(t, key); t->slots[i].key; i = (i + 1) & t->mask)
+        if (t->slots[i].key == key) {
+            tlb_remove_at(t, i);
+            return;
+        }
+}
+
+static void tlb_clear(tlb *t)
+{
+    if (t->mask + 1 > TLB_MIN_SLOTS) {   /* a big table goes back to the small size */
+        tlb old = *t;
+        if (tlb_alloc(t, TLB_MIN_SLOTS)) {
+            free(old.slots);
+            return;
+        }
+        *t = old;
+    }
+    memset(t->slots, 0, (t->mask + 1) * sizeof(tlb_slot));
+    t->count = 0;
+}
+
+/* Drop every page of [first, end) (first page-aligned). */
+static void tlb_invalidate(tlb *t, uint64_t first, uint64_t end)
+{
+    uint64_t pages = (end - first + PAGE_4K - 1) / PAGE_4K;
+    if (pages <= t->count) {
+        for (uint64_t page = first; page < end; page += PAGE_4K)
+            tlb_drop(t, page);
+        return;
+    }
+    tlb old = *t;                        /* fewer entries than pages: keep the others */
+    if (!tlb_alloc(t, old.mask + 1)) {
+        *t = old;
+        for (uint64_t page = first; page < end; page += PAGE_4K)
+            tlb_drop(t, page);
+        return;
+    }
+    for (uint64_t i = 0; i <= old.mask; i++) {
+        uint64_t page = old.slots[i].key & ~1ULL;
+        if (old.slots[i].key && !(first <= page && page < end))
+            tlb_insert(t, old.slots[i].key, old.slots[i].value);
+    }
+    free(old.slots);
+}
+
+/* -- the walk ----------------------------------------------------------------- */
+
+static uint64_t read_entry(const emu_mmu *m, uint64_t paddr)
+{
+    uint64_t entry;
+    memcpy(&entry, m->ram + paddr, 8);
+    return entry;
+}
+
+static void write_entry(emu_mmu *m, uint64_t paddr, uint64_t entry)
+{
+    memcpy(m->ram + paddr, &entry, 8);
+}
+
+/* Walk for `vaddr` (page-aligned) and `access`. On success returns true with
+ * *value = physical page | perms, having set A (and D on a write); else sets
+ * m->reason and m->leaf and changes nothing. */
+static bool translate(emu_mmu *m, uint64_t vaddr, int access, uint64_t *value)
+{
+    static const int shifts[4] = {39, 30, 21, 12};
+    uint64_t slots[4], entries[4], top = vaddr >> 47, table = m->cr3, paddr = 0;
+    uint64_t limit = m->ram_size - PAGE_4K;
+    bool writable = true, user = true, executable = true, straddles = false;
+    bool write = access == UC_MEM_WRITE;
+    int used = 0;
+    m->leaf = 0;
+    if (top && top != 0x1FFFF) {
+        m->reason = NON_CANONICAL;
+        return false;
+    }
+    for (int level = 0; level < 4; level++) {
+        if (table > limit) {
+            m->reason = BAD_PHYSICAL;    /* the entry above pointed outside RAM */
+            return false;
+        }
+        uint64_t slot = table + ((vaddr >> shifts[level]) & 0x1FF) * 8;
+        uint64_t e = read_entry(m, slot);
+        if (!(e & PTE_P)) {
+            m->reason = NOT_PRESENT;
+            return false;
+        }
+        slots[used] = slot;
+        entries[used++] = e;
+        writable = writable && (e & PTE_RW);
+        user = user && (e & PTE_US);
+        executable = executable && !(e & PTE_NX);
+        if (level == 3 || ((e & PTE_PS) && level != 0)) {
+            uint64_t size = 1ULL << shifts[level], base = (e & PTE_ADDR_MASK) & ~(size - 1);
+            paddr = base | (vaddr & (size - 1));
+            if (paddr > limit) {
+                m->reason = BAD_PHYSICAL;
+                return false;
+            }
+            straddles = base + size > m->ram_size;   /* a large page past the end of RAM */
+            break;
+        }
+        table = e & PTE_ADDR_MASK;
+    }
+    m->leaf = straddles ? 0 : entries[used - 1];
+    if (m->user && !user)
+        m->reason = SUPERVISOR;
+    else if (write && !writable)
+        m->reason = READ_ONLY;
+    else if (access == UC_MEM_FETCH && !executable)
+        m->reason = NO_EXECUTE;
+    else
+        m->reason = OK;
+    if (m->reason != OK) {
+        if (straddles)                   /* the full walk stops there first */
+            m->reason = BAD_PHYSICAL;
+        return false;
+    }
+    for (int i = 0; i < used; i++) {
+        uint64_t wanted = entries[i] | PTE_A | (write && i == used - 1 ? PTE_D : 0);
+        if (wanted != entries[i])
+            write_entry(m, slots[i], wanted);
+    }
+    uint64_t perms = PROT_READ;
+    if (writable && (write || (entries[used - 1] & PTE_D)))
+        perms |= PROT_WRITE;
+    if (executable)
+        perms |= PROT_EXEC;
+    *value = paddr | perms;
+    return true;
+}
+
+static int needed(int access)
+{
+    return access == UC_MEM_WRITE ? PROT_WRITE : access == UC_MEM_FETCH ? PROT_EXEC : PROT_READ;
+}
+
+static void give(emu_mmu *m, uint64_t value, uc_tlb_entry *out)
+{
+    out->paddr = value & ~(PAGE_4K - 1);
+    out->perms = (uint32_t)(value & 7);
+    if ((value & PROT_EXEC) && !m->code_map[out->paddr / PAGE_4K]) {
+        m->code_map[out->paddr / PAGE_4K] = 1;
+        m->code_count++;
+    }
+}
+
+/* -- what emu/native.py calls --------------------------------------------------- */
+
+/* The UC_HOOK_TLB_FILL callback; `data` is the emu_mmu. */
+bool emu_tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *out, void *data)
+{
+    emu_mmu *m = data;
+    tlb *t = &m->tlbs[m->user ? 1 : 0];
+    uint64_t value;
+    (void)uc;
+    if (tlb_get(t, vaddr, &value) && (value & needed(access))) {
+        m->refills++;
+        give(m, value, out);
+        return true;
+    }
+    m->fills++;
+    if (!translate(m, vaddr, access, &value)) {
+        if (!m->refused(vaddr, access, 0))
+            return false;                /* refused: Python recorded why */
+        if (!translate(m, vaddr, access, &value)) {
+            m->refused(vaddr, access, 1);
+            return false;
+        }
+    }
+    tlb_put(t, vaddr, value);
+    give(m, value, out);
+    return true;
+}
+
+/* The walk alone, for tests against the Python walker: 1 and *value, or 0
+ * (m->reason says why). Sets A/D as a fill does; caches nothing. */
+int emu_translate(emu_mmu *m, uint64_t vaddr, int access, uint64_t *value)
+{
+    return translate(m, vaddr, access, value);
+}
+
+int emu_mmu_init(emu_mmu *m)
+{
+    return tlb_alloc(&m->tlbs[0], TLB_MIN_SLOTS) && tlb_alloc(&m->tlbs[1], TLB_MIN_SLOTS);
+}
+
+void emu_mmu_free(emu_mmu *m)
+{
+    free(m->tlbs[0].slots);
+    free(m->tlbs[1].slots);
+    m->tlbs[0].slots = m->tlbs[1].slots = NULL;
+}
+
+void emu_tlb_flush(emu_mmu *m)
+{
+    tlb_clear(&m->tlbs[0]);
+    tlb_clear(&m->tlbs[1]);
+}
+
+void emu_tlb_invalidate(emu_mmu *m, uint64_t first, uint64_t end)
+{
+    tlb_invalidate(&m->tlbs[0], first, end);
+    tlb_invalidate(&m->tlbs[1], first, end);
+}
+
+uint64_t emu_tlb_count(emu_mmu *m, int user)
+{
+    return m->tlbs[user ? 1 : 0].count;
+}
+
+/* Translated code was dropped: mark again the pages both TLBs can still fetch
+ * from (the caller has cleared code_map). */
+void emu_tlb_mark_code(emu_mmu *m)
+{
+    uc_tlb_entry ignored;
+    for (int u = 0; u < 2; u++)
+        for (uint64_t i = 0; i <= m->tlbs[u].mask; i++)
+            if (m->tlbs[u].slots[i].key && (m->tlbs[u].slots[i].value & PROT_EXEC))
+                give(m, m->tlbs[u].slots[i].value, &ignored);
+}

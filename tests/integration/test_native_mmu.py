@@ -1,0 +1,145 @@
+"""The C walker (emu/native.c) against the Python walker (emu/mmu.py), the
+reference: the same translations, the same A/D bits set in guest RAM, the same
+refusals with the same reasons, and programs that run the same, with the same
+page-fault counts and the same page tables at the end."""
+
+import random
+
+import pytest
+
+from emu import Budget, Machine
+from emu.guest_kernel import GuestKernel
+from emu.loader import load_program
+from emu.paging import (PAGE_4K, PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, make_pte,
+                        refusal)
+from emu.runner import ProcessRunner
+from tests.conftest import EXAMPLES, FIXTURES
+
+ACCESSES = {16: "read", 17: "write", 18: "fetch"}
+TABLES = 12                      # table frames in the random trees
+INDEXES = (0, 1, 255, 511)       # the few indexes vaddrs use, so paths meet
+
+
+def native_machine() -> Machine:
+    machine = Machine(ram_mib=64)
+    if not machine.mmu.native:
+        pytest.skip("the native walker could not be built here")
+    return machine
+
+
+def random_entry(rng, tables, level, ram_size):
+    """An entry for a random tree: absent, a table, a large page, or (rarely)
+    one pointing outside RAM, with random permission and A/D bits."""
+    def some(bit, chance):
+        return bit if rng.random() < chance else 0
+    flags = PTE_P | some(PTE_RW, .8) | some(PTE_US, .8) | some(PTE_NX, .2) | \
+        some(PTE_A, .5) | some(PTE_D, .5)
+    kind = rng.random()
+    if kind < 0.06:
+        return 0
+    if kind < 0.09:
+        return make_pte(ram_size + PAGE_4K * rng.randrange(4), flags)
+    if level in (1, 2) and kind < 0.25:                       # a 1 GiB or 2 MiB page
+        size = 1 << (30 if level == 1 else 21)
+        return make_pte(size * rng.randrange(3), flags | PTE_PS)
+    if level == 3:
+        return make_pte(PAGE_4K * rng.randrange(ram_size // PAGE_4K), flags)
+    return make_pte(rng.choice(tables), flags)
+
+
+def build_tree(machine, rng):
+    tables = [machine.frames.alloc() for _ in range(TABLES)]
+    for level, table in zip([0] + [rng.randrange(1, 4) for _ in tables[1:]], tables):
+        for index in INDEXES:
+            machine.ram.write_u64(table + 8 * index,
+                                  random_entry(rng, tables[1:], level, machine.ram.size))
+    return tables
+
+
+def random_vaddr(rng):
+    vaddr = sum(rng.choice(INDEXES) << shift for shift in (39, 30, 21, 12))
+    return vaddr | (0xFFFF << 48) if vaddr >> 47 else vaddr
+
+
+def tables_bytes(machine, tables):
+    return b"".join(machine.ram.page(t) for t in tables)
+
+
+def restore(machine, tables, saved):
+    for i, table in enumerate(tables):
+        machine.ram.write_data(table, saved[i * PAGE_4K:(i + 1) * PAGE_4K])
+
+
+def test_both_walkers_translate_refuse_and_mark_a_and_d_alike():
+    machine = native_machine()
+    mmu, native = machine.mmu, machine.mmu._native
+    rng = random.Random(15)
+    compared = refused = 0
+    for _tree in range(40):
+        tables = build_tree(machine, rng)
+        for _ in range(100):
+            vaddr, access, user = random_vaddr(rng), rng.choice((16, 17, 18)), rng.random() < .5
+            mmu.switch(tables[0], user)
+            before = tables_bytes(machine, tables)
+            by_python = mmu._translate(vaddr, access)
+            after_python = tables_bytes(machine, tables)
+            restore(machine, tables, before)
+            by_c = native.translate(vaddr, access)
+            assert by_c == by_python, f"{vaddr:#x} {ACCESSES[access]} user={user}"
+            assert tables_bytes(machine, tables) == after_python
+            if by_c is None:
+                walk = mmu.walk(vaddr)
+                reason, leaf = native.refusal()
+                assert reason == refusal(walk, ACCESSES[access], user)
+                assert leaf == (walk.leaf.entry if walk.mapped else 0)
+                refused += 1
+            compared += 1
+        mmu.switch(0, False)
+    assert compared == 4000 and 500 < refused < 3500      # both outcomes well covered
+
+
+def leaves(runner):
+    space = runner.aspace
+    return [(m.vaddr, m.paddr, m.entry) for m in space.tables.mappings(space.root)]
+
+
+def run_both(path, argv, *, libc="musl", kernel=None, **options):
+    """Run `path` on a machine with each walker; what the first process
+    left: output, fault counts, and every leaf entry of its address space."""
+    image = load_program(path, libc=libc)
+    seen = []
+    for native in (True, False):
+        machine = Machine(ram_mib=256, native=native)
+        if native and not machine.mmu.native:
+            pytest.skip("the native walker could not be built here")
+        guest = GuestKernel.load(machine, kernel[0], **kernel[1]) if kernel else None
+        runner = ProcessRunner(machine, image, [str(path), *argv], kernel=guest, **options)
+        runner.resume(Budget(seconds=120))
+        outcome = (runner.exit_code, bytes(runner.process.output[1]),
+                   runner.aspace.page_faults, runner.aspace.cow_faults, leaves(runner),
+                   machine.frames.frames_in_use)
+        result = runner.finish()
+        seen.append((outcome, [(p.pid, p.page_faults, p.cow_faults, p.syscalls)
+                               for p in result.processes]))
+    assert seen[0] == seen[1]
+    return seen[0]
+
+
+@pytest.mark.parametrize("path,argv", [
+    (EXAMPLES / "allocators" / "implicit.c", ["300"]),
+    (FIXTURES / "fork" / "cow_heap.c", []),
+    (FIXTURES / "fork" / "pipe_pingpong.c", []),
+    (FIXTURES / "mprotect_write.c", []),
+    (FIXTURES / "munmap_all.c", []),
+])
+def test_programs_run_the_same_on_both_walkers(path, argv):
+    (_code, _out, faults, _cow, entries, _frames), _ = run_both(path, argv)
+    assert faults > 0 and entries
+    assert any(entry & PTE_D for _, _, entry in entries)
+
+
+def test_a_guest_pager_without_invlpg_sees_the_same_stale_translations():
+    kernel = (FIXTURES / "kernel" / "pgaccess_noinvlpg.asm", {"syscalls": {451: "sys_pgaccess"}})
+    (_code, out, *_), _ = run_both(FIXTURES / "kernel" / "touch_pages.c", ["5", "90"],
+                                   libc="runtime", kernel=kernel)
+    assert out == b"first 0 0x0\nsecond 0 0x0\ntoo many pages: -22\n"
