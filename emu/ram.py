@@ -73,6 +73,15 @@ class PhysicalRAM:
         self.view[paddr:paddr + len(data)] = data
         self._code_written(paddr, len(data))
 
+    def fill_page(self, paddr: int, page: bytes) -> None:
+        """Overwrite the 4 KiB frame at `paddr` (page-aligned, inside RAM: the
+        frame allocator's) with `page`, PAGE_4K bytes: zeroing and poisoning
+        frames, without write()'s range check."""
+        if self.observers:
+            self._changing(paddr, PAGE_4K)
+        self.view[paddr:paddr + PAGE_4K] = page
+        self._code_written(paddr, PAGE_4K)
+
     def fill(self, paddr: int, length: int, byte: int = 0) -> None:
         """Set `length` bytes at `paddr` to `byte` (through Unicorn, see write)."""
         self.write(paddr, bytes([byte]) * length)

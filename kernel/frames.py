@@ -63,7 +63,7 @@ class FrameAllocator:
         frame = self._free[chunk].pop()
         self._in_use[chunk] += 1
         self._refs[frame] = 1
-        self._ram.write(frame, _ZERO_FRAME)
+        self._ram.fill_page(frame, _ZERO_FRAME)
         return frame
 
     def _chunk_with_a_free_frame(self) -> int | None:
@@ -99,7 +99,7 @@ class FrameAllocator:
             return
         del self._refs[frame]
         chunk = layout.chunk_of(frame)
-        self._ram.write(frame, _POISON_FRAME)
+        self._ram.fill_page(frame, _POISON_FRAME)
         frames = self._free[chunk]
         frames.append(frame)
         if len(frames) == 1:                      # it had none: offer it again

@@ -88,14 +88,15 @@ class PageTables:
             raise KernelPanic(f"map: flags {flags:#x} are not leaf flags")
         leaf = flags | PTE_P | (PTE_PS if page_size == PAGE_2M else 0)
         user = bool(flags & PTE_US)
+        ram = self.ram
         for offset in range(0, size, page_size):
             slot = self._slot(root, vaddr + offset, level, create=True, user=user)
             if slot == 0:
                 self.unmap(root, vaddr, offset)
                 return False
-            if self.read_entry(slot) & PTE_P:
+            if ram.read_u64(slot) & PTE_P:
                 raise KernelPanic(f"map: remap of {vaddr + offset:#x}")
-            self.ram.write_u64(slot, make_pte(paddr + offset, leaf))
+            ram.write_u64(slot, make_pte(paddr + offset, leaf))
         return True
 
     def _slot(self, root: int, vaddr: int, level: str, create: bool, user: bool) -> int:
@@ -105,12 +106,12 @@ class PageTables:
         no frame is left) and splitting a 2 MiB page that is in the way. Returns
         0 when a table is missing and `create` is False.
         """
-        table = root
+        table, read = root, self.ram.read_u64
         for current in LEVELS:
             slot = table + 8 * index_at(vaddr, current)
             if current == level:
                 return slot
-            entry = self.read_entry(slot)
+            entry = read(slot)
             if not entry & PTE_P:
                 if not create:
                     return 0
