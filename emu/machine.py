@@ -45,6 +45,7 @@ from .assembler import Program, assemble, assemble_file
 from .errors import BudgetExceeded, UsageError
 from .faults import GENERAL_PROTECTION, FaultReporter
 from .mmu import MMU
+from .native import RegisterBatch
 from .paging import U64
 from .ram import PhysicalRAM
 from .registers import GPRS, REGISTER_FILE, RFLAGS_RESERVED, UC_REGS, parse_value
@@ -89,6 +90,7 @@ class Hook:
 
 
 CALL_BUDGET = Budget(instructions=100_000_000)
+WIDE_REGISTERS = frozenset(REGISTER_FILE + ("fs_base", "gs_base", "cr3"))   # 64-bit ones
 _SAVE_CONTEXT = uclib.uc_context_save
 NEVER = 1 << 63          # "no stop address": run to exit, fault or budget
 NO_TRAPS = Traps()
@@ -110,6 +112,7 @@ class Machine:
         self.ram_mib = ram_mib
         self._uc = Uc(UC_ARCH_X86, UC_MODE_64)
         self._engine = self._uc._uch           # the C handle, for the C API calls below
+        self._batches: dict[tuple, RegisterBatch] = {}
         self.ram = PhysicalRAM(ram_mib * layout.MiB, self._code_written)
         self._uc.mem_map_ptr(0, self.ram.size, UC_PROT_ALL, self.ram.host_address)
         self.memory_map, self.frames, self.page_tables = boot(self.ram, ram_mib)
@@ -149,11 +152,29 @@ class Machine:
 
     def read_regs(self, names) -> list:
         """The values of several registers, in one call."""
-        return self._uc.reg_read_batch([UC_REGS[n] for n in names])
+        names = tuple(names)
+        batch = self._batches.get(names) or self._batch(names)
+        if batch is not None:
+            return batch.read()
+        return list(self._uc.reg_read_batch([UC_REGS[n] for n in names]))
 
     def write_regs(self, values: dict) -> None:
         """Set several registers {name: value} in one call."""
+        names = tuple(values)
+        batch = self._batches.get(names) or self._batch(names)
+        if batch is not None:
+            batch.write([v & U64 for v in values.values()])
+            return
         self._uc.reg_write_batch([(UC_REGS[n], v) for n, v in values.items()])
+
+    def _batch(self, names: tuple):
+        """A RegisterBatch for `names` when they are all 64-bit registers (the
+        system call and fault paths use them), else None."""
+        if not all(n in WIDE_REGISTERS for n in names):
+            return None
+        batch = self._batches[names] = RegisterBatch(self._engine,
+                                                     [UC_REGS[n] for n in names])
+        return batch
 
     def save_context(self, into=None):
         """The whole CPU state, for restore_context() (the debugger's undo).
