@@ -89,6 +89,10 @@ class PhysicalRAM:
     def read_u64(self, paddr: int) -> int:
         return _U64.unpack_from(self._host, paddr)[0]
 
+    def read_u64s(self, paddr: int, count: int) -> tuple[int, ...]:
+        """`count` 8-byte values from `paddr` on (a row of page-table entries)."""
+        return struct.unpack_from(f"<{count}Q", self._host, paddr)
+
     def write_u64(self, paddr: int, value: int) -> None:
         """Store an 8-byte value that is never executed (a page-table entry)."""
         if self.observers:

@@ -286,9 +286,10 @@ class AddressSpace:
         how many entries there were."""
         removed = self.tables.unmap(self.root, start, end - start)
         shared = [v for v in pieces if v.shared]
+        free = self.frames.free
         for mapping in removed:
-            if not any(mapping.vaddr in v for v in shared):
-                self.frames.free(mapping.paddr)
+            if not shared or not any(mapping.vaddr in v for v in shared):
+                free(mapping.paddr)
         self._invalidate(start, end, bool(removed))
         return len(removed)
 

@@ -13,7 +13,7 @@ the leaf entry decides the page's permissions, as on Linux.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from emu.errors import KernelPanic
 
@@ -28,9 +28,10 @@ _TABLE_FLAGS = PTE_P | PTE_RW
 _LEVEL_OF_SIZE = {PAGE_4K: "PT", PAGE_2M: "PD"}
 
 
-@dataclass(frozen=True)
-class Mapping:
-    """One leaf: `size` bytes at virtual `vaddr` map physical `paddr`."""
+class Mapping(NamedTuple):
+    """One leaf: `size` bytes at virtual `vaddr` map physical `paddr`. (A
+    named tuple: unmapping makes one per page, and it is ~3x cheaper to make
+    than a frozen dataclass.)"""
     vaddr: int
     paddr: int
     size: int
@@ -158,7 +159,6 @@ class PageTables:
         entries of one page table are read in a row, without walking down again.
         """
         addr, end = vaddr, vaddr + size
-        read = self.read_entry
         while addr < end:
             level, slot, entry = self._leaf_at(root, addr, stop_at_table=True)
             reach = 1 << LEVEL_SHIFT[level]
@@ -167,12 +167,12 @@ class PageTables:
                 addr = base + reach
                 continue
             if level == "PD" and not entry & PTE_PS:      # a page table: read it in a row
-                table, stop = pte_addr(entry), min(end, base + PAGE_2M)
-                for page in range(addr, stop, PAGE_4K):
-                    pte_slot = table + 8 * index_at(page, "PT")
-                    pte = read(pte_slot)
+                page, stop = page_align_down(addr), min(end, base + PAGE_2M)
+                pte_slot = pte_addr(entry) + 8 * index_at(page, "PT")
+                for pte in self.ram.read_u64s(pte_slot, (stop - page + PAGE_4K - 1) // PAGE_4K):
                     if pte & PTE_P:
                         yield pte_slot, Mapping(page, pte_addr(pte), PAGE_4K, pte)
+                    page, pte_slot = page + PAGE_4K, pte_slot + 8
                 addr = stop
                 continue
             if reach > PAGE_4K and split and (base < vaddr or base + reach > end):

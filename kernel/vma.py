@@ -28,6 +28,7 @@ neighbours merge when everything Linux compares matches (VMA.continues):
 from __future__ import annotations
 
 import bisect
+import operator
 from dataclasses import dataclass, replace
 
 from emu.errors import KernelPanic
@@ -128,7 +129,10 @@ class VMA:
     def clip(self, start: int, end: int) -> VMA:
         """The part of this VMA inside [start, end) (which must overlap it)."""
         lo, hi = max(self.start, start), min(self.end, end)
-        return replace(self, start=lo, end=hi, pgoff=self.page_index(lo))
+        # VMA(...) spelled out: dataclasses.replace() costs ~4x more, and
+        # munmap clips on every call.
+        return VMA(lo, hi, self.prot, self.name, self.shmem, self.page_index(lo), self.flags,
+                   self.anon)
 
     def shifted(self, delta: int) -> VMA:
         """The same VMA `delta` bytes higher (mremap moves it)."""
@@ -167,8 +171,7 @@ class VMA:
         return self.start <= addr < self.end
 
 
-def _start(vma: VMA) -> int:
-    return vma.start
+_start = operator.attrgetter("start")      # the sort key of VMAList (C, not a Python call)
 
 
 class VMAList:
@@ -214,15 +217,21 @@ class VMAList:
         """Add `vma`; the range must be free (callers remove() first)."""
         if vma.start >= vma.end or not self.is_free(vma.start, vma.end):
             raise KernelPanic(f"vma_insert: [{vma.start:#x}, {vma.end:#x}) overlaps or is empty")
-        bisect.insort(self._vmas, vma, key=_start)
-        self._merge_around(vma)
+        i = bisect.bisect_left(self._vmas, vma.start, key=_start)
+        self._vmas.insert(i, vma)
+        self._merge_around(i)
 
     def remove(self, start: int, end: int) -> list[VMA]:
         """Take [start, end) out of every VMA, splitting those it cuts; returns
-        the pieces removed."""
-        removed, kept = [], []
-        for v in self._vmas:
-            if v.end <= start or end <= v.start:
+        the pieces removed. Only the VMAs from the one holding `start` on
+        are looked at (the list is sorted and the VMAs do not overlap)."""
+        vmas = self._vmas
+        first = max(bisect.bisect_right(vmas, start, key=_start) - 1, 0)
+        removed, kept, last = [], [], first
+        while last < len(vmas) and vmas[last].start < end:
+            v = vmas[last]
+            last += 1
+            if v.end <= start:
                 kept.append(v)
                 continue
             if v.start < start:
@@ -230,7 +239,7 @@ class VMAList:
             if end < v.end:
                 kept.append(v.clip(end, v.end))
             removed.append(v.clip(start, end))
-        self._vmas = sorted(kept, key=lambda v: v.start)
+        vmas[first:last] = kept            # in address order already
         return removed
 
     def covered(self, start: int, end: int) -> bool:
@@ -255,7 +264,14 @@ class VMAList:
     def replace(self, old: VMA, new: VMA) -> None:
         """Put `new` (the same range) where `old` is, merging nothing (Linux
         gives a VMA its anon_vma without merging it)."""
-        self._vmas[self._vmas.index(old)] = new
+        self._vmas[self._index(old)] = new
+
+    def _index(self, vma: VMA) -> int:
+        """Where `vma` is in the list (found by its start: no two VMAs share one)."""
+        i = bisect.bisect_left(self._vmas, vma.start, key=_start)
+        if i == len(self._vmas) or self._vmas[i] != vma:
+            raise KernelPanic(f"vma_index: no VMA [{vma.start:#x}, {vma.end:#x}) in the list")
+        return i
 
     def free_gap_below(self, top: int, length: int, floor: int) -> int | None:
         """The highest start s with [s, s+length) free, floor <= s and s+length <= top;
@@ -270,12 +286,12 @@ class VMAList:
         start = window_end - length
         return start if start >= floor else None
 
-    def _merge_around(self, vma: VMA) -> None:
-        """Join `vma` with the neighbours it continues or that continue it:
-        the one before first, then the one after if it still fits (Linux's
-        vma_merge_new_range: prev and next with different anon_vmas leave
-        next apart)."""
-        i = self._vmas.index(vma)
+    def _merge_around(self, i: int) -> None:
+        """Join the VMA at index `i` with the neighbours it continues or that
+        continue it: the one before first, then the one after if it still
+        fits (Linux's vma_merge_new_range: prev and next with different
+        anon_vmas leave next apart)."""
+        vma = self._vmas[i]
         if i > 0 and vma.continues(self._vmas[i - 1]):
             vma = self._vmas[i - 1].joined(vma)
             self._vmas[i - 1:i + 1] = [vma]
