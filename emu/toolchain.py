@@ -82,13 +82,19 @@ def build(sources, *, libc: str = "runtime", cc: str | None = None, defines=(),
     stopped: BudgetExceeded when `seconds` was given, else CompileError."""
     sources = [require_file(s).resolve() for s in sources]
     command = command_for(sources, libc=libc, cc=cc, defines=defines, defsyms=defsyms, keep=keep)
-    out = cache_dir() / _key(command) / sources[0].stem
+    return _cached(command, sources[0], sources[0].stem, seconds)
+
+
+def _cached(command: list[str], main_source: Path, name: str, seconds: float | None) -> Path:
+    """The output of `command -o OUT`, built once per hash of the command and
+    its inputs (see _key), written whole or not at all."""
+    out = cache_dir() / _key(command) / name
     if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         partial = Path(tmp) / out.name
-        _run(command + ["-o", str(partial)], sources[0], seconds)
+        _run(command + ["-o", str(partial)], main_source, seconds)
         os.replace(partial, out)
     return out
 
@@ -108,15 +114,7 @@ def build_kernel(sources, base: int, defsyms: dict[str, int], cc: str | None = N
         command += ["-target", "x86_64-freestanding"]
     command += KERNEL_FLAGS + ["-Wl,-T," + str(_kernel_script(base))]
     command += [str(p) for p in sources] + [str(_absolute_symbols(defsyms, ()))]
-    out = cache_dir() / _key(command) / (sources[0].stem + ".kernel")
-    if out.is_file():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        partial = Path(tmp) / out.name
-        _run(command + ["-o", str(partial)], sources[0], None)
-        os.replace(partial, out)
-    return out
+    return _cached(command, sources[0], sources[0].stem + ".kernel", None)
 
 
 def _kernel_script(base: int) -> Path:
