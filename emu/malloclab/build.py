@@ -54,6 +54,12 @@ class LabProgram:
     warnings: str = ""              # what the compiler said
     layout: HeapLayout | None = None   # a declared block format, for the detailed heap view
 
+    @property
+    def knows_layout(self) -> bool:
+        """Whether the heap can be walked block by block: a project allocator
+        (emu/heap.py has its walker) or a declared layout."""
+        return self.layout is not None or self.name in BUILTIN
+
 
 def builtin_path(name: str) -> Path:
     if name in C_ALLOCATORS:
