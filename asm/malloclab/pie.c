@@ -6,12 +6,13 @@
  * bits here too. A static PIE must apply its own R_X86_64_RELATIVE
  * relocations before any code reads a pointer initialised in data (musl's
  * rcrt1 does this in _dlstart); the freestanding runtime has no such start,
- * so the driver's main() calls lab_relocate() first.
+ * so the driver's main() calls lab_relocate() first. The build defines
+ * LAB_PIE (zig's clang does not always define __PIE__ for -fPIE).
  *
  * Everything here is reached RIP-relative (hidden symbols): it must work
  * before the relocations it applies.
  */
-#if defined(__PIE__) && !defined(LAB_NATIVE)
+#if defined(LAB_PIE) && !defined(LAB_NATIVE)
 #include <stddef.h>
 #include <stdint.h>
 

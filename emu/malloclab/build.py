@@ -81,7 +81,7 @@ def allocator_path(spec: str) -> Path:
 
 def lab_flags(cc: str | None, handout: str) -> list[str]:
     """What a C allocator's build adds to the toolchain's flags."""
-    flags = toolchain.static_pie_flags(cc) + ["-I", str(LAB_INCLUDE), *ERA_WARNINGS]
+    flags = toolchain.static_pie_flags(cc) + ["-DLAB_PIE", "-I", str(LAB_INCLUDE), *ERA_WARNINGS]
     if handout == CMU:
         flags.append("-DEMU_HANDOUT_CMU")
     return flags

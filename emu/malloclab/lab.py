@@ -136,7 +136,7 @@ class Lab:
                 request = runner.resume(BUDGET)
                 if isinstance(request, _Pass2):
                     runner.machine.remove_hook(pass_hook)
-                    counter = self._count(runner, trace)
+                    counter = self._count(runner, trace, native_counter)
             read = runner.machine.mmu.read_virtual
             results = unpack_results(lambda a, n: read(a, n, root=runner.aspace.root),
                                      LAB_BASE, trace)
@@ -146,11 +146,11 @@ class Lab:
         insns = _per_op(counter.spans()) if counter is not None else None
         return self._result(trace, settings, results, outcome, samples, insns, bounds)
 
-    def _count(self, runner: ProcessRunner, trace: Trace):
+    def _count(self, runner: ProcessRunner, trace: Trace, native: bool):
         symbols = self.image.symbols
         return runner.machine.count_instructions(begin_at=symbols["lab_count_begin"],
                                                  end_at=symbols["lab_count_end"],
-                                                 capacity=trace.num_ops + 1)
+                                                 capacity=trace.num_ops + 1, native=native)
 
     def _hook_pass(self, runner: ProcessRunner):
         machine = runner.machine

@@ -3,19 +3,13 @@ caught with the right message, the CLI's outputs and plots."""
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
-
 import pytest
 
 from emu.malloclab.lab import BUILTIN, Lab
 from emu.malloclab.traces import read_trace
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, STANDARD_SET, STANDARD_TRACES as STANDARD
 from tests.integration.test_cli import emu
 
-STANDARD = Path(__file__).resolve().parents[3] / "shared" / "malloclab-traces"
-STANDARD_SET = ("amptjp-bal", "cccp-bal", "cp-decl-bal", "expr-bal", "coalescing-bal",
-                "random-bal", "random2-bal", "binary-bal", "binary2-bal", "realloc-bal",
-                "realloc2-bal")
 needs_standard = pytest.mark.skipif(not STANDARD.is_dir(), reason="no ../shared/malloclab-traces")
 REALLOC = FIXTURES / "realloc_trace.rep"
 
