@@ -66,6 +66,26 @@ class Memory:
         return data.decode("latin-1")
 
 
+def page_cached(read, page: int = 4096):
+    """A read(vaddr, n) that fetches each page once through `read` and serves
+    every later read of it from memory: one heap walk reads a header and a
+    footer per block, and a page holds many. Only for a heap that does not
+    change while it is read."""
+    pages: dict[int, bytes] = {}
+
+    def cached(address: int, length: int) -> bytes:
+        out = bytearray()
+        while length > 0:
+            base, offset = address - address % page, address % page
+            if base not in pages:
+                pages[base] = read(base, page)
+            take = min(length, page - offset)
+            out += pages[base][offset:offset + take]
+            address, length = address + take, length - take
+        return bytes(out)
+    return cached
+
+
 def heap_bounds(memory: Memory, symbols: dict[str, int], brk_start: int, brk: int):
     """The heap memlib manages (its heap_lo/heap_brk), else the break region."""
     try:

@@ -16,6 +16,7 @@ from .common import int_in, positive_number, print_json, print_lines
 
 DEFAULT_TRACES = EXAMPLES_DIR / "traces"
 PLOT_FORMATS = ("svg", "png", "pdf")
+BLOCK_VIEW_ROWS = 200           # heap walks per trace for the block view
 
 
 def add_parser(subparsers) -> None:
@@ -56,7 +57,7 @@ def add_parser(subparsers) -> None:
                         "(default: NAME.layout.toml beside NAME.c, if there is one)")
     p.add_argument("--sample-every", type=int_in(0, MAX_SAMPLE_EVERY), default=0, metavar="K",
                    help="heap walks every K ops for the detailed heap map (default: about "
-                        "300 a trace, when the block format is known)")
+                        f"{BLOCK_VIEW_ROWS} a trace, when the block format is known)")
     p.add_argument("--tref", type=positive_number, default=DEFAULT_TREF, metavar="KOPS",
                    help=f"reference throughput for the score (default {DEFAULT_TREF:g} Kops/s)")
     p.add_argument("--tref-insns", type=positive_number, default=DEFAULT_TREF_INSNS,
@@ -115,7 +116,7 @@ def _check_options(args, lab: Lab) -> None:
 def _run_one(lab: Lab, trace, args):
     settings = settings_from(args)
     if args.plot and lab.program.knows_layout:
-        every = args.sample_every or max(1, trace.num_ops // 300)
+        every = args.sample_every or max(1, trace.num_ops // BLOCK_VIEW_ROWS)
         settings = Settings(**{**settings.__dict__, "sample_every": every})
     result = lab.run(trace, settings)
     if args.plot:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from kernel.vma import PROT_READ, PROT_WRITE
 
 from ..errors import UnmappedAccess
-from ..heap import Memory, heap_bounds, walk_heap
+from ..heap import Memory, heap_bounds, page_cached, walk_heap
 from ..machine import Budget, Machine
 from ..paging import page_align_up
 from ..runner import ProcessRunner
@@ -166,7 +166,7 @@ class Lab:
         walker = declared_walker(layout) if layout is not None else None
 
         def sample(_address):
-            read = lambda vaddr, n: machine.mmu.read_virtual(vaddr, n, root=space.root)
+            read = page_cached(lambda vaddr, n: machine.mmu.read_virtual(vaddr, n, root=space.root))
             walk = walk_heap(read, self.image.symbols, space.brk_start, space.brk, walker)
             samples.append(Sample(machine.reg("rdi"), walk.blocks))
         machine.add_breakpoint(address, sample)
