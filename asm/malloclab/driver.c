@@ -31,66 +31,24 @@
  * When a comparison fails, the host lets the guest loop run, and the guest
  * reports the failure as always.
  *
- * The allocator's conventions (see emu/malloclab/conventions.py): mm_init
- * returns int (CS:APP: -1 on error) or bool (CMU 15-213: false on error);
- * mm_checkheap returns bool (false: broken), int (nonzero: broken) or nothing;
- * mm_calloc is optional. The host reads their types from the debug
- * information and says which in the lab header; they are called through
- * function pointers of those types, because a bool comes back in al alone.
+ * The allocator's conventions (emu/malloclab/conventions.py): mm_init and
+ * mm_checkheap are called as the allocator declared them (calls.c), and
+ * mm_calloc is optional. lab.h holds what the files share.
  *
  * Built natively with -DLAB_NATIVE (make bench and the tests compare against
  * it), argv[1] is instead "@FILE", a packed trace written by the host, and the
  * results are printed: status failed_op peak_payload peak_footprint timing_ns.
  */
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "emu_syscall.h"
-#include "memlib.h"
+#include "lab.h"
 #include "ranges.h"
 
-extern const char mm_name[] __attribute__((weak));   /* the project's allocators name themselves */
-int mm_init(void);
-void *mm_malloc(size_t size);
-void mm_free(void *ptr);
-void *mm_realloc(void *ptr, size_t size);
-void *mm_calloc(size_t nmemb, size_t size) __attribute__((weak));
-int mm_checkheap(int arg) __attribute__((weak));
 void lab_relocate(void);
-
-#define LAB_MAGIC 0x4C414246u        /* "FBAL" little-endian: the host's trace, version 2 */
-enum { OP_ALLOC = 0, OP_FREE = 1, OP_REALLOC = 2 };
-enum { STATUS_RUNNING = 0, STATUS_OK = 1, STATUS_FAILED = 2 };
-enum { LAB_CHECK_HEAP = 1, LAB_COUNT = 2 };                       /* lab->flags */
-enum { RET_INT = 0, RET_BOOL = 1, RET_VOID = 2 };                 /* lab->*_returns */
-enum { CALL_NONE, CALL_INIT, CALL_MALLOC, CALL_FREE, CALL_REALLOC, CALL_CALLOC, CALL_CHECKHEAP };
-#define NO_OP (~(uint64_t)0)
-
-struct op {                          /* 16 bytes, written by the host */
-    uint8_t kind, pad[3];
-    uint32_t id;
-    uint64_t size;
-};
-
-struct lab {                         /* emu/malloclab/traces.py packs it */
-    uint32_t magic, num_ids, num_ops, sample_every;
-    uint64_t ops_offset, series_offset, blocks_offset;   /* from the struct's address */
-    uint64_t nodes_offset, max_nodes;                     /* room for the treaps */
-    uint64_t addrs_offset;                                /* per op: the address it returned */
-    uint32_t align, flags, init_returns, checkheap_returns;
-    uint64_t debug_op;                                    /* lab_debug_stop() before it */
-    /* results, written here */
-    uint64_t status, failed_op, peak_payload, peak_footprint, final_heap, timing_ns;
-    uint64_t pass, op, call, call_arg0, call_arg1;        /* the call in progress */
-    char message[256];
-};
-
-struct block { char *p; uint64_t size; };     /* per id, at blocks_offset */
 
 #ifdef LAB_NATIVE
 /* Natively there is no runtime to report mmap calls; the observer stays unused. */
@@ -191,79 +149,6 @@ HOST_HOOK void lab_verify_zero(uint32_t id, const char *p, uint64_t size)
     }
 }
 
-/* -- calling the allocator ---------------------------------------------------- */
-
-static inline void calling(uint64_t call, uint64_t arg0, uint64_t arg1)
-{
-    lab->call = call, lab->call_arg0 = arg0, lab->call_arg1 = arg1;
-}
-
-/* mm_init as the allocator declared it: true when it succeeded. */
-static bool init_heap(void)
-{
-    calling(CALL_INIT, 0, 0);
-    bool ok = true;
-    if (lab->init_returns == RET_BOOL)
-        ok = ((bool (*)(void))(void *)mm_init)();
-    else if (lab->init_returns == RET_VOID)
-        ((void (*)(void))(void *)mm_init)();
-    else
-        ok = mm_init() >= 0;
-    calling(CALL_NONE, 0, 0);
-    return ok;
-}
-
-/* Every fourth allocation (by id) goes through mm_calloc when there is one. */
-static inline bool by_calloc(uint32_t id) { return mm_calloc && id % 4 == 3; }
-
-/* Say which call op `o` is about to make, for a crash report. */
-static void note_call(struct op *o, struct block *b)
-{
-    if (o->kind == OP_ALLOC && by_calloc(o->id))
-        calling(CALL_CALLOC, 1, o->size);
-    else if (o->kind == OP_ALLOC)
-        calling(CALL_MALLOC, o->size, 0);
-    else if (o->kind == OP_FREE)
-        calling(CALL_FREE, (uint64_t)b->p, 0);
-    else
-        calling(CALL_REALLOC, (uint64_t)b->p, o->size);
-}
-
-/* Make op `o`'s call, and nothing else. */
-static inline void perform(struct op *o, struct block *b)
-{
-    if (o->kind == OP_ALLOC)
-        b->p = by_calloc(o->id) ? mm_calloc(1, o->size) : mm_malloc(o->size);
-    else if (o->kind == OP_FREE)
-        mm_free(b->p);
-    else
-        b->p = mm_realloc(b->p, o->size);
-}
-
-/* mm_checkheap as the allocator declared it: 0 when the heap is consistent,
- * else why not. The bool form gets the trace line, the int and void forms 0
- * (CS:APP's `verbose`). A void checker can only complain by exiting. */
-static const char *heap_problem(uint32_t line)
-{
-    static char why[64];
-    const char *problem = 0;
-    calling(CALL_CHECKHEAP, lab->checkheap_returns == RET_BOOL ? line : 0, 0);
-    if (lab->checkheap_returns == RET_BOOL) {
-        if (!((bool (*)(int))(void *)mm_checkheap)((int)line))
-            problem = "returned false";
-    } else if (lab->checkheap_returns == RET_VOID) {
-        ((void (*)(int))(void *)mm_checkheap)(0);
-    } else {
-        int status = mm_checkheap(0);
-        if (status) {
-            snprintf(why, sizeof why, "returned %d (an int checker returns 0 when all is well)", status);
-            problem = why;
-        }
-    }
-    calling(CALL_NONE, 0, 0);
-    return problem;
-}
-
 /* -- the checking pass ------------------------------------------------------------ */
 
 /* Alignment, inside the heap or a mapping, and no overlap with a live block. */
@@ -302,9 +187,9 @@ static void record(void)
 
 static void check_alloc(struct op *o, struct block *b)
 {
-    note_call(o, b);
+    lab_note_call(lab, o, b);
     char *p = by_calloc(o->id) ? mm_calloc(1, o->size) : mm_malloc(o->size);
-    calling(CALL_NONE, 0, 0);
+    lab_calling(lab, CALL_NONE, 0, 0);
     if (!p && o->size)
         fail("%s(%lu) returned NULL: out of memory (heap %lu bytes, mappings %lu bytes)",
              by_calloc(o->id) ? "mm_calloc" : "mm_malloc", (unsigned long)o->size,
@@ -325,9 +210,9 @@ static void check_free(struct op *o, struct block *b)
         lab_verify(o->id, b->p, b->size, "before mm_free");
         live = lab_range_erase(live, (uint64_t)b->p);
     }
-    note_call(o, b);
+    lab_note_call(lab, o, b);
     mm_free(b->p);
-    calling(CALL_NONE, 0, 0);
+    lab_calling(lab, CALL_NONE, 0, 0);
     payload -= b->size;
     b->p = 0, b->size = 0;
 }
@@ -337,9 +222,9 @@ static void check_realloc(struct op *o, struct block *b)
     char *old = b->p;
     if (old)
         lab_verify(o->id, old, b->size, "before mm_realloc");
-    note_call(o, b);
+    lab_note_call(lab, o, b);
     char *p = mm_realloc(old, o->size);
-    calling(CALL_NONE, 0, 0);
+    lab_calling(lab, CALL_NONE, 0, 0);
     if (!p && o->size)
         fail("mm_realloc(%p, %lu) returned NULL: out of memory (heap %lu bytes)",
              (void *)old, (unsigned long)o->size, (unsigned long)mem_heapsize());
@@ -361,9 +246,9 @@ static void check_realloc(struct op *o, struct block *b)
 static void check_calloc_overflow(void)
 {
     size_t n = ((size_t)1 << 61) + 1, size = 8;          /* n * size wraps to 8 */
-    calling(CALL_CALLOC, n, size);
+    lab_calling(lab, CALL_CALLOC, n, size);
     void *p = mm_calloc(n, size);
-    calling(CALL_NONE, 0, 0);
+    lab_calling(lab, CALL_NONE, 0, 0);
     if (p)
         fail("mm_calloc(%lu, %lu) returned %p: nmemb * size overflows, expected NULL",
              (unsigned long)n, (unsigned long)size, p);
@@ -389,7 +274,7 @@ static void check_pass(void)
         addrs[op_index] = (uint64_t)b->p;
         record();
         if (lab->flags & LAB_CHECK_HEAP) {
-            const char *problem = heap_problem(op_index + 5);
+            const char *problem = lab_heap_problem(lab, op_index + 5);
             if (problem)
                 fail("mm_checkheap %s after the op", problem);
         }
@@ -417,7 +302,7 @@ static void timing_pass(void)
         blocks[i].p = 0;
     mem_reset_brk();
     op_index = NO_OP;
-    if (!init_heap())
+    if (!lab_init_heap(lab))
         fail("mm_init failed before the timing run");
     lab_pass(2);
     if (lab->flags & LAB_COUNT) {
@@ -425,12 +310,12 @@ static void timing_pass(void)
         for (uint64_t i = 0; i < lab->num_ops; i++) {
             struct op *o = &ops[i];
             lab->op = i;
-            note_call(o, &blocks[o->id]);
+            lab_note_call(lab, o, &blocks[o->id]);
             lab_count_begin();
             perform(o, &blocks[o->id]);
             lab_count_end();
         }
-        calling(CALL_NONE, 0, 0);
+        lab_calling(lab, CALL_NONE, 0, 0);
         return;
     }
     uint64_t start = now_ns();
@@ -465,7 +350,7 @@ int main(int argc, char **argv)
     mem_init();
     emu_mmap_observer = observe_mapping;     /* after mem_init: its heap is not a mapping */
     lab->pass = 1;
-    if (!init_heap())
+    if (!lab_init_heap(lab))
         fail("mm_init failed");
     check_pass();
     lab->final_heap = mem_heapsize();

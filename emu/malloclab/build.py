@@ -34,7 +34,7 @@ from .layout import HeapLayout, find_layout
 
 LAB_DIR = ASM_DIR / "malloclab"
 DRIVER = LAB_DIR / "driver.c"
-DRIVER_SOURCES = (DRIVER, LAB_DIR / "ranges.c", LAB_DIR / "pie.c")
+DRIVER_SOURCES = (DRIVER, LAB_DIR / "calls.c", LAB_DIR / "ranges.c", LAB_DIR / "pie.c")
 LAB_INCLUDE = LAB_DIR / "include"
 C_ALLOCATORS = ("bump", "firstfit", "implicit", "explicit", "segregated", "buddy")
 ASM_ALLOCATORS = ("bump-asm", "firstfit-asm")

@@ -143,3 +143,49 @@ def test_debug_opens_emu_debug_where_the_op_enters_the_allocator():
     assert "#1  " in out and "in main ()" in out
     assert "heap 0x5555" in out                              # the heap, above 4 GiB
     assert "Run till exit" in out or "Value returned" in out or "main" in out
+
+
+# -- exact instruction counts ---------------------------------------------------------
+
+def _busy(seconds: float):
+    """A process keeping a core busy (the 'loaded machine')."""
+    import subprocess
+    import sys
+    return subprocess.Popen([sys.executable, "-c",
+                             f"import time\nend = time.time() + {seconds}\n"
+                             "while time.time() < end: pass\n"])
+
+
+def test_instruction_counts_are_identical_in_two_runs_and_on_a_loaded_machine():
+    lab = Lab.for_allocator("explicit")
+    trace = read_trace(PROJECT_TRACES[0])
+    quiet = lab.run(trace, Settings(count=True))
+    hogs = [_busy(60), _busy(60)]
+    try:
+        loaded = lab.run(trace, Settings(count=True))
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert quiet.valid and loaded.valid
+    assert len(quiet.insns) == trace.num_ops and min(quiet.insns) > 0
+    assert quiet.insns == loaded.insns and quiet.insns_per_op == loaded.insns_per_op
+
+
+def test_the_native_counter_counts_each_op_as_the_python_reference_does():
+    lab = Lab.for_allocator(str(HANDOUTS / "cmu_f18" / "mm.c"))
+    trace = read_trace(FIXTURES / "realloc_trace.rep")
+    native = lab.run(trace, Settings(count=True))
+    python = lab.run(trace, Settings(count=True), native_counter=False)
+    assert native.insns == python.insns and len(native.insns) == 5
+
+
+def test_the_cli_reports_instructions_per_op_in_the_table_and_json():
+    import json
+    out = emu("malloclab", "explicit", FIXTURES / "realloc_trace.rep", "--throughput",
+              "insns").stdout
+    assert "insns/op" in out.splitlines()[1] and "Tref 200 insns/op" in out
+    data = json.loads(emu("malloclab", "explicit", FIXTURES / "realloc_trace.rep",
+                          "--throughput", "insns", "--json").stdout)
+    (trace,) = data["traces"]
+    assert trace["insns_per_op"] == trace["insns"] / 5 and data["insns_per_op"] > 0
