@@ -189,3 +189,22 @@ def test_the_cli_reports_instructions_per_op_in_the_table_and_json():
                           "--throughput", "insns", "--json").stdout)
     (trace,) = data["traces"]
     assert trace["insns_per_op"] == trace["insns"] / 5 and data["insns_per_op"] > 0
+
+
+def test_a_lone_csapp_mm_c_passes_from_the_command_line_with_align_8():
+    proc = emu("malloclab", HANDOUTS / "csapp" / "mm.c", FIXTURES / "realloc_trace.rep",
+               "--align", "8", "--check-heap", ok=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Perf index = " in proc.stdout
+
+
+def test_mistaken_options_are_one_line_and_exit_2():
+    proc = emu("malloclab", "implicit", FIXTURES / "realloc_trace.rep", "--check-heap", ok=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("emu malloclab: --check-heap: implicit defines no "
+                                   "mm_checkheap (it must not be static, and must be called "
+                                   "mm_checkheap)")
+    proc = emu("malloclab", "implicit", FIXTURES / "realloc_trace.rep", "-ex", "heap", ok=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    proc = emu("malloclab", "implicit", FIXTURES / "realloc_trace.rep", "--debug", "9", ok=False)
+    assert proc.returncode == 2 and "has ops 0..4" in proc.stderr
