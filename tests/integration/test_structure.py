@@ -48,7 +48,8 @@ def test_the_kernel_does_not_load_the_tools_layer():
 
 # Only the machine and its MMU hold the Unicorn object; registers.py names the
 # CPU's register ids. Everything else goes through Machine's API.
-UNICORN_OWNERS = {"emu/machine.py", "emu/mmu.py"}
+UNICORN_OWNERS = {"emu/machine.py", "emu/mmu.py",
+                  "emu/icount.py"}   # the machine's instruction counter: a hook given to libunicorn
 REGISTER_TABLE = "emu/registers.py"
 
 
