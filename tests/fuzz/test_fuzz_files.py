@@ -20,7 +20,8 @@ from emu import Budget
 from emu.debug.source import ProgramInfo
 from emu.elf import read_elf
 from emu.errors import ELFLoadError, EmuError, UsageError
-from emu.malloclab.traces import TraceError, pack, parse_trace
+from emu.malloclab.image import pack
+from emu.malloclab.traces import TraceError, parse_trace
 from emu.runner import ProcessRunner
 from emu.toolchain import build
 from tests.conftest import EXAMPLES, FIXTURES
