@@ -20,10 +20,21 @@ just before the `ret` runs, and leaves its result in rax:
                                    at `out`, or 0
     kernel_signal(signo)           the signal to the current process
     kernel_log(text)               "[kernel] text" on the console's stderr
+    kernel_frame_refs(paddr)       the references to a frame (copy-on-write
+                                   shares one): 0 when it is not a frame in use
+    kernel_demand_page(vaddr, error)   the built-in demand paging of a page that
+                                   is not present: 0 mapped, 1 refused (a present
+                                   page is always refused: it never copies)
+
+A lab may withhold services (`withheld`: name -> why): a routine that calls
+one is a kernel oops saying why (the lazy lab withholds kernel_demand_page,
+which would do the lab's work).
 
 Translations are cached as on hardware. `invlpg` and writes to CR3 inside the
 routines are found when the file is loaded (every instruction is decoded) and
-hooked, so they drop exactly what hardware drops: one page, or everything.
+hooked, so they drop exactly what hardware drops: the page, or everything.
+`invlpg` of an address in a 2 MiB page drops the whole page's translations,
+as it drops a large page's TLB entry on x86.
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ from pathlib import Path
 from capstone.x86 import X86_OP_MEM, X86_OP_REG, X86_REG_INVALID, X86_REG_RIP
 
 from kernel import layout
+from kernel.address_space import USER_TOP
 from kernel.process import SignalInfo
 from kernel.syscalls import signal as signals
 from kernel.vma import PROT_EXEC, PROT_READ, PROT_WRITE
@@ -42,14 +54,14 @@ from kernel.vma import PROT_EXEC, PROT_READ, PROT_WRITE
 from . import disasm
 from .assembler import assemble, read_source
 from .elf import read_kernel_elf
-from .errors import UsageError
+from .errors import EmuError, UsageError
 from .faults import SI_KERNEL
-from .paging import (PAGE_4K, PTE_A, PTE_ADDR_MASK, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW,
-                     PTE_US, U64, page_align_up)
+from .paging import (NOT_PRESENT, PAGE_4K, PTE_A, PTE_ADDR_MASK, PTE_D, PTE_NX, PTE_P, PTE_PS,
+                     PTE_RW, PTE_US, U64, page_align_down, page_align_up)
 from .symbols import SymbolTable
 
 SERVICES = ("kernel_alloc_frame", "kernel_free_frame", "kernel_find_vma", "kernel_signal",
-            "kernel_log")
+            "kernel_log", "kernel_frame_refs", "kernel_demand_page")   # append: addresses stay
 SERVICE_SPACING = 16
 MAX_SYSCALL = 1023
 DEFAULT_BUDGET = 10_000_000          # instructions per routine call
@@ -90,7 +102,8 @@ class GuestKernel:
     """A loaded --kernel file: its routines, the services and the TLB hooks."""
 
     def __init__(self, machine, path: str, symbols: dict[str, int], code: list[tuple[int, bytes]],
-                 on_fault: str | None, syscalls: dict[int, str], budget: int):
+                 on_fault: str | None, syscalls: dict[int, str], budget: int,
+                 withheld: dict[str, str] | None = None):
         self.machine = machine
         self.path = path
         self.symbols = SymbolTable()
@@ -99,6 +112,7 @@ class GuestKernel:
         self.on_fault = self._routine(on_fault) if on_fault else None
         self.syscalls = {number: self._routine(name) for number, name in syscalls.items()}
         self.budget = budget
+        self.withheld = dict(withheld or {})
         self.process = None                # the process a routine runs for (the runner sets it)
         self._install_services()
         for address, data in code:
@@ -110,9 +124,11 @@ class GuestKernel:
     @classmethod
     def load(cls, machine, path, *, on_fault: str | None = None,
              syscalls: dict[int, str] | None = None, budget: int = DEFAULT_BUDGET,
-             cc: str | None = None) -> "GuestKernel":
+             cc: str | None = None, withheld: dict[str, str] | None = None) -> "GuestKernel":
         """Assemble or compile `path` into the kernel half. UsageError (unknown
-        symbol, bad syscall number), AssemblyError or CompileError."""
+        symbol, bad syscall number, an unknown withheld service), AssemblyError
+        or CompileError. `withheld` maps a service's name to why a routine may
+        not call it here."""
         if getattr(machine, "guest_kernel", None) is not None:
             raise UsageError("one --kernel file per machine")
         syscalls = dict(syscalls or {})
@@ -120,12 +136,15 @@ class GuestKernel:
             if not 0 <= number <= MAX_SYSCALL:
                 raise UsageError(f"--syscall {number}: system call numbers go from 0 to "
                                  f"{MAX_SYSCALL}")
+        unknown = sorted(set(withheld or ()) - set(SERVICES))
+        if unknown:
+            raise UsageError(f"no kernel service '{unknown[0]}' to withhold")
         path = Path(path)
         if path.suffix == ".c":
             symbols, code = _compile(machine, path, cc)
         else:
             symbols, code = _assemble(machine, path)
-        return cls(machine, str(path), symbols, code, on_fault, syscalls, budget)
+        return cls(machine, str(path), symbols, code, on_fault, syscalls, budget, withheld)
 
     def _routine(self, name: str) -> Routine:
         address = self.symbols.get(name)
@@ -141,7 +160,16 @@ class GuestKernel:
         for name in SERVICES:
             address = service_address(name)
             self.machine.ram.write(address - layout.KERNEL_VIRT, ret)
-            self.machine.add_breakpoint(address, getattr(self, "_" + name))
+            service = self._refuse(name) if name in self.withheld else getattr(self, "_" + name)
+            self.machine.add_breakpoint(address, service)
+
+    def _refuse(self, name: str):
+        """A withheld service: calling it is a kernel oops that says why."""
+        def refuse(_address) -> None:
+            from .guest_traps import Oops          # guest_traps imports this module
+            self.machine.stop(Oops(f"it called {name}, which is withheld here: "
+                                   f"{self.withheld[name]}"))
+        return refuse
 
     def _result(self, value: int) -> None:
         self.machine.set_reg("rax", value & U64)
@@ -175,6 +203,36 @@ class GuestKernel:
         signals.send(self.process, SignalInfo(signo, SI_KERNEL))
         self._result(0)
 
+    def _kernel_frame_refs(self, _address) -> None:
+        self._result(self.machine.frames.refcount(self.machine.reg("rdi")))
+
+    def _kernel_demand_page(self, _address) -> None:
+        """What the built-in kernel does for a fault on a page that is not
+        present (a zeroed frame, the shared object's page, the program's file
+        page), for a routine that leaves that part to the kernel. Refuses (1)
+        a present page whatever the error code says, so it never copies a
+        shared frame: copy-on-write stays the routine's. The fault is counted
+        once, when the routine returns 0."""
+        vaddr, error = self.machine.read_regs(("rdi", "rsi"))
+        space = self.process.aspace if self.process is not None else None
+        if space is None or error & PF_PRESENT or vaddr >= USER_TOP:
+            self._result(1)
+            return
+        walk = space.tables.walk(space.root, vaddr)
+        if walk.mapped:
+            self._result(1)
+            return
+        access = "fetch" if error & PF_FETCH else "write" if error & PF_WRITE else "read"
+        counted = space.page_faults
+        try:
+            verdict = space.fault(vaddr, access, walk, NOT_PRESENT)
+        except EmuError as exc:               # out of memory: the process gets the OOM kill
+            self.machine.stop(exc)
+            return
+        finally:
+            space.page_faults = counted
+        self._result(0 if verdict is True else 1)
+
     def _kernel_log(self, _address) -> None:
         text = self.machine.mmu.read_virtual(self.machine.reg("rdi"), LOG_LIMIT)
         line = text.split(b"\0", 1)[0]
@@ -196,7 +254,8 @@ class GuestKernel:
         return self.machine.faults.instruction_at(address)
 
     def _on_invlpg(self, address: int) -> None:
-        """Drop the translation of the page the operand names, as invlpg does."""
+        """Drop the translation of the page the operand names, as invlpg does:
+        a 2 MiB page's whole, as x86 drops a large page's TLB entry."""
         insn = self._instruction(address)
         mem = next(op.mem for op in insn.operands if op.type == X86_OP_MEM)
         target = mem.disp
@@ -206,7 +265,10 @@ class GuestKernel:
             target += self.machine.reg(insn.reg_name(mem.base))
         if mem.index != X86_REG_INVALID:
             target += self.machine.reg(insn.reg_name(mem.index)) * mem.scale
-        self.machine.mmu.invalidate(target & U64, PAGE_4K)
+        target &= U64
+        walk = self.machine.mmu.walk(target)
+        size = walk.page_size if walk.mapped else PAGE_4K
+        self.machine.mmu.invalidate(page_align_down(target, size), size)
 
     def _on_cr3_write(self, address: int) -> None:
         """mov cr3: the new root is walked from now on; every translation goes."""

@@ -66,6 +66,26 @@ class Memory:
         return data.decode("latin-1")
 
 
+def page_cached(read, page: int = 4096):
+    """A read(vaddr, n) that fetches each page once through `read` and serves
+    every later read of it from memory: one heap walk reads a header and a
+    footer per block, and a page holds many. Only for a heap that does not
+    change while it is read."""
+    pages: dict[int, bytes] = {}
+
+    def cached(address: int, length: int) -> bytes:
+        out = bytearray()
+        while length > 0:
+            base, offset = address - address % page, address % page
+            if base not in pages:
+                pages[base] = read(base, page)
+            take = min(length, page - offset)
+            out += pages[base][offset:offset + take]
+            address, length = address + take, length - take
+        return bytes(out)
+    return cached
+
+
 def heap_bounds(memory: Memory, symbols: dict[str, int], brk_start: int, brk: int):
     """The heap memlib manages (its heap_lo/heap_brk), else the break region."""
     try:
@@ -78,8 +98,11 @@ def heap_bounds(memory: Memory, symbols: dict[str, int], brk_start: int, brk: in
     return brk_start, brk
 
 
-def walk_heap(read, symbols: dict[str, int], brk_start: int, brk: int) -> HeapWalk:
-    """The heap of a process: `read(vaddr, n)` reads its memory."""
+def walk_heap(read, symbols: dict[str, int], brk_start: int, brk: int,
+              walker=None) -> HeapWalk:
+    """The heap of a process: `read(vaddr, n)` reads its memory. `walker`
+    (a function like walk_bump) overrides the one mm_name chooses: the malloc
+    lab passes one made from a student's layout declaration."""
     memory = Memory(read)
     start, end = heap_bounds(memory, symbols, brk_start, brk)
     name = ""
@@ -88,7 +111,9 @@ def walk_heap(read, symbols: dict[str, int], brk_start: int, brk: int) -> HeapWa
             name = memory.cstring(symbols["mm_name"])
         except UnmappedAccess:
             name = ""
-    walker = WALKERS.get(name)
+    if walker is not None:
+        name = name or "declared layout"
+    walker = walker or WALKERS.get(name)
     if walker is None:
         return HeapWalk(name, start, end, [], "no walker for this allocator: plain view")
     blocks, message = [], ""
@@ -233,6 +258,24 @@ WALKERS = {
     "explicit": walk_boundary_tags,
     "segregated": walk_boundary_tags,
 }
+
+
+def payload_view(start: int, end: int, payloads) -> list[Block]:
+    """The heap [start, end) as any allocator's driver sees it: each live payload
+    (address, size) as an allocated block, and the rest (headers, padding, free
+    space: what it is, only the allocator knows) as overhead, in address order.
+    Payloads outside [start, end) (in the allocator's mappings) are left out."""
+    blocks, cursor = [], start
+    for address, size in sorted(payloads):
+        if address < start or address + size > end or size == 0:
+            continue
+        if address > cursor:
+            blocks.append(Block(cursor, address - cursor, OVERHEAD, note="not payload"))
+        blocks.append(Block(address, size, ALLOCATED, address, size))
+        cursor = max(cursor, address + size)
+    if cursor < end:
+        blocks.append(Block(cursor, end - cursor, OVERHEAD, note="not payload"))
+    return blocks
 
 
 def heap_lines(walk: HeapWalk, resident_pages: int | None = None, limit: int = 60) -> list[str]:

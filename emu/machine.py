@@ -40,7 +40,7 @@ from unicorn.x86_const import UC_X86_INS_SYSCALL
 from kernel import layout
 from kernel.boot import boot
 
-from . import disasm
+from . import disasm, icount
 from .assembler import Program, assemble, assemble_file
 from .errors import BudgetExceeded, UsageError
 from .faults import GENERAL_PROTECTION, FaultReporter
@@ -277,6 +277,24 @@ class Machine:
         (measured here: exit() code ran again in the next process)."""
         if self.mmu.may_hold_code(paddr, length):
             self.code_changed()
+
+    def count_instructions(self, *, begin_at: int = 0, end_at: int = 0, capacity: int = 0,
+                           native: bool = True):
+        """Count every instruction from now on, exactly (emu/icount.py): returns
+        a counter whose `count` is the total and whose spans() are the
+        instructions from each execution of `begin_at` to the next of `end_at`
+        (at most `capacity`). Native C hook, or the Python reference when
+        `native` is False or no compiler can build it. Translated code is
+        flushed so that every instruction calls the hook."""
+        counter = icount.attach(self._uc, begin_at=begin_at, end_at=end_at,
+                                capacity=capacity, native=native)
+        self._uc.ctl_flush_tb()
+        return counter
+
+    def stop_counting(self, counter) -> None:
+        """Remove a counter's hook; its figures stay readable."""
+        counter.detach()
+        self._uc.ctl_flush_tb()
 
     # -- loading kernel code ----------------------------------------------------------
 

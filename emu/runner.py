@@ -259,6 +259,7 @@ class ProcessRunner:
         """Put `proc` on the CPU: its registers, and the return value of the
         system call it was in (fork's 0 in a new child)."""
         if proc is self.current:
+            proc.context = None       # it never left the CPU: a context _rotate saved is stale
             return
         if self.current.wait_status is None and self.current.context is None:
             self.current.context = self.machine.save_context()

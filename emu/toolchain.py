@@ -34,7 +34,7 @@ FLAVOURS = ("runtime", "musl")
 COMMON_FLAGS = ["-O2", "-g", "-static", "-fno-omit-frame-pointer", "-I", str(RUNTIME)]
 RUNTIME_FLAGS = ["-ffreestanding", "-nostdlib", "-fno-stack-protector",
                  "-I", str(RUNTIME / "include")]
-RUNTIME_SOURCES = [RUNTIME / "start.S", RUNTIME / "libc.c"]
+RUNTIME_SOURCES = [RUNTIME / "start.S", RUNTIME / "libc.c", RUNTIME / "math.c"]
 COMPILE_TIMEOUT = 900
 
 
@@ -50,15 +50,23 @@ def compiler(cc: str | None) -> list[str]:
     return [sys.executable, "-m", "ziglang", "cc"]
 
 
+def static_pie_flags(cc: str | None) -> list[str]:
+    """Flags that make a static PIE (loaded at 0x555555554000, like Linux
+    without randomisation): zig's clang makes one from -fPIE and -static,
+    gcc and clang want -static-pie as well."""
+    return ["-fPIE"] if _is_zig(compiler(cc)) else ["-fPIE", "-static-pie"]
+
+
 def _is_zig(command: list[str]) -> bool:
     return "ziglang" in command or Path(command[0]).name.startswith("zig")
 
 
 def command_for(sources: list[Path], *, libc: str, cc: str | None, defines=(),
-                defsyms: dict[str, int] | None = None, keep=()) -> list[str]:
+                defsyms: dict[str, int] | None = None, keep=(), flags=()) -> list[str]:
     """The full compile-and-link command (without -o). `defsyms` become absolute
     symbols (an asm library's entry points); `keep` names functions the linker
-    must keep although no C code calls them (what the asm library calls)."""
+    must keep although no C code calls them (what the asm library calls);
+    `flags` go after ours (the malloc lab's include path, PIE, warnings)."""
     if libc not in FLAVOURS:
         raise UsageError(f"--libc must be one of {', '.join(FLAVOURS)}, got '{libc}'")
     command = compiler(cc)
@@ -67,6 +75,7 @@ def command_for(sources: list[Path], *, libc: str, cc: str | None, defines=(),
     command += COMMON_FLAGS + [f"-D{d}" for d in defines]
     if libc == "runtime":
         command += RUNTIME_FLAGS
+    command += list(flags)
     inputs = list(sources) + [RUNTIME / "memlib.c"]
     if defsyms or keep:
         inputs.append(_absolute_symbols(defsyms or {}, keep))
@@ -76,19 +85,31 @@ def command_for(sources: list[Path], *, libc: str, cc: str | None, defines=(),
 
 
 def build(sources, *, libc: str = "runtime", cc: str | None = None, defines=(),
-          defsyms: dict[str, int] | None = None, keep=(), seconds: float | None = None) -> Path:
+          defsyms: dict[str, int] | None = None, keep=(), flags=(),
+          seconds: float | None = None) -> Path:
     """Compile and link `sources` into a static executable; returns its path.
     A compiler that runs longer than `seconds` (default COMPILE_TIMEOUT) is
-    stopped: BudgetExceeded when `seconds` was given, else CompileError."""
+    stopped: BudgetExceeded when `seconds` was given, else CompileError. What
+    the compiler said on success is kept beside it: warnings_of(path)."""
     sources = [require_file(s).resolve() for s in sources]
-    command = command_for(sources, libc=libc, cc=cc, defines=defines, defsyms=defsyms, keep=keep)
-    out = cache_dir() / _key(command) / sources[0].stem
+    command = command_for(sources, libc=libc, cc=cc, defines=defines, defsyms=defsyms,
+                          keep=keep, flags=flags)
+    return _cached(command, sources[0], sources[0].stem, seconds)
+
+
+def _cached(command: list[str], main_source: Path, name: str, seconds: float | None) -> Path:
+    """The output of `command -o OUT`, built once per hash of the command and
+    its inputs (see _key), written whole or not at all; what the compiler said
+    is kept beside it (warnings_of)."""
+    out = cache_dir() / _key(command) / name
     if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         partial = Path(tmp) / out.name
-        _run(command + ["-o", str(partial)], sources[0], seconds)
+        said = _run(command + ["-o", str(partial)], main_source, seconds)
+        _warnings_file(partial).write_text(said)
+        os.replace(_warnings_file(partial), _warnings_file(out))
         os.replace(partial, out)
     return out
 
@@ -108,15 +129,7 @@ def build_kernel(sources, base: int, defsyms: dict[str, int], cc: str | None = N
         command += ["-target", "x86_64-freestanding"]
     command += KERNEL_FLAGS + ["-Wl,-T," + str(_kernel_script(base))]
     command += [str(p) for p in sources] + [str(_absolute_symbols(defsyms, ()))]
-    out = cache_dir() / _key(command) / (sources[0].stem + ".kernel")
-    if out.is_file():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        partial = Path(tmp) / out.name
-        _run(command + ["-o", str(partial)], sources[0], None)
-        os.replace(partial, out)
-    return out
+    return _cached(command, sources[0], sources[0].stem + ".kernel", None)
 
 
 def _kernel_script(base: int) -> Path:
@@ -132,7 +145,18 @@ def _kernel_script(base: int) -> Path:
     return path
 
 
-def _run(command: list[str], main_source: Path, seconds: float | None) -> None:
+def warnings_of(executable: Path) -> str:
+    """The compiler's warnings when it built `executable` ('' for none)."""
+    path = _warnings_file(Path(executable))
+    return path.read_text() if path.is_file() else ""
+
+
+def _warnings_file(executable: Path) -> Path:
+    return executable.with_name(executable.name + ".warnings")
+
+
+def _run(command: list[str], main_source: Path, seconds: float | None) -> str:
+    """Run the compiler; returns what it printed (warnings) when it succeeds."""
     try:
         proc = subprocess.run(command, capture_output=True, text=True,
                               timeout=seconds or COMPILE_TIMEOUT, cwd=main_source.parent)
@@ -145,6 +169,7 @@ def _run(command: list[str], main_source: Path, seconds: float | None) -> None:
     if proc.returncode != 0:
         raise CompileError((proc.stderr or proc.stdout).rstrip() or
                            f"{main_source}: the compiler failed (status {proc.returncode})")
+    return (proc.stderr or proc.stdout).rstrip()
 
 
 def _absolute_symbols(defsyms: dict[str, int], keep) -> Path:
@@ -168,17 +193,22 @@ def _absolute_symbols(defsyms: dict[str, int], keep) -> Path:
 
 def _key(command: list[str]) -> str:
     """A hash of the command and the bytes of every file it may read: the
-    sources, and the headers beside them and in the runtime (`#include "mm.h"`
-    finds those), so editing a header rebuilds."""
+    sources, and the headers beside them, in the runtime and in every folder
+    on the include path (`#include "mm.h"` finds those), so editing a header
+    rebuilds. A source's own folder is read one level deep: a student's mm.c
+    may sit in a home directory."""
     digest = hashlib.sha256()
-    folders = {RUNTIME}
+    include_path, beside = {RUNTIME}, set()
     for part in command:
         digest.update(part.encode() + b"\0")
         path = Path(part)
         if path.suffix in (".c", ".S", ".s", ".h") and path.is_file():
             digest.update(path.read_bytes())
-            folders.add(path.resolve().parent)
-    for folder in sorted(folders):
-        for header in sorted(folder.rglob("*.h")):
-            digest.update(str(header).encode() + header.read_bytes())
+            beside.add(path.resolve().parent)
+        elif path.is_absolute() and path.is_dir():
+            include_path.add(path)
+    headers = [h for folder in include_path for h in folder.rglob("*.h")]
+    headers += [h for folder in beside - include_path for h in folder.glob("*.h")]
+    for header in sorted(set(headers)):
+        digest.update(str(header).encode() + header.read_bytes())
     return digest.hexdigest()[:24]

@@ -12,6 +12,23 @@ ROOT = Path(__file__).resolve().parent.parent
 ASM = ROOT / "asm"
 EXAMPLES = ROOT / "examples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+HANDOUTS = FIXTURES / "handouts"
+
+
+def _standard_traces() -> Path:
+    """The shared CS:APP traces: ../shared/malloclab-traces beside the checkout
+    (CI, the main tree) or beside an ancestor (a git worktree under wt/)."""
+    for folder in ROOT.parents:
+        candidate = folder / "shared" / "malloclab-traces"
+        if candidate.is_dir():
+            return candidate
+    return ROOT.parent / "shared" / "malloclab-traces"
+
+
+STANDARD_TRACES = _standard_traces()
+STANDARD_SET = ("amptjp-bal", "cccp-bal", "cp-decl-bal", "expr-bal", "coalescing-bal",
+                "random-bal", "random2-bal", "binary-bal", "binary2-bal", "realloc-bal",
+                "realloc2-bal")
 ALLOCATOR_ROUTINES = ("os_mem_allocate.asm", "os_mem_release.asm", "os_mem_get_free.asm")
 
 

@@ -34,6 +34,11 @@
  *
  * Translations are cached as on hardware: after changing an entry of the current
  * tables, `invlpg [address]` (or writing CR3) makes the CPU walk them again.
+ * invlpg of any address in a 2 MiB page drops the whole page's translations.
+ *
+ * Frames have reference counts: fork shares a private page's frame between parent
+ * and child (read-only in both, one reference each). kernel_free_frame drops one
+ * reference; the frame goes back (poisoned) when the last one goes.
  */
 #ifndef EMU_KERNEL_H
 #define EMU_KERNEL_H
@@ -76,6 +81,12 @@ long     kernel_free_frame(uint64_t paddr);        /* 0, or -1: not a frame in u
 long     kernel_find_vma(uint64_t vaddr, struct emu_vma *out);   /* 1 found, 0 none */
 long     kernel_signal(long signo);                /* to the current process */
 long     kernel_log(const char *text);             /* a line on stderr: [kernel] text */
+long     kernel_frame_refs(uint64_t paddr);        /* references to a frame; 0: not in use */
+/* The built-in kernel's demand paging for a page that is not present (a zeroed
+ * frame, a shared mapping's page, the program's file page), as if no handler were
+ * loaded: 0 mapped, 1 refused (no VMA, an access it does not allow, or the page is
+ * present: it never does copy-on-write). A lab may withhold it (the lazy lab). */
+long     kernel_demand_page(uint64_t vaddr, uint64_t error);
 
 static inline void *phys_to_virt(uint64_t pa) { return (void *)(DIRECT_MAP + pa); }
 

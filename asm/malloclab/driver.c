@@ -5,65 +5,50 @@
  * with the allocator under test. Like the CS:APP mdriver it replays the trace
  * twice:
  *
- *   1. checking: every payload must be 16-byte aligned, lie inside the heap
- *      (or a mapping the allocator made), overlap no live block, and keep its
- *      contents (each block is filled with a pattern made from its id, and
- *      the pattern is checked before free and across realloc). The first
- *      failure is written to the results with the op's index, and ends the run.
- *      Payload and footprint after each op are recorded for the plots.
+ *   1. checking: every payload must be aligned (lab->align: 16, or 8 for the
+ *      CS:APP handout), lie inside the heap (or a mapping the allocator made),
+ *      overlap no live block, and keep its contents (each block is filled with
+ *      a pattern made from its id, checked before free and across realloc);
+ *      blocks from mm_calloc must start zeroed. With LAB_CHECK_HEAP the
+ *      allocator's own mm_checkheap runs after every op. The first failure is
+ *      written to the results with the op's index, and ends the run. Payload
+ *      and footprint after each op, and the address each op returned, are
+ *      recorded for the plots and the heap view.
  *   2. timing: mem_reset_brk(), mm_init(), and the ops again with no checks,
- *      timed with clock_gettime.
+ *      timed with clock_gettime; or, with LAB_COUNT, counted: each allocator
+ *      call sits between lab_count_begin() and lab_count_end(), two empty
+ *      functions whose addresses the host's exact instruction counter marks.
  *
- * Every SAMPLE_EVERY ops of pass 1 the driver calls lab_sample(), a function
- * the host may put a breakpoint-style hook on to walk the heap.
+ * Before every allocator call the driver writes which call it makes (struct
+ * lab's call fields), so a crash report can say "in mm_malloc(29978)".
  *
- * lab_fill() and lab_verify() are the byte loops of the checks. Checking
- * realloc costs as much as the block (CS:APP's driver does the same), which a
- * growing realloc trace makes quadratic: billions of emulated instructions.
- * So the host hooks both functions: it writes the pattern, or compares it,
- * at host speed and returns for them. When a comparison fails, the host
- * lets the guest loop run, and the guest reports the failure as always.
+ * Hooks for the host, all empty functions at known symbols: lab_sample() every
+ * SAMPLE_EVERY ops (heap walks for the plots), lab_pass() between the passes
+ * (the counter is attached there), lab_debug_stop() before op DEBUG_OP
+ * (`--debug`). lab_fill() and lab_verify() are the byte loops of the checks;
+ * checking realloc costs as much as the block, which a growing realloc trace
+ * makes quadratic, so the host runs them at host speed and returns for them.
+ * When a comparison fails, the host lets the guest loop run, and the guest
+ * reports the failure as always.
  *
- * Built natively with -DLAB_NATIVE (make bench compares against it), argv[1]
- * is instead "@FILE", a packed trace written by the host, and the results
- * are printed: status failed_op peak_payload peak_footprint timing_ns.
+ * The allocator's conventions (emu/malloclab/conventions.py): mm_init and
+ * mm_checkheap are called as the allocator declared them (calls.c), and
+ * mm_calloc is optional. lab.h holds what the files share.
+ *
+ * Built natively with -DLAB_NATIVE (make bench and the tests compare against
+ * it), argv[1] is instead "@FILE", a packed trace written by the host, and the
+ * results are printed: status failed_op peak_payload peak_footprint timing_ns.
  */
 #include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "emu_syscall.h"
-#include "memlib.h"
+#include "lab.h"
+#include "ranges.h"
 
-extern const char mm_name[] __attribute__((weak));   /* the project's allocators name themselves */
-int mm_init(void);
-void *mm_malloc(size_t size);
-void mm_free(void *ptr);
-void *mm_realloc(void *ptr, size_t size);
-
-#define LAB_MAGIC 0x4C414245u        /* "EBAL" little-endian: the host's trace */
-enum { OP_ALLOC = 0, OP_FREE = 1, OP_REALLOC = 2 };
-enum { STATUS_RUNNING = 0, STATUS_OK = 1, STATUS_FAILED = 2 };
-
-struct op {                          /* 16 bytes, written by the host */
-    uint8_t kind, pad[3];
-    uint32_t id;
-    uint64_t size;
-};
-
-struct lab {
-    uint32_t magic, num_ids, num_ops, sample_every;
-    uint64_t ops_offset, series_offset, blocks_offset;   /* from the struct's address */
-    uint64_t nodes_offset, max_nodes;                     /* room for the treaps */
-    /* results, written here */
-    uint64_t status, failed_op, peak_payload, peak_footprint, final_heap, timing_ns;
-    char message[256];
-};
-
-struct block { char *p; uint64_t size; };     /* per id, at blocks_offset */
+void lab_relocate(void);
 
 #ifdef LAB_NATIVE
 /* Natively there is no runtime to report mmap calls; the observer stays unused. */
@@ -80,103 +65,6 @@ static struct lab *load_native(const char *path)
 extern void (*emu_mmap_observer)(void *, size_t, int);
 #endif
 
-/* -- a treap of address ranges: live blocks, and the allocator's mappings ---- */
-
-struct node { uint64_t start, end; uint32_t id, prio; struct node *left, *right; };
-
-static struct node *pool;            /* in the host's lab region, not the heap */
-static struct node *free_nodes;
-static uint64_t pool_used, pool_size;
-static uint32_t rng = 2463534242u;
-
-static __attribute__((noreturn)) void fail(const char *fmt, ...);
-
-static struct node *new_node(uint64_t start, uint64_t end, uint32_t id)
-{
-    struct node *n = free_nodes;
-    if (n)
-        free_nodes = n->left;
-    else if (pool_used < pool_size)
-        n = &pool[pool_used++];
-    else
-        fail("the driver ran out of room to track blocks (%lu)", (unsigned long)pool_size);
-    rng ^= rng << 13, rng ^= rng >> 17, rng ^= rng << 5;
-    *n = (struct node){start, end, id, rng, 0, 0};
-    return n;
-}
-
-static struct node *rotate_right(struct node *t) { struct node *l = t->left; t->left = l->right; l->right = t; return l; }
-static struct node *rotate_left(struct node *t) { struct node *r = t->right; t->right = r->left; r->left = t; return r; }
-
-static struct node *insert(struct node *t, struct node *n)
-{
-    if (!t)
-        return n;
-    if (n->start < t->start) {
-        t->left = insert(t->left, n);
-        if (t->left->prio > t->prio)
-            t = rotate_right(t);
-    } else {
-        t->right = insert(t->right, n);
-        if (t->right->prio > t->prio)
-            t = rotate_left(t);
-    }
-    return t;
-}
-
-static struct node *erase(struct node *t, uint64_t start)
-{
-    if (!t)
-        return 0;
-    if (start < t->start) {
-        t->left = erase(t->left, start);
-    } else if (start > t->start) {
-        t->right = erase(t->right, start);
-    } else if (!t->left || !t->right) {
-        struct node *child = t->left ? t->left : t->right;
-        t->left = free_nodes;
-        free_nodes = t;
-        return child;
-    } else if (t->left->prio > t->right->prio) {
-        t = rotate_right(t);
-        t->right = erase(t->right, start);
-    } else {
-        t = rotate_left(t);
-        t->left = erase(t->left, start);
-    }
-    return t;
-}
-
-/* The range with the greatest start <= addr, or 0. */
-static struct node *floor_of(struct node *t, uint64_t addr)
-{
-    struct node *best = 0;
-    while (t) {
-        if (t->start <= addr) {
-            best = t;
-            t = t->right;
-        } else {
-            t = t->left;
-        }
-    }
-    return best;
-}
-
-/* The range with the least start > addr, or 0. */
-static struct node *above(struct node *t, uint64_t addr)
-{
-    struct node *best = 0;
-    while (t) {
-        if (t->start > addr) {
-            best = t;
-            t = t->left;
-        } else {
-            t = t->right;
-        }
-    }
-    return best;
-}
-
 /* -- state ------------------------------------------------------------------ */
 
 /* Holding the allocator's name keeps it in the program (the linker drops what
@@ -186,24 +74,10 @@ const char *volatile lab_allocator;
 static struct lab *lab;
 static struct op *ops;
 static uint64_t *series;             /* payload, footprint per op */
+static uint64_t *addrs;              /* the payload address of each op (0 for free) */
 static struct block *blocks;
-static struct node *live, *mappings;
-static uint64_t payload, mapped_bytes, op_index;
-
-static void observe_mapping(void *addr, size_t len, int kind)
-{
-    uint64_t start = (uint64_t)addr;
-    if (kind == 1) {
-        mappings = insert(mappings, new_node(start, start + len, 0));
-        mapped_bytes += len;
-    } else {
-        struct node *m = floor_of(mappings, start);
-        if (m && m->start == start) {
-            mapped_bytes -= m->end - m->start;
-            mappings = erase(mappings, start);
-        }
-    }
-}
+static struct range *live, *mappings;
+static uint64_t payload, mapped_bytes, op_index = NO_OP;
 
 static __attribute__((noreturn)) void fail(const char *fmt, ...)
 {
@@ -219,22 +93,45 @@ static __attribute__((noreturn)) void fail(const char *fmt, ...)
     exit(1);
 }
 
-__attribute__((noinline, used)) void lab_sample(uint64_t index)
+static void pool_full(uint64_t count)
 {
-    __asm__ volatile("" : : "r"(index) : "memory");    /* the host hooks this address */
+    fail("the driver ran out of room to track blocks (%lu)", (unsigned long)count);
 }
+
+static void observe_mapping(void *addr, size_t len, int kind)
+{
+    uint64_t start = (uint64_t)addr;
+    if (kind == 1) {
+        mappings = lab_range_insert(mappings, lab_range_new(start, start + len, 0));
+        mapped_bytes += len;
+    } else {
+        struct range *m = lab_range_floor(mappings, start);
+        if (m && m->start == start) {
+            mapped_bytes -= m->end - m->start;
+            mappings = lab_range_erase(mappings, start);
+        }
+    }
+}
+
+/* -- hooks for the host (empty; the host puts breakpoints or marks on them) -- */
+
+#define HOST_HOOK __attribute__((noinline, used))
+HOST_HOOK void lab_sample(uint64_t index) { __asm__ volatile("" : : "r"(index) : "memory"); }
+HOST_HOOK void lab_pass(uint64_t pass) { __asm__ volatile("" : : "r"(pass) : "memory"); }
+HOST_HOOK void lab_debug_stop(uint64_t index) { __asm__ volatile("" : : "r"(index) : "memory"); }
+HOST_HOOK void lab_count_begin(void) { __asm__ volatile("" : : : "memory"); }
+HOST_HOOK void lab_count_end(void) { __asm__ volatile("" : : : "memory"); }
 
 /* The fill byte at offset i of the block of `id` (emu/malloclab/lab.py has the same). */
 static inline unsigned char pattern(uint32_t id, uint64_t i) { return (unsigned char)(id * 131 + i * 7 + 1); }
 
-__attribute__((noinline, used)) void lab_fill(uint32_t id, char *p, uint64_t from, uint64_t size)
+HOST_HOOK void lab_fill(uint32_t id, char *p, uint64_t from, uint64_t size)
 {
     for (uint64_t i = from; i < size; i++)
         p[i] = (char)pattern(id, i);
 }
 
-__attribute__((noinline, used)) void lab_verify(uint32_t id, const char *p, uint64_t size,
-                                                const char *when)
+HOST_HOOK void lab_verify(uint32_t id, const char *p, uint64_t size, const char *when)
 {
     for (uint64_t i = 0; i < size; i++) {
         if ((unsigned char)p[i] != pattern(id, i))
@@ -243,28 +140,38 @@ __attribute__((noinline, used)) void lab_verify(uint32_t id, const char *p, uint
     }
 }
 
+HOST_HOOK void lab_verify_zero(uint32_t id, const char *p, uint64_t size)
+{
+    for (uint64_t i = 0; i < size; i++) {
+        if (p[i])
+            fail("mm_calloc returned the block of id %u at %p with byte %lu = 0x%02x, "
+                 "expected zeroed memory", id, (void *)p, (unsigned long)i, (unsigned char)p[i]);
+    }
+}
+
+/* -- the checking pass ------------------------------------------------------------ */
+
 /* Alignment, inside the heap or a mapping, and no overlap with a live block. */
 static void check_placement(uint32_t id, char *p, uint64_t size, const char *what)
 {
     uint64_t start = (uint64_t)p, end = start + size;
-    if (start % 16)
-        fail("%s returned %p for id %u: not aligned to 16 bytes", what, (void *)p, id);
+    if (start % lab->align)
+        fail("%s returned %p for id %u: not aligned to %u bytes%s", what, (void *)p, id, lab->align,
+             lab->align == 16 && start % 8 == 0 ?
+             " (it is 8-byte aligned, as the CS:APP handout's ALIGNMENT 8 makes it: "
+             "run with --align 8)" : "");
     char *lo = mem_heap_lo(), *hi = mem_heap_hi();
     int in_heap = p >= lo && p + size - 1 <= hi;
-    struct node *m = floor_of(mappings, start);
+    struct range *m = lab_range_floor(mappings, start);
     int in_mapping = m && end <= m->end;
     if (!in_heap && !in_mapping)
         fail("%s returned [%p, %p) for id %u: outside the heap [%p, %p] and the "
              "allocator's mappings", what, (void *)p, (void *)(p + size), id, (void *)lo, (void *)hi);
-    struct node *before = floor_of(live, start), *after = above(live, start);
-    if (before && before->end > start)
+    struct range *before = lab_range_floor(live, start), *after = lab_range_above(live, start);
+    struct range *hit = before && before->end > start ? before : after && after->start < end ? after : 0;
+    if (hit)
         fail("%s returned [%p, %p) for id %u: it overlaps the block of id %u at [%p, %p)",
-             what, (void *)p, (void *)(p + size), id, before->id, (void *)before->start,
-             (void *)before->end);
-    if (after && after->start < end)
-        fail("%s returned [%p, %p) for id %u: it overlaps the block of id %u at [%p, %p)",
-             what, (void *)p, (void *)(p + size), id, after->id, (void *)after->start,
-             (void *)after->end);
+             what, (void *)p, (void *)(p + size), id, hit->id, (void *)hit->start, (void *)hit->end);
 }
 
 static void record(void)
@@ -278,57 +185,105 @@ static void record(void)
         lab->peak_footprint = footprint;
 }
 
+static void check_alloc(struct op *o, struct block *b)
+{
+    lab_note_call(lab, o, b);
+    char *p = by_calloc(o->id) ? mm_calloc(1, o->size) : mm_malloc(o->size);
+    lab_calling(lab, CALL_NONE, 0, 0);
+    if (!p && o->size)
+        fail("%s(%lu) returned NULL: out of memory (heap %lu bytes, mappings %lu bytes)",
+             by_calloc(o->id) ? "mm_calloc" : "mm_malloc", (unsigned long)o->size,
+             (unsigned long)mem_heapsize(), (unsigned long)mapped_bytes);
+    if (o->size) {
+        check_placement(o->id, p, o->size, by_calloc(o->id) ? "mm_calloc" : "mm_malloc");
+        live = lab_range_insert(live, lab_range_new((uint64_t)p, (uint64_t)p + o->size, o->id));
+        if (by_calloc(o->id))
+            lab_verify_zero(o->id, p, o->size);
+        lab_fill(o->id, p, 0, o->size);
+    }
+    b->p = p, b->size = o->size, payload += o->size;
+}
+
+static void check_free(struct op *o, struct block *b)
+{
+    if (b->p) {
+        lab_verify(o->id, b->p, b->size, "before mm_free");
+        live = lab_range_erase(live, (uint64_t)b->p);
+    }
+    lab_note_call(lab, o, b);
+    mm_free(b->p);
+    lab_calling(lab, CALL_NONE, 0, 0);
+    payload -= b->size;
+    b->p = 0, b->size = 0;
+}
+
+static void check_realloc(struct op *o, struct block *b)
+{
+    char *old = b->p;
+    if (old)
+        lab_verify(o->id, old, b->size, "before mm_realloc");
+    lab_note_call(lab, o, b);
+    char *p = mm_realloc(old, o->size);
+    lab_calling(lab, CALL_NONE, 0, 0);
+    if (!p && o->size)
+        fail("mm_realloc(%p, %lu) returned NULL: out of memory (heap %lu bytes)",
+             (void *)old, (unsigned long)o->size, (unsigned long)mem_heapsize());
+    if (old)
+        live = lab_range_erase(live, (uint64_t)old);
+    if (o->size) {
+        check_placement(o->id, p, o->size, "mm_realloc");
+        uint64_t kept = b->size < o->size ? b->size : o->size;
+        lab_verify(o->id, p, kept, "after mm_realloc (contents not preserved)");
+        lab_fill(o->id, p, kept, o->size);
+        live = lab_range_insert(live, lab_range_new((uint64_t)p, (uint64_t)p + o->size, o->id));
+    }
+    payload += o->size;
+    payload -= b->size;
+    b->p = p, b->size = o->size;
+}
+
+/* calloc(n, size) whose product overflows must fail, not allocate the wrapped size. */
+static void check_calloc_overflow(void)
+{
+    size_t n = ((size_t)1 << 61) + 1, size = 8;          /* n * size wraps to 8 */
+    lab_calling(lab, CALL_CALLOC, n, size);
+    void *p = mm_calloc(n, size);
+    lab_calling(lab, CALL_NONE, 0, 0);
+    if (p)
+        fail("mm_calloc(%lu, %lu) returned %p: nmemb * size overflows, expected NULL",
+             (unsigned long)n, (unsigned long)size, p);
+}
+
 static void check_pass(void)
 {
+    lab->pass = 1;
+    if (mm_calloc)
+        check_calloc_overflow();
     for (op_index = 0; op_index < lab->num_ops; op_index++) {
         struct op *o = &ops[op_index];
         struct block *b = &blocks[o->id];
-        if (o->kind == OP_ALLOC) {
-            char *p = mm_malloc(o->size);
-            if (!p && o->size)
-                fail("mm_malloc(%lu) returned NULL: out of memory (heap %lu bytes, "
-                     "mappings %lu bytes)", (unsigned long)o->size,
-                     (unsigned long)mem_heapsize(), (unsigned long)mapped_bytes);
-            if (o->size) {
-                check_placement(o->id, p, o->size, "mm_malloc");
-                live = insert(live, new_node((uint64_t)p, (uint64_t)p + o->size, o->id));
-                lab_fill(o->id, p, 0, o->size);
-            }
-            b->p = p, b->size = o->size, payload += o->size;
-        } else if (o->kind == OP_FREE) {
-            if (b->p) {
-                lab_verify(o->id, b->p, b->size, "before mm_free");
-                live = erase(live, (uint64_t)b->p);
-            }
-            mm_free(b->p);
-            payload -= b->size;
-            b->p = 0, b->size = 0;
-        } else {
-            char *old = b->p;
-            if (old)
-                lab_verify(o->id, old, b->size, "before mm_realloc");
-            char *p = mm_realloc(old, o->size);
-            if (!p && o->size)
-                fail("mm_realloc(%p, %lu) returned NULL: out of memory (heap %lu bytes)",
-                     (void *)old, (unsigned long)o->size, (unsigned long)mem_heapsize());
-            if (old)
-                live = erase(live, (uint64_t)old);
-            if (o->size) {
-                check_placement(o->id, p, o->size, "mm_realloc");
-                uint64_t kept = b->size < o->size ? b->size : o->size;
-                lab_verify(o->id, p, kept, "after mm_realloc (contents not preserved)");
-                lab_fill(o->id, p, kept, o->size);
-                live = insert(live, new_node((uint64_t)p, (uint64_t)p + o->size, o->id));
-            }
-            payload += o->size;
-            payload -= b->size;
-            b->p = p, b->size = o->size;
-        }
+        lab->op = op_index;
+        if (op_index == lab->debug_op)
+            lab_debug_stop(op_index);
+        if (o->kind == OP_ALLOC)
+            check_alloc(o, b);
+        else if (o->kind == OP_FREE)
+            check_free(o, b);
+        else
+            check_realloc(o, b);
+        addrs[op_index] = (uint64_t)b->p;
         record();
+        if (lab->flags & LAB_CHECK_HEAP) {
+            const char *problem = lab_heap_problem(lab, op_index + 5);
+            if (problem)
+                fail("mm_checkheap %s after the op", problem);
+        }
         if (lab->sample_every && op_index % lab->sample_every == 0)
             lab_sample(op_index);
     }
 }
+
+/* -- the timing (or counting) pass ----------------------------------------------- */
 
 static uint64_t now_ns(void)
 {
@@ -337,29 +292,50 @@ static uint64_t now_ns(void)
     return (uint64_t)ts[0] * 1000000000u + (uint64_t)ts[1];
 }
 
+/* The ops again, unchecked: timed as a whole, or each call counted between
+ * the marks (the span holds the call and perform()'s few instructions of
+ * dispatch; the host subtracts the marks' own cost, measured first). */
 static void timing_pass(void)
 {
+    lab->pass = 2;
     for (uint32_t i = 0; i < lab->num_ids; i++)
         blocks[i].p = 0;
     mem_reset_brk();
-    if (mm_init() < 0)
+    op_index = NO_OP;
+    if (!lab_init_heap(lab))
         fail("mm_init failed before the timing run");
-    uint64_t start = now_ns();
-    for (uint64_t i = 0; i < lab->num_ops; i++) {
-        struct op *o = &ops[i];
-        struct block *b = &blocks[o->id];
-        if (o->kind == OP_ALLOC)
-            b->p = mm_malloc(o->size);
-        else if (o->kind == OP_FREE)
-            mm_free(b->p);
-        else
-            b->p = mm_realloc(b->p, o->size);
+    lab_pass(2);
+    if (lab->flags & LAB_COUNT) {
+        lab_count_begin(), lab_count_end();
+        for (uint64_t i = 0; i < lab->num_ops; i++) {
+            struct op *o = &ops[i];
+            lab->op = i;
+            lab_note_call(lab, o, &blocks[o->id]);
+            lab_count_begin();
+            perform(o, &blocks[o->id]);
+            lab_count_end();
+        }
+        lab_calling(lab, CALL_NONE, 0, 0);
+        return;
     }
+    uint64_t start = now_ns();
+    for (uint64_t i = 0; i < lab->num_ops; i++)
+        perform(&ops[i], &blocks[ops[i].id]);
     lab->timing_ns = now_ns() - start;
+}
+
+static void attach(void)
+{
+    ops = (struct op *)((char *)lab + lab->ops_offset);
+    series = (uint64_t *)((char *)lab + lab->series_offset);
+    addrs = (uint64_t *)((char *)lab + lab->addrs_offset);
+    blocks = (struct block *)((char *)lab + lab->blocks_offset);
+    lab_ranges_init((struct range *)((char *)lab + lab->nodes_offset), lab->max_nodes, pool_full);
 }
 
 int main(int argc, char **argv)
 {
+    lab_relocate();                  /* first: a static PIE's pointers in data */
     if (argc < 2)
         return 2;
 #ifdef LAB_NATIVE
@@ -370,14 +346,11 @@ int main(int argc, char **argv)
     lab_allocator = mm_name;
     if (lab->magic != LAB_MAGIC)
         return 3;
-    ops = (struct op *)((char *)lab + lab->ops_offset);
-    series = (uint64_t *)((char *)lab + lab->series_offset);
-    blocks = (struct block *)((char *)lab + lab->blocks_offset);
-    pool = (struct node *)((char *)lab + lab->nodes_offset);
-    pool_size = lab->max_nodes;
-    emu_mmap_observer = observe_mapping;
+    attach();
     mem_init();
-    if (mm_init() < 0)
+    emu_mmap_observer = observe_mapping;     /* after mem_init: its heap is not a mapping */
+    lab->pass = 1;
+    if (!lab_init_heap(lab))
         fail("mm_init failed");
     check_pass();
     lab->final_heap = mem_heapsize();

@@ -41,3 +41,22 @@ void *mem_heap_lo(void) { mem_init(); return heap_lo; }
 void *mem_heap_hi(void) { mem_init(); return heap_brk - 1; }
 size_t mem_heapsize(void) { mem_init(); return (size_t)(heap_brk - heap_lo); }
 size_t mem_pagesize(void) { return 4096; }
+void mem_deinit(void) {}
+
+/* Byte loops, so memlib needs no libc (the runtime's memcpy would do as well). */
+void *mem_memcpy(void *dst, const void *src, size_t n)
+{
+    char *d = dst;
+    const char *s = src;
+    for (size_t i = 0; i < n; i++)
+        d[i] = s[i];
+    return dst;
+}
+
+void *mem_memset(void *dst, int c, size_t n)
+{
+    char *d = dst;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (char)c;
+    return dst;
+}

@@ -176,16 +176,24 @@ def _run_solve(args) -> int:
     return 0
 
 
+def _debug_defaults(program: str) -> argparse.Namespace:
+    """`emu debug PROGRAM`'s options with their defaults, taken from its own
+    parser, so an option emu debug gains never goes missing here."""
+    parser = argparse.ArgumentParser(prog="emu")
+    debug.add_parser(parser.add_subparsers())
+    return parser.parse_args(["debug", program])
+
+
 def _run_repro(args) -> int:
     session = commands.repro_session(args.failure, args.dir)
     script = read_user_text(args.command_file, "-x").splitlines() if args.command_file else []
     print_lines(session.banner)
     if session.program is not None:
-        return debug.run(argparse.Namespace(
-            file=str(session.program), command_file=None, commands=session.commands + script
-            + args.commands, batch=args.batch, no_context=False, history=4096,
-            libc=session.libc, cc=None, link=session.link, ram_mib=1024,
-            guest_args=session.argv))
+        options = _debug_defaults(str(session.program))
+        options.commands = session.commands + script + args.commands
+        options.batch, options.libc, options.link = args.batch, session.libc, session.link
+        options.guest_args = session.argv
+        return debug.run(options)
     repl = Repl(session.kernel_call)
     repl.started = True
     repl.emit(repl.context())

@@ -19,8 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kernel import layout
+from kernel.vma import PROT_EXEC, PROT_READ
 
 from ..debug.debugger import Debugger
+from ..debug.dwarf.locations import RIP, RSP
+from ..debug.frames import MAX_FRAMES, Frame
 from ..debug.source import ProgramInfo
 from ..debug.target import Target
 from ..errors import BudgetExceeded, GuestFault
@@ -42,9 +45,22 @@ class KernelImage:
     base: int = 0
 
 
+@dataclass(frozen=True)
+class _KernelText:
+    """The kernel's executable pages, as the debugger's unwinder asks a VMA:
+    a return address there (the routine's return trap) is a real caller."""
+    start: int = layout.KERNEL_TEXT
+    end: int = layout.KERNEL_CODE_END
+    prot: int = PROT_READ | PROT_EXEC
+    name: str = "[kernel text]"
+
+
 class _NoVMAs(list):
-    def find(self, _address: int):
-        return None
+    """No process, so no VMAs to list; only the kernel text is found."""
+
+    def find(self, address: int):
+        text = _KernelText()
+        return text if text.start <= address < text.end else None
 
 
 @dataclass
@@ -69,6 +85,7 @@ class _KernelSpace:
 
 @dataclass
 class _NoProcess:
+    pid: int = 0                   # no process: what `kill` and `info inferiors` show
     syscalls: list = field(default_factory=list)
     syscall_count: int = 0
     stdin: bytes = b""
@@ -94,6 +111,12 @@ class KernelCallRunner:
         self.stopped: str | None = None
         self.fault: GuestFault | None = None
         self.message = ""
+        # What the debugger asks of a process runner about signals and forks: a
+        # kernel call takes no signals (a fault ends it) and forks nothing.
+        self.debugged = False
+        self.pending_signal = None
+        self.signal: int | None = None
+        self.processes = [self.process]
         values = {name: 0 for name in GPRS}
         values.update(registers)
         if until == layout.RETURN_TRAP:
@@ -104,6 +127,13 @@ class KernelCallRunner:
     @property
     def alive(self) -> bool:
         return self.exit_code is None and self.stopped is None
+
+    def is_current_traced(self) -> bool:
+        """The call is the only thing running: always the one debugged."""
+        return True
+
+    def deliver(self, signo: int) -> None:
+        """No signal is ever pending on a kernel call: nothing to pass."""
 
     def resume(self, budget, until=None, stepping: bool = False):
         """Run on until the routine returns, faults, or the budget ends (see
@@ -144,6 +174,28 @@ class KernelCallDebugger(Debugger):
     def __init__(self, target, image, info, remake):
         super().__init__(target, image, info, [image.path])
         self._remake = remake
+        # The machine's names too (os_MemoryMap, the kernel's routines), not only the
+        # program's labels, so `x/16bx os_MemoryMap` works in a kernel call.
+        known = self.symbols.addresses()
+        for name, value in image.symbols.items():
+            if name not in known and value >= layout.SYSVARS:   # addresses, not constants
+                self.symbols.add_address(name, value)
+
+    def backtrace(self, limit: int = MAX_FRAMES) -> list[Frame]:
+        """The routine's frames, then its caller: the return trap the call
+        pushed at the top of the kernel stack. An asm routine that pushed
+        registers has no frame pointer or CFI to unwind by, so the caller is
+        put where the call left it, and `finish` runs until the routine
+        returns."""
+        frames = super().backtrace(limit)
+        runner = self.target.runner
+        if runner.until != layout.RETURN_TRAP or not runner.alive or not frames \
+                or frames[-1].pc == layout.RETURN_TRAP or len(frames) >= limit:
+            return frames
+        frames[-1].frame_cfa = layout.KERNEL_STACK_TOP
+        trap = {RIP: layout.RETURN_TRAP, RSP: layout.KERNEL_STACK_TOP}
+        return frames + [Frame(len(frames), layout.RETURN_TRAP, layout.RETURN_TRAP, trap, self,
+                               name="kernel_return_trap", physical=frames[-1].physical + 1)]
 
     def restart(self) -> None:
         old = self.target

@@ -1,148 +1,157 @@
-"""Drawing a trace's run: utilization over time and the heap map.
+"""Drawing a trace's run with matplotlib: utilization over time and the heap maps.
 
-Both are written as SVG by this module (no dependency), or as PNG with
-matplotlib when it is installed (`pip install -e '.[plot]'`).
+  NAME-util.FMT     payload and footprint by op index (KiB or MiB), the failing
+                    op marked
+  NAME-heap.FMT     the payload view of the heap (heapmap.py), any allocator
+  NAME-blocks.FMT   the block view, when the allocator's layout is known
+  NAME-insns.FMT    instructions of each op's call, when they were counted
 
-  NAME-util.svg   payload and footprint (heap + mappings) in bytes, by op index
-  NAME-heap.svg   one row per sample (every K ops, top to bottom), the heap's
-                  address range left to right, blocks coloured by state
+Figures are built by pure functions (util_figure, heap_figure) that tests read
+back (axes, labels, image data); write_plots saves them. Dense data is
+rasterized (the heap map is an image; long lines are drawn as pixels inside
+the SVG), so a 100,000-op trace's pictures stay well under 1 MB. The
+debugger's `heap` can draw the heap it walks with write_heap_snapshot().
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import UsageError
-from ..heap import ALLOCATED, CORRUPT, FREE, OVERHEAD
-from .lab import TraceResult
+import matplotlib
 
-WIDTH, HEIGHT, MARGIN = 900, 360, 60
-COLOURS = {ALLOCATED: "#3b6fb6", FREE: "#a6d96a", OVERHEAD: "#999999", CORRUPT: "#d7191c"}
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from ..errors import UsageError  # noqa: E402
+from .heapmap import COLOURS, HeapMap, block_map, payload_map, raster, snapshot_map  # noqa: E402
+
+DENSE_POINTS = 4000             # longer lines are rasterized
+HEAP_BINS = 1000
+FAIL_COLOUR = "#d7191c"
 
 
-def write_plots(result: TraceResult, directory, fmt: str = "svg") -> list[Path]:
-    """Write the plots of one trace; returns the files written."""
+def byte_unit(largest: float) -> tuple[float, str]:
+    """A divisor and its name for axes showing up to `largest` bytes."""
+    for divisor, name in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if largest >= 4 * divisor:
+            return divisor, name
+    return 1, "bytes"
+
+
+def util_figure(result) -> Figure:
+    """Payload and footprint after each op, in bytes scaled to one unit."""
+    fig, ax = plt.subplots(figsize=(9, 4), layout="constrained")
+    series = result.series or [(0, 0)]
+    divisor, unit = byte_unit(max(max(p, f) for p, f in series))
+    ops = range(len(series))
+    dense = len(series) > DENSE_POINTS
+    ax.plot(ops, [f / divisor for _, f in series], label="footprint (heap + mappings)",
+            color="#e66101", linewidth=1.2, rasterized=dense)
+    ax.plot(ops, [p / divisor for p, _ in series], label="live payload",
+            color=COLOURS["payload"], linewidth=1.2, rasterized=dense)
+    ax.set_xlabel("op index")
+    ax.set_ylabel(f"memory ({unit})")
+    verdict = f"util {result.util:.1%}" if result.valid else "INVALID"
+    ax.set_title(f"{result.name}: payload and footprint by op ({verdict})")
+    ax.grid(True, alpha=0.3)
+    shown = result.ops if result.failed_op is None else max(len(series), result.failed_op + 1)
+    ax.set_xlim(0, max(shown - 1, 1))
+    ax.set_ylim(bottom=0)
+    _mark_failure(ax, result.failed_op, vertical=True)
+    ax.legend(loc="upper left")
+    return fig
+
+
+def heap_figure(heap_map: HeapMap, bins: int = HEAP_BINS) -> Figure:
+    """The heap map as an image: rows are ops (top to bottom), columns are
+    addresses from heap_map.start; the failing op is a red line."""
+    rows = len(heap_map.rows)
+    fig, ax = plt.subplots(figsize=(9, 3.2 if rows == 1 else 6), layout="constrained")
+    divisor, unit = byte_unit(heap_map.span)
+    first, last = (heap_map.ops[0], heap_map.ops[-1]) if heap_map.ops else (0, 0)
+    extent = (0, heap_map.span / divisor, last + 0.5, first - 0.5)
+    ax.imshow(raster(heap_map, min(bins, max(heap_map.span, 1))), aspect="auto",
+              interpolation="nearest", extent=extent)
+    ax.set_xlabel(f"address - {heap_map.start:#x} ({unit})")
+    if rows == 1:
+        ax.set_yticks([])
+    else:
+        ax.set_ylabel("op index")
+    title = heap_map.title + (f" ({heap_map.left_out} payloads in far mappings not drawn)"
+                              if heap_map.left_out else "")
+    ax.set_title(title)
+    _mark_failure(ax, heap_map.failed_op, vertical=False)
+    handles = [Patch(color=COLOURS[s], label=s) for s in heap_map.states]
+    handles.append(Patch(facecolor="white", edgecolor="#999999", label="beyond the heap"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+              ncols=len(handles), frameon=False)
+    return fig
+
+
+def insns_figure(result) -> Figure:
+    """Instructions of each op's allocator call (counted exactly)."""
+    fig, ax = plt.subplots(figsize=(9, 4), layout="constrained")
+    insns = result.insns or []
+    ax.plot(range(len(insns)), insns, ".", markersize=2, color=COLOURS["payload"],
+            rasterized=len(insns) > DENSE_POINTS // 8)
+    ax.set_xlabel("op index")
+    ax.set_ylabel("instructions per op")
+    ax.set_title(f"{result.name}: instructions of each op's call "
+                 f"(mean {result.insns_per_op or 0:.1f})")
+    ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
+def _mark_failure(ax, failed_op, vertical: bool) -> None:
+    if failed_op is None:
+        return
+    line = ax.axvline if vertical else ax.axhline
+    line(failed_op, color=FAIL_COLOUR, linewidth=1.5, linestyle="--",
+         label=f"op {failed_op} failed")
+    ax.annotate(f"op {failed_op} failed", xy=(0.99, 0.02), xycoords="axes fraction",
+                ha="right", color=FAIL_COLOUR)
+
+
+def write_plots(result, directory, fmt: str = "svg") -> list[Path]:
+    """Write every plot of one trace into `directory`; returns the files."""
+    directory = _directory(directory)
+    figures = {"util": util_figure(result), "heap": heap_figure(payload_map(result))}
+    blocks = block_map(result)
+    if blocks is not None:
+        figures["blocks"] = heap_figure(blocks)
+    if result.insns:
+        figures["insns"] = insns_figure(result)
+    written = []
+    for suffix, fig in figures.items():
+        path = directory / f"{result.name}-{suffix}.{fmt}"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def write_heap_snapshot(walk, path, title: str = "heap") -> Path:
+    """Draw one heap walk (emu/heap.py's HeapWalk) to `path` (.svg, .png or
+    .pdf): the picture `heap` in the debugger can save."""
+    path = Path(path)
+    _directory(path.parent)
+    fig = heap_figure(snapshot_map(walk, title))
+    try:
+        fig.savefig(path, dpi=100)
+    except ValueError as exc:                 # an unknown file type
+        raise UsageError(f"{path}: {exc}") from None
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _directory(directory) -> Path:
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--plot {directory}: {exc.strerror}") from None
-    if fmt == "png":
-        return _png(result, directory)
-    util = directory / f"{result.name}-util.svg"
-    util.write_text(util_svg(result))
-    written = [util]
-    if result.samples:
-        heap = directory / f"{result.name}-heap.svg"
-        heap.write_text(heap_svg(result))
-        written.append(heap)
-    return written
-
-
-def util_svg(result: TraceResult) -> str:
-    series = result.series or [(0, 0)]
-    top = max(max(p, f) for p, f in series) or 1
-    n = max(len(series) - 1, 1)
-
-    def point(i, value):
-        x = MARGIN + (WIDTH - 2 * MARGIN) * i / n
-        y = HEIGHT - MARGIN - (HEIGHT - 2 * MARGIN) * value / top
-        return f"{x:.1f},{y:.1f}"
-    payload = " ".join(point(i, p) for i, (p, _) in enumerate(series))
-    footprint = " ".join(point(i, f) for i, (_, f) in enumerate(series))
-    title = f"{result.name}: payload and footprint by op (util {result.util:.1%})"
-    return _svg(WIDTH, HEIGHT, [
-        _text(WIDTH / 2, 24, title, anchor="middle", size=15),
-        _axes(top, len(series)),
-        f'<polyline fill="none" stroke="{COLOURS[ALLOCATED]}" stroke-width="1.5" points="{payload}"/>',
-        f'<polyline fill="none" stroke="#e66101" stroke-width="1.5" points="{footprint}"/>',
-        _text(WIDTH - MARGIN, MARGIN - 8, "payload", anchor="end", fill=COLOURS[ALLOCATED]),
-        _text(WIDTH - MARGIN - 70, MARGIN - 8, "footprint", anchor="end", fill="#e66101"),
-    ])
-
-
-def heap_svg(result: TraceResult) -> str:
-    samples = result.samples
-    blocks = [b for s in samples for b in s.blocks]
-    low = min(b.address for b in blocks) if blocks else 0
-    high = max(b.address + max(b.size, 1) for b in blocks) if blocks else 1
-    span = max(high - low, 1)
-    row = max(2.0, min(12.0, (HEIGHT * 2 - 2 * MARGIN) / max(len(samples), 1)))
-    height = int(2 * MARGIN + row * len(samples))
-    parts = [_text(WIDTH / 2, 24, f"{result.name}: heap map, one row per sample "
-                                  f"(addresses {low:#x}..{high:#x})", anchor="middle", size=15)]
-    for i, sample in enumerate(samples):
-        y = MARGIN + i * row
-        for b in sample.blocks:
-            x = MARGIN + (WIDTH - 2 * MARGIN) * (b.address - low) / span
-            w = max((WIDTH - 2 * MARGIN) * max(b.size, 1) / span, 0.5)
-            parts.append(f'<rect x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" height="{row:.2f}" '
-                         f'fill="{COLOURS[b.state]}"/>')
-        if i % max(1, len(samples) // 10) == 0:
-            parts.append(_text(MARGIN - 6, y + row, f"op {sample.op_index}", anchor="end", size=10))
-    legend_y = height - MARGIN / 3
-    for j, (state, colour) in enumerate(COLOURS.items()):
-        x = MARGIN + j * 130
-        parts.append(f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>')
-        parts.append(_text(x + 18, legend_y, state))
-    return _svg(WIDTH, height, parts)
-
-
-def _axes(top: int, ops: int) -> str:
-    x0, y0, x1, y1 = MARGIN, HEIGHT - MARGIN, WIDTH - MARGIN, MARGIN
-    return "".join([
-        f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="black"/>',
-        f'<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="black"/>',
-        _text(x0 - 6, y1 + 4, f"{top:,} B", anchor="end", size=10),
-        _text(x0 - 6, y0, "0", anchor="end", size=10),
-        _text(x1, y0 + 16, f"op {ops}", anchor="end", size=10),
-    ])
-
-
-def _text(x, y, text, anchor="start", size=12, fill="black") -> str:
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-family="sans-serif" font-size="{size}" '
-            f'text-anchor="{anchor}" fill="{fill}">{escaped}</text>')
-
-
-def _svg(width: int, height: int, parts: list[str]) -> str:
-    body = "\n".join(parts)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}">\n<rect width="100%" height="100%" fill="white"/>\n'
-            f"{body}\n</svg>\n")
-
-
-def _png(result: TraceResult, directory: Path) -> list[Path]:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise UsageError("PNG plots need matplotlib: .venv/bin/pip install -e '.[plot]' "
-                         "(or use the default SVG)") from None
-    written = []
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    ax.plot([p for p, _ in result.series], label="payload")
-    ax.plot([f for _, f in result.series], label="footprint")
-    ax.set_xlabel("op")
-    ax.set_ylabel("bytes")
-    ax.set_title(f"{result.name}: util {result.util:.1%}")
-    ax.legend()
-    path = directory / f"{result.name}-util.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    written.append(path)
-    if result.samples:
-        fig, ax = plt.subplots(figsize=(9, 6))
-        for i, sample in enumerate(result.samples):
-            for b in sample.blocks:
-                ax.broken_barh([(b.address, max(b.size, 1))], (i, 1), color=COLOURS[b.state])
-        ax.invert_yaxis()
-        ax.set_xlabel("address")
-        ax.set_ylabel("sample")
-        ax.set_title(f"{result.name}: heap map")
-        path = directory / f"{result.name}-heap.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        written.append(path)
-    return written
+    return directory

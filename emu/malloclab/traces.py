@@ -10,7 +10,6 @@ Every problem is one TraceError naming the file and line.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,6 @@ _KINDS = {"a": OP_ALLOC, "f": OP_FREE, "r": OP_REALLOC}
 _NAMES = {OP_ALLOC: "a", OP_FREE: "f", OP_REALLOC: "r"}
 MAX_SIZE = 1 << 40
 MAX_COUNT = 1 << 22              # ids or ops in one trace: the driver's image must fit in RAM
-MAX_SAMPLE_EVERY = (1 << 32) - 1   # the driver's header field is 32 bits
 
 
 class TraceError(UsageError):
@@ -128,64 +126,3 @@ def _op(words: list[str], line: int, path: str, num_ids: int, live: set[int]) ->
     else:
         live.add(ident)
     return Op(kind, ident, size, line)
-
-
-# -- the image the guest driver reads (asm/malloclab/driver.c, struct lab) ---------------
-
-LAB_MAGIC = 0x4C414245
-HEADER = struct.Struct("<IIIIQQQQQ")          # magic .. max_nodes
-RESULTS = struct.Struct("<QQQQQQ")             # status .. timing_ns
-MESSAGE_BYTES = 256
-RESULTS_OFFSET = HEADER.size
-OP = struct.Struct("<BxxxIQ")
-NODE_BYTES = 40
-BLOCK_BYTES = 16
-
-
-def _align(value: int, to: int = 64) -> int:
-    return (value + to - 1) & ~(to - 1)
-
-
-def pack(trace: Trace, sample_every: int = 0) -> bytes:
-    """The trace as the driver's `struct lab`: header, empty results, ops, and
-    zeroed room for the per-op series, per-id blocks and the treap nodes."""
-    if not 0 <= sample_every <= MAX_SAMPLE_EVERY:
-        raise UsageError(f"--sample-every must be between 0 and {MAX_SAMPLE_EVERY}, "
-                         f"got {sample_every}")
-    ops_offset = _align(RESULTS_OFFSET + RESULTS.size + MESSAGE_BYTES)
-    series_offset = _align(ops_offset + OP.size * trace.num_ops)
-    blocks_offset = _align(series_offset + 16 * trace.num_ops)
-    nodes_offset = _align(blocks_offset + BLOCK_BYTES * trace.num_ids)
-    max_nodes = trace.num_ids + 16384        # live blocks, plus the allocator's mappings
-    total = nodes_offset + NODE_BYTES * max_nodes
-    image = bytearray(total)
-    HEADER.pack_into(image, 0, LAB_MAGIC, trace.num_ids, trace.num_ops, sample_every,
-                     ops_offset, series_offset, blocks_offset, nodes_offset, max_nodes)
-    for i, op in enumerate(trace.ops):
-        OP.pack_into(image, ops_offset + OP.size * i, op.kind, op.id, op.size)
-    return bytes(image)
-
-
-@dataclass
-class LabResults:
-    status: int
-    failed_op: int
-    peak_payload: int
-    peak_footprint: int
-    final_heap: int
-    timing_ns: int
-    message: str
-    series: list[tuple[int, int]]
-
-
-def unpack_results(read, base: int, trace: Trace) -> LabResults:
-    """Read the driver's results from the lab image at `base` (read(vaddr, n))."""
-    header = HEADER.unpack(read(base, HEADER.size))
-    fields = RESULTS.unpack(read(base + RESULTS_OFFSET, RESULTS.size))
-    raw = read(base + RESULTS_OFFSET + RESULTS.size, MESSAGE_BYTES)
-    message = raw.split(b"\0", 1)[0].decode("utf-8", errors="replace")
-    series_offset = header[5]
-    count = min(trace.num_ops, fields[1] + 1) if fields[0] != 1 else trace.num_ops
-    data = read(base + series_offset, 16 * count) if count else b""
-    series = [struct.unpack_from("<QQ", data, 16 * i) for i in range(count)]
-    return LabResults(*fields, message=message, series=series)

@@ -26,6 +26,18 @@ class BootState:
                    machine.frames.chunks_held)
 
 
+_MACHINES: dict[str, tuple[Machine, BootState]] = {}
+
+
+def shared_machine(target: str) -> tuple[Machine, BootState]:
+    """One machine per fuzz target, and its boot state: every case must leave
+    it as it found it."""
+    if target not in _MACHINES:
+        machine = Machine(ram_mib=RAM_MIB)
+        _MACHINES[target] = (machine, BootState.of(machine))
+    return _MACHINES[target]
+
+
 def assert_back_at_boot(machine: Machine, boot: BootState) -> None:
     now = BootState.of(machine)
     assert now.frames_in_use == boot.frames_in_use, "frames leaked"

@@ -16,16 +16,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emu import Budget, Machine
+from emu import Budget
 from emu.debug.source import ProgramInfo
 from emu.elf import read_elf
 from emu.errors import ELFLoadError, EmuError, UsageError
-from emu.malloclab.traces import TraceError, pack, parse_trace
+from emu.malloclab.image import pack
+from emu.malloclab.traces import TraceError, parse_trace
 from emu.runner import ProcessRunner
 from emu.toolchain import build
 from tests.conftest import EXAMPLES, FIXTURES
 from tests.fuzz.conftest import FUZZ, record
-from tests.fuzz.machines import RAM_MIB, BootState, assert_back_at_boot
+from tests.fuzz.machines import assert_back_at_boot, shared_machine
 
 ELF_HEADER = 64
 FIELD_SIZES = (1, 2, 4, 8)
@@ -46,15 +47,9 @@ def header_regions(data: bytes) -> list[tuple[int, int]]:
             (shoff, shoff + shentsize * shnum)]
 
 
-_machine = None
-
 
 def machine():
-    global _machine
-    if _machine is None:
-        m = Machine(ram_mib=RAM_MIB)
-        _machine = (m, BootState.of(m))
-    return _machine
+    return shared_machine("elf")
 
 
 @FUZZ

@@ -16,11 +16,11 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emu import Budget, Machine
+from emu import Budget
 from emu.registers import GPRS
 from emu.runner import ProcessRunner
 from tests.fuzz.conftest import FUZZ, record
-from tests.fuzz.machines import RAM_MIB, BootState, assert_back_at_boot, fragments, image_of_bytes
+from tests.fuzz.machines import assert_back_at_boot, shared_machine, fragments, image_of_bytes
 
 RISKY = fragments([
     "mov [rax], rbx", "mov rcx, [rdi + 8]", "mov byte [rsi], 1", "mov rax, [rsp]",
@@ -61,16 +61,9 @@ INTERESTING = st.sampled_from([
 VALUES = st.one_of(INTERESTING, st.integers(0, (1 << 64) - 1))
 BUDGET = Budget(instructions=20_000, seconds=5)
 
-_machine = None
 
-
-def machine() -> tuple[Machine, BootState]:
-    """One machine for the whole target: every process must leave it as it found it."""
-    global _machine
-    if _machine is None:
-        m = Machine(ram_mib=RAM_MIB)
-        _machine = (m, BootState.of(m))
-    return _machine
+def machine():
+    return shared_machine("guest")
 
 
 def run_guest(code: bytes, registers: dict, bss: int = 0) -> str:

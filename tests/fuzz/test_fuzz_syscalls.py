@@ -15,14 +15,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emu import Machine
 from emu.paging import PTE_NX, PTE_RW, PTE_US, U64
 from emu.runner import ProcessRunner
 from kernel.address_space import MMAP_BASE, STACK_TOP
 from kernel.syscalls import TABLE, dispatch
 from kernel.vma import PROT_EXEC, PROT_NONE, PROT_WRITE
 from tests.fuzz.conftest import FUZZ, record
-from tests.fuzz.machines import RAM_MIB, BootState, assert_back_at_boot, image_of_bytes
+from tests.fuzz.machines import assert_back_at_boot, shared_machine, image_of_bytes
 
 MEMORY_CALLS = [9, 10, 11, 12, 25, 28]            # mmap mprotect munmap brk mremap madvise
 OTHER_CALLS = sorted(set(TABLE) - set(MEMORY_CALLS) - {60, 231}) + [999, 1 << 32]
@@ -42,15 +41,9 @@ TOUCH = st.tuples(st.just("touch"), st.tuples(ADDRESSES | st.integers(0, 1 << 47
                                                st.sampled_from([1, 8, 4096, 5000]),
                                                st.booleans()))
 
-_machine = None
-
 
 def machine():
-    global _machine
-    if _machine is None:
-        m = Machine(ram_mib=RAM_MIB)
-        _machine = (m, BootState.of(m))
-    return _machine
+    return shared_machine("syscalls")
 
 
 def check_pages_match_vmas(space) -> None:

@@ -59,9 +59,15 @@ def test_a_syscall_routine_reports_accessed_bits_and_invlpg_makes_them_fresh():
     assert proc.stdout == "first 0 0x5\nsecond 0 0x90004001\ntoo many pages: -22\n"
 
 
-def test_without_invlpg_the_stale_translations_keep_working_and_set_no_accessed_bit():
-    proc = emu("run", KERNEL / "touch_pages.c", "--kernel", KERNEL / "pgaccess_noinvlpg.asm",
-               *PGACCESS, "--", "5", "90")
+def test_without_invlpg_the_stale_translations_keep_working_and_set_no_accessed_bit(tmp_path):
+    """pgaccess.asm less its invlpg (a classic mistake): the TLB keeps the old
+    translations, so touching those pages sets no Accessed bit, as on a CPU."""
+    source = (KERNEL / "pgaccess.asm").read_text()
+    assert source.count("invlpg [r8]") == 1
+    forgetful = tmp_path / "pgaccess_noinvlpg.asm"
+    forgetful.write_text(source.replace("invlpg [r8]", "nop"))
+    proc = emu("run", KERNEL / "touch_pages.c", "--kernel", forgetful, *PGACCESS,
+               "--", "5", "90")
     assert proc.stdout == "first 0 0x0\nsecond 0 0x0\ntoo many pages: -22\n"
 
 

@@ -4,7 +4,8 @@ import pytest
 
 import importlib.util
 
-from emu.malloclab.traces import OP_ALLOC, OP_FREE, OP_REALLOC, TraceError, pack, parse_trace
+from emu.malloclab.image import LAB_MAGIC, pack
+from emu.malloclab.traces import OP_ALLOC, OP_FREE, OP_REALLOC, TraceError, parse_trace
 from tests.conftest import EXAMPLES
 
 
@@ -48,7 +49,7 @@ def test_packing_puts_the_ops_where_the_header_says():
     import struct
     image = pack(parse_trace(GOOD))
     magic, ids, ops, _, ops_offset = struct.unpack_from("<IIIIQ", image)
-    assert (magic, ids, ops) == (0x4C414245, 3, 5)
+    assert (magic, ids, ops) == (LAB_MAGIC, 3, 5)
     assert struct.unpack_from("<BxxxIQ", image, ops_offset + 16 * 2) == (OP_REALLOC, 0, 300)
 
 

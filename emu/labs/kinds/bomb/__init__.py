@@ -121,7 +121,7 @@ def check_phase_3(spec, prepared: Prepared) -> Outcome:
     elif values[0] == a.first_store:
         hint = "the store is right; r12 at that moment is not"
     else:
-        hint = ("`watch bomb_table+8*WORD` and continue: each stop shows the old and new "
+        hint = ("`watch *(long *)(bomb_table+8*WORD)` and continue: each stop shows the old and new "
                 "value and the store's address; r12 is the iteration")
     return none(f"phase_3: {values[0]:#x} {values[1]} is not it: {hint}",
                 repro=_repro("phase_3"))

@@ -8,7 +8,7 @@ pt bomb_slots
 # the allocator's two variables, before the first bomb_malloc
 x/2gx bomb_heap_start
 # stop after every store that changes bomb_heap_end (the heap growing)
-watch bomb_heap_end
+watch *(long *)bomb_heap_end
 continue
 continue
 # one instruction back, and forward again

@@ -9,5 +9,8 @@ stepi 8
 info registers rcx rsi rdi
 reverse-stepi 3
 info registers rsi
+# Stepping back puts you in the recorded past; as in gdb, replay forward stops at the
+# end of the history, so come back to the present before `finish` runs on.
+stepi 3
 finish
 memmap

@@ -1,0 +1,104 @@
+"""A student allocator's block format, declared next to its mm.c, for the
+detailed heap view.
+
+Every allocator gets the payload view (what the driver knows: each live
+payload, and the rest of the heap). One whose blocks start with a size word
+can say so in NAME.layout.toml beside NAME.c (or any file given to --layout),
+and the heap view then walks its heap block by block as `heap` does for the
+project's allocators:
+
+    # mm.layout.toml: an implicit list with CS:APP boundary tags
+    first_header = 4          # bytes from mem_heap_lo() to the first header
+                              # (CS:APP: a pad word, then the prologue's header)
+    header_bytes = 4          # 4 or 8: how wide the header word is
+    size_mask = 0xfffffff8    # header & size_mask = the block's size, header included
+    allocated_bit = 0x1       # header & allocated_bit: the block is allocated
+
+    heap_lo + first_header -> [header | payload ...........][header | ...]
+                               size = header & size_mask ---^
+    The walk steps from header to header by the size and stops at a block of
+    size 0 (CS:APP's epilogue) or at the break; the first size that makes no
+    sense ends it with a "corrupt" block saying why.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+from ..heap import ALLOCATED, CORRUPT, FREE, Block, Memory
+from ..userfiles import read_user_text
+
+KEYS = ("first_header", "header_bytes", "size_mask", "allocated_bit")
+
+
+@dataclass(frozen=True)
+class HeapLayout:
+    first_header: int
+    header_bytes: int
+    size_mask: int
+    allocated_bit: int
+    source: str = ""
+
+
+def find_layout(allocator: Path, given=None) -> HeapLayout | None:
+    """The declaration for `allocator`: `given`, else NAME.layout.toml beside
+    it, else None. UsageError ('FILE:LINE: why') when it does not parse."""
+    if given is not None:
+        return read_layout(Path(given))
+    beside = allocator.with_suffix(".layout.toml")
+    return read_layout(beside) if beside.is_file() else None
+
+
+def read_layout(path: Path) -> HeapLayout:
+    text = read_user_text(path, "--layout")
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"at line (\d+)", str(exc))
+        why = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise UsageError(f"{path}:{line.group(1) if line else 1}: {why}") from None
+    for key, value in table.items():
+        if key not in KEYS:
+            raise UsageError(f"{path}:{_line_of(text, key)}: unknown key '{key}' "
+                             f"(expected {', '.join(KEYS)})")
+        if not isinstance(value, int) or value < 0:
+            raise UsageError(f"{path}:{_line_of(text, key)}: {key} must be a non-negative "
+                             f"integer, found {value!r}")
+    missing = [k for k in KEYS if k not in table]
+    if missing:
+        raise UsageError(f"{path}: missing {', '.join(missing)}")
+    if table["header_bytes"] not in (4, 8):
+        raise UsageError(f"{path}:{_line_of(text, 'header_bytes')}: header_bytes must be 4 or "
+                         f"8, found {table['header_bytes']}")
+    return HeapLayout(**{k: table[k] for k in KEYS}, source=str(path))
+
+
+def _line_of(text: str, key: str) -> int:
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip().startswith(key):
+            return number
+    return 1
+
+
+def declared_walker(layout: HeapLayout):
+    """A heap walker (emu/heap.py's signature) for a declared layout."""
+    def walk(memory: Memory, _symbols, start: int, end: int):
+        address = start + layout.first_header
+        width = layout.header_bytes
+        while address + width <= end:
+            header = int.from_bytes(memory.read(address, width), "little")
+            size = header & layout.size_mask
+            if size == 0:
+                return                                    # the epilogue
+            if size < width or size % width or address + size > end:
+                yield Block(address, 0, CORRUPT, note=f"corrupt block at {address:#x}: "
+                            f"header {header:#x} gives size {size}")
+                return
+            state = ALLOCATED if header & layout.allocated_bit else FREE
+            yield Block(address, size, state, address + width, size - width)
+            address += size
+    return walk
