@@ -8,8 +8,8 @@
 
 Unicorn counts instructions only through a hook called before each one. A
 Python hook costs ~470x the plain run, so the counter is native: `native/icount.c`
-is built once with the bundled zig (`python -m ziglang cc -shared`, cached like
-guest builds) and its function is given to libunicorn's `uc_hook_add` through
+is built once with the bundled zig (emu/hostlib.py, cached like guest
+builds) and its function is given to libunicorn's `uc_hook_add` through
 ctypes, with a ctypes struct as its data. Measured here it costs ~4x the plain
 run. `PythonCounter` is the reference: the same logic as a Python hook, which
 the tests hold the native counter to, and the fallback when no compiler can
@@ -22,19 +22,12 @@ Unicorn object.
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import subprocess
-import sys
-from pathlib import Path
 
 from unicorn import UC_HOOK_CODE
 from unicorn.unicorn_py3.unicorn import uclib
 
-from .toolchain import cache_dir
+from . import hostlib
 
-SOURCE = Path(__file__).resolve().parent / "native" / "icount.c"
-BUILD_SECONDS = 300
-_library: ctypes.CDLL | None = None
 fallback_reason = ""            # why the last load fell back to Python ("" when native)
 
 
@@ -118,34 +111,10 @@ def attach(uc, *, begin_at: int = 0, end_at: int = 0, capacity: int = 0,
 
 
 def load_library() -> ctypes.CDLL | None:
-    """The native counter, built on first use; None (and `fallback_reason`
-    set) when it cannot be built or loaded."""
-    global _library, fallback_reason
-    if _library is not None:
-        return _library
-    try:
-        _library = ctypes.CDLL(str(_build()))
-        fallback_reason = ""
-    except (OSError, subprocess.SubprocessError) as exc:
-        fallback_reason = f"the native instruction counter could not be built ({exc})"
-        return None
-    return _library
-
-
-def _build() -> Path:
-    """native/icount.c as a host shared library, cached by its bytes."""
-    source = SOURCE.read_bytes()
-    key = hashlib.sha256(source + sys.platform.encode()).hexdigest()[:16]
-    out = cache_dir() / "native" / f"icount-{key}.so"
-    if out.is_file():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_suffix(".partial")
-    command = [sys.executable, "-m", "ziglang", "cc", "-shared", "-fPIC", "-O2",
-               str(SOURCE), "-o", str(partial)]
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_SECONDS)
-    if proc.returncode != 0:
-        lines = (proc.stderr or proc.stdout).strip().splitlines()
-        raise OSError(lines[-1] if lines else f"zig cc failed (status {proc.returncode})")
-    partial.replace(out)
-    return out
+    """The native counter (emu/hostlib.py builds it on first use); None, and
+    `fallback_reason` set, when it cannot be built or loaded."""
+    global fallback_reason
+    library = hostlib.load("icount")
+    fallback_reason = "" if library is not None else \
+        f"the native instruction counter could not be built ({hostlib.failure('icount')})"
+    return library

@@ -45,7 +45,7 @@ from .assembler import Program, assemble, assemble_file
 from .errors import BudgetExceeded, UsageError
 from .faults import GENERAL_PROTECTION, FaultReporter
 from .mmu import MMU
-from .native import RegisterBatch
+from .register_batch import RegisterBatch
 from .paging import U64
 from .ram import PhysicalRAM
 from .registers import GPRS, REGISTER_FILE, RFLAGS_RESERVED, UC_REGS, parse_value

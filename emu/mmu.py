@@ -28,7 +28,7 @@ The fill's walk (_translate) is the common case written out flat: every level
 present and the access allowed. Anything else takes the full walk (paging.walk),
 which knows the reasons, and is offered to the kernel.
 
-Two walkers do this. The native one (emu/native.c, installed by emu/native.py)
+Two walkers do this. The native one (emu/native/mmu.c, installed by emu/native_mmu.py)
 is the same walk and the same software TLB in C, so present pages cost no
 Python; Python runs only when it refuses (`_on_native_refusal`), and is told
 why, with the leaf entry, so demand faults need no walk of their own. The
@@ -50,7 +50,7 @@ from unicorn import (UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_TLB_FILL, UC_MEM
 from unicorn.x86_const import UC_X86_REG_CR3
 
 from .errors import KernelPanic, UnmappedAccess
-from .native import NativeWalker
+from .native_mmu import NativeWalker
 from .paging import (PAGE_4K, PTE_A, PTE_ADDR_MASK, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW,
                      PTE_US, NOT_PRESENT, Walk, page_align_down, refusal, translate_range, walk)
 

@@ -4,7 +4,7 @@ falls back to the reference when the library cannot be built."""
 
 import pytest
 
-from emu import icount
+from emu import hostlib, icount
 from emu.machine import Machine
 
 LOOP = """
@@ -53,10 +53,10 @@ def test_begin_and_end_at_one_address_measure_from_mark_to_mark():
 
 
 def test_without_a_compiler_the_counter_falls_back_to_python(monkeypatch):
-    def no_compiler():
+    def no_compiler(_source):
         raise OSError("No module named ziglang")
-    monkeypatch.setattr(icount, "_library", None)
-    monkeypatch.setattr(icount, "_build", no_compiler)
+    monkeypatch.setattr(hostlib, "_loaded", {})
+    monkeypatch.setattr(hostlib, "_build", no_compiler)
     counter = run_counted(native=True)
     assert not counter.native and counter.count == 5002
     assert "could not be built (No module named ziglang)" in icount.fallback_reason

@@ -1,4 +1,4 @@
-"""The C walker (emu/native.c) against the Python walker (emu/mmu.py), the
+"""The C walker (emu/native/mmu.c) against the Python walker (emu/mmu.py), the
 reference: the same translations, the same A/D bits set in guest RAM, the same
 refusals with the same reasons, and programs that run the same, with the same
 page-fault counts and the same page tables at the end."""
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from emu import Budget, Machine
+from emu import Budget, Machine, hostlib
 from emu.guest_kernel import GuestKernel
 from emu.loader import load_program
 from emu.paging import (PAGE_4K, PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, make_pte,
@@ -147,3 +147,30 @@ def test_a_guest_pager_without_invlpg_sees_the_same_stale_translations(tmp_path)
     (_code, out, *_), _ = run_both(FIXTURES / "kernel" / "touch_pages.c", ["5", "90"],
                                    libc="runtime", kernel=kernel)
     assert out == b"first 0 0x0\nsecond 0 0x0\ntoo many pages: -22\n"
+
+
+def run_implicit(machine):
+    image = load_program(EXAMPLES / "allocators" / "implicit.c", libc="musl")
+    runner = ProcessRunner(machine, image, ["implicit", "50"])
+    runner.resume(Budget(seconds=120))
+    return runner.exit_code, bytes(runner.process.output[1]), runner.aspace.page_faults
+
+
+def test_emu_native_0_selects_the_python_walker(monkeypatch):
+    native = native_machine()
+    monkeypatch.setenv("EMU_NATIVE", "0")
+    machine = Machine(ram_mib=64)
+    assert not machine.mmu.native and hostlib.failure("mmu") == "EMU_NATIVE=0"
+    assert run_implicit(machine) == run_implicit(native)
+
+
+def test_without_a_compiler_the_mmu_falls_back_to_python_silently(monkeypatch):
+    def no_compiler(_source):
+        raise OSError("No module named ziglang")
+    native = native_machine()
+    monkeypatch.setattr(hostlib, "_loaded", {})
+    monkeypatch.setattr(hostlib, "_build", no_compiler)
+    machine = Machine(ram_mib=64)
+    assert not machine.mmu.native
+    assert hostlib.failure("mmu") == "No module named ziglang"
+    assert run_implicit(machine) == run_implicit(native)

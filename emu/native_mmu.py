@@ -1,40 +1,33 @@
-"""Native callbacks: the MMU's TLB fill in C, called by Unicorn without Python.
+"""The MMU's TLB fill in C, called by Unicorn without Python.
 
     walker = NativeWalker.install(uc_handle, ram, code_map, refused)   # or None
 
-emu/native.c is built once into a shared library with the clang inside the
-ziglang package (`python -m ziglang cc -shared`), so no system compiler is
-needed, and cached under $EMU_CACHE_DIR (or ~/.cache/emu) by a hash of the
-source. Its emu_tlb_fill() is added as Unicorn's UC_HOOK_TLB_FILL callback
-through the C API (libunicorn's uc_hook_add takes a C function pointer): a
-present page costs a walk in C (~0.1 us) instead of ~2.4 us of Python, and
-Python runs only for refused accesses, through `refused(vaddr, access, retry)`.
+emu/native/mmu.c is built once with the bundled zig and cached (emu/hostlib.py,
+shared with the instruction counter). Its emu_tlb_fill() is added as Unicorn's
+UC_HOOK_TLB_FILL callback through the C API (libunicorn's uc_hook_add takes a
+C function pointer): a present page costs a walk in C (~0.1 us) instead of
+~2.4 us of Python, and Python runs only for refused accesses, through
+`refused(vaddr, access, retry)`.
 
 The Python walker in emu/mmu.py is the reference and the fallback: install()
 returns None when the library cannot be built or loaded, or when EMU_NATIVE=0
-asks for the Python walker. tests/integration/test_native_mmu.py checks that
-both give the same translations, A/D bits, faults and fault counts.
+asks for the Python walker (hostlib.failure("mmu") says why).
+tests/integration/test_native_mmu.py checks that both give the same
+translations, A/D bits, faults and fault counts.
 """
 
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 from unicorn import UC_HOOK_TLB_FILL
 from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
+from . import hostlib
 from .paging import (BAD_PHYSICAL, NO_EXECUTE, NON_CANONICAL, NOT_PRESENT, PAGE_4K,
                      READ_ONLY, SUPERVISOR)
 
-SOURCE = Path(__file__).resolve().with_name("native.c")
-BUILD_SECONDS = 300
-# native.c's reason codes, in its enum's order
+# mmu.c's reason codes, in its enum's order
 REASONS = (None, NOT_PRESENT, BAD_PHYSICAL, NON_CANONICAL, SUPERVISOR, READ_ONLY, NO_EXECUTE)
 REFUSED_CFUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int, ctypes.c_int)
 
@@ -45,7 +38,7 @@ class _TLB(ctypes.Structure):
 
 
 class _State(ctypes.Structure):
-    """native.c's emu_mmu: keep the two in step."""
+    """mmu.c's emu_mmu: keep the two in step."""
     _fields_ = [("ram", ctypes.c_void_p), ("ram_size", ctypes.c_uint64),
                 ("cr3", ctypes.c_uint64), ("user", ctypes.c_uint64),
                 ("code_map", ctypes.c_void_p), ("code_count", ctypes.c_uint64),
@@ -54,48 +47,13 @@ class _State(ctypes.Structure):
                 ("leaf", ctypes.c_uint64), ("tlbs", _TLB * 2)]
 
 
-def _library_path() -> Path:
-    root = os.environ.get("EMU_CACHE_DIR") or Path.home() / ".cache" / "emu"
-    digest = hashlib.sha256(SOURCE.read_bytes() + sys.platform.encode()).hexdigest()[:24]
-    suffix = {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
-    return Path(root) / "native" / f"emu_native_{digest}{suffix}"
-
-
-def _build(target: Path) -> bool:
-    """Compile native.c into `target` (atomically: parallel builds may race)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=target.parent, suffix=target.suffix)
-    os.close(fd)
-    command = [sys.executable, "-m", "ziglang", "cc", "-shared", "-O2", "-fPIC",
-               "-o", partial, str(SOURCE)]
-    try:
-        done = subprocess.run(command, capture_output=True, timeout=BUILD_SECONDS)
-        if done.returncode != 0:
-            return False
-        os.replace(partial, target)
-        return True
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
-
-
-_loaded: list = []          # the library, once loaded (None when it cannot be)
+_prototyped: set[int] = set()       # libraries whose functions have their argtypes
 
 
 def library():
-    """native.c as a loaded library (built on first use), or None."""
-    if _loaded:
-        return _loaded[0]
-    lib = None
-    path = _library_path()
-    if path.exists() or _build(path):
-        try:
-            lib = ctypes.CDLL(str(path))
-        except OSError:
-            lib = None
-    if lib is not None:
+    """emu/native/mmu.c as a loaded library (built on first use), or None."""
+    lib = hostlib.load("mmu")
+    if lib is not None and id(lib) not in _prototyped:
         state = ctypes.POINTER(_State)
         lib.emu_mmu_init.argtypes = [state]
         lib.emu_mmu_free.argtypes = [state]
@@ -106,13 +64,8 @@ def library():
         lib.emu_tlb_count.restype = ctypes.c_uint64
         lib.emu_translate.argtypes = [state, ctypes.c_uint64, ctypes.c_int,
                                       ctypes.POINTER(ctypes.c_uint64)]
-    _loaded.append(lib)
+        _prototyped.add(id(lib))
     return lib
-
-
-def wanted() -> bool:
-    """False when EMU_NATIVE=0 asks for the Python walker."""
-    return os.environ.get("EMU_NATIVE", "1") != "0"
 
 
 class NativeWalker:
@@ -142,7 +95,7 @@ class NativeWalker:
     def install(cls, engine, ram, code_map: bytearray, refused) -> NativeWalker | None:
         """The native walker on `engine`, or None when it cannot be had (or
         EMU_NATIVE=0): the caller then installs the Python walker."""
-        lib = library() if wanted() else None
+        lib = library()
         return None if lib is None else cls(lib, engine, ram, code_map, refused)
 
     def __del__(self):
@@ -184,30 +137,3 @@ class NativeWalker:
     def counts(self) -> tuple[int, int]:
         """(walks, fills from the software TLB) since the machine booted."""
         return self._state.fills, self._state.refills
-
-
-class RegisterBatch:
-    """Several 64-bit registers read or written in one uc_reg_read_batch /
-    uc_reg_write_batch call, with the C arrays made once. The binding's own
-    batch calls build them on every call (~2.5 us a register, measured: a
-    third of a system call's cost); this is ~1 us for the call."""
-
-    def __init__(self, engine, ids: list[int]):
-        count = len(ids)
-        self._engine, self._count = engine, count
-        self._ids = (ctypes.c_int * count)(*ids)
-        self._values = (ctypes.c_uint64 * count)()
-        base = ctypes.addressof(self._values)
-        self._pointers = (ctypes.c_void_p * count)(*(base + 8 * i for i in range(count)))
-
-    def read(self) -> list[int]:
-        status = uclib.uc_reg_read_batch(self._engine, self._ids, self._pointers, self._count)
-        if status:
-            raise OSError(f"uc_reg_read_batch failed ({status})")
-        return self._values[:]
-
-    def write(self, values) -> None:
-        self._values[:] = values
-        status = uclib.uc_reg_write_batch(self._engine, self._ids, self._pointers, self._count)
-        if status:
-            raise OSError(f"uc_reg_write_batch failed ({status})")

@@ -1,4 +1,4 @@
-/* native.c -- the MMU's TLB fill in C (built by emu/native.py with zig's clang).
+/* mmu.c -- the MMU's TLB fill in C (built by emu/hostlib.py with zig's clang).
  *
  * The same walk as emu/mmu.py's Python walker, which stays the reference: on a
  * miss of Unicorn's TLB (UC_TLB_VIRTUAL), emu_tlb_fill() looks in a second,
@@ -75,7 +75,7 @@ typedef struct {
     uint64_t count;
 } tlb;
 
-/* Shared with emu/native.py (class _State): keep the two in step. */
+/* Shared with emu/native_mmu.py (class _State): keep the two in step. */
 typedef struct {
     uint8_t *ram;                        /* host address of guest physical 0 */
     uint64_t ram_size;
@@ -320,7 +320,7 @@ static void give(emu_mmu *m, uint64_t value, uc_tlb_entry *out)
     }
 }
 
-/* -- what emu/native.py calls --------------------------------------------------- */
+/* -- what emu/native_mmu.py calls --------------------------------------------------- */
 
 /* The UC_HOOK_TLB_FILL callback; `data` is the emu_mmu. */
 bool emu_tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *out, void *data)

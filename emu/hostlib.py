@@ -1,0 +1,89 @@
+"""Host libraries: the C in emu/native/, built with the bundled zig and cached.
+
+    library = hostlib.load("mmu")          # emu/native/mmu.c, or None
+    hostlib.failure("mmu")                 # why it is None ("" when loaded)
+
+Hot callbacks (the TLB fill, the instruction counter) are C functions given to
+libunicorn's uc_hook_add through ctypes. Each source in emu/native/ is compiled
+once into a shared library with the clang inside the ziglang package
+(`python -m ziglang cc -shared`), so no system compiler is needed, and cached
+under the build cache (toolchain.cache_dir(), $EMU_CACHE_DIR) by a hash of its
+bytes and the platform; a fresh `pip install -e .` builds on first use.
+
+Every library has a Python reference beside it, which is also the fallback:
+load() returns None, and failure() says why, when the compiler is missing or
+fails, or when EMU_NATIVE=0 asks for the Python references everywhere. A
+failure is remembered for the life of the process, so a machine without a
+compiler does not try again for each new Machine.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .toolchain import cache_dir
+
+SOURCES = Path(__file__).resolve().parent / "native"
+BUILD_SECONDS = 300
+SUFFIX = {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
+_loaded: dict[str, ctypes.CDLL | None] = {}
+_failures: dict[str, str] = {}
+
+
+def wanted() -> bool:
+    """False when EMU_NATIVE=0 asks for the Python references."""
+    return os.environ.get("EMU_NATIVE", "1") != "0"
+
+
+def load(name: str) -> ctypes.CDLL | None:
+    """emu/native/`name`.c as a loaded library, built on first use; None when
+    it cannot be built or loaded, or native code is switched off (failure()
+    then says why)."""
+    if not wanted():
+        _failures[name] = "EMU_NATIVE=0"
+        return None
+    if name in _loaded:
+        return _loaded[name]
+    try:
+        library = ctypes.CDLL(str(_build(SOURCES / f"{name}.c")))
+        _failures.pop(name, None)
+    except (OSError, subprocess.SubprocessError) as exc:
+        library = None
+        _failures[name] = str(exc)
+    _loaded[name] = library
+    return library
+
+
+def failure(name: str) -> str:
+    """Why load(name) last returned None ('' when it loaded)."""
+    return _failures.get(name, "")
+
+
+def _build(source: Path) -> Path:
+    """`source` as a host shared library, cached by its bytes; written whole
+    or not at all (parallel builds may race). OSError when zig fails."""
+    key = hashlib.sha256(source.read_bytes() + sys.platform.encode()).hexdigest()[:16]
+    out = cache_dir() / "native" / f"{source.stem}-{key}{SUFFIX}"
+    if out.is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=out.parent, suffix=SUFFIX)
+    os.close(fd)
+    command = [sys.executable, "-m", "ziglang", "cc", "-shared", "-fPIC", "-O2",
+               str(source), "-o", partial]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_SECONDS)
+        if proc.returncode != 0:
+            lines = (proc.stderr or proc.stdout).strip().splitlines()
+            raise OSError(lines[-1] if lines else f"zig cc failed (status {proc.returncode})")
+        os.replace(partial, out)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    return out
