@@ -225,7 +225,7 @@ class GuestKernel:
         access = "fetch" if error & PF_FETCH else "write" if error & PF_WRITE else "read"
         counted = space.page_faults
         try:
-            verdict = space.fault(vaddr, access, walk, NOT_PRESENT)
+            verdict = space.fault(vaddr, access, 0, NOT_PRESENT)     # no leaf maps it
         except EmuError as exc:               # out of memory: the process gets the OOM kill
             self.machine.stop(exc)
             return
