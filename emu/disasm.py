@@ -1,12 +1,12 @@
-"""Disassembly with capstone, for fault reports, the debugger and the CLI."""
+"""Disassembly with capstone, for fault reports, the debugger and the CLI.
+
+capstone is imported on first use: a run that never faults and never
+disassembles does not pay for it at start-up.
+"""
 
 from __future__ import annotations
 
-from capstone import CS_ARCH_X86, CS_MODE_64, Cs, CsError
-
-_CS = Cs(CS_ARCH_X86, CS_MODE_64)
-_CS_DETAIL = Cs(CS_ARCH_X86, CS_MODE_64)
-_CS_DETAIL.detail = True
+from functools import cache
 
 MAX_INSN = 15   # the longest x86 instruction, in bytes
 
@@ -16,11 +16,19 @@ def text(insn) -> str:
     return f"{insn.mnemonic} {insn.op_str}".strip()
 
 
+@cache
+def _engine(detail: bool):
+    from capstone import CS_ARCH_X86, CS_MODE_64, Cs
+    engine = Cs(CS_ARCH_X86, CS_MODE_64)
+    engine.detail = detail
+    return engine
+
+
 def decode(code: bytes, address: int, detail: bool = False):
     """The first instruction in `code` at `address`, or None if undecodable."""
-    engine = _CS_DETAIL if detail else _CS
+    from capstone import CsError
     try:
-        return next(engine.disasm(code, address, 1), None)
+        return next(_engine(detail).disasm(code, address, 1), None)
     except CsError:
         return None
 
@@ -28,7 +36,7 @@ def decode(code: bytes, address: int, detail: bool = False):
 def decode_many(code: bytes, address: int, count: int | None = None):
     """Instructions in `code` from `address`, stopping at undecodable bytes."""
     out = []
-    for insn in _CS.disasm(code, address):
+    for insn in _engine(False).disasm(code, address):
         out.append(insn)
         if count is not None and len(out) >= count:
             break
@@ -38,4 +46,4 @@ def decode_many(code: bytes, address: int, count: int | None = None):
 def decode_many_detailed(code: bytes, address: int):
     """Every instruction in `code` from `address`, with operand details,
     stopping at undecodable bytes."""
-    return list(_CS_DETAIL.disasm(code, address))
+    return list(_engine(True).disasm(code, address))

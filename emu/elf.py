@@ -9,6 +9,7 @@ Anything else is refused with one line saying why.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,19 +156,28 @@ def _phdr_address(elf, headers, base: int) -> int:
     return 0
 
 
+ELF64_SYM = struct.Struct("<IBBHQQ")     # st_name st_info st_other st_shndx st_value st_size
+SYMBOL_TYPES = (0, 1, 2)                 # STT_NOTYPE, STT_OBJECT, STT_FUNC
+SHN_UNDEF = 0
+
+
 def _symbols(elf, base: int) -> dict[str, int]:
     """The symbol table's functions and objects. Linux runs a program whatever
     its sections say, so a missing or corrupt .symtab gives no symbols, not a
-    refusal."""
+    refusal. The entries are unpacked with struct, not pyelftools: a static
+    glibc program has ~2,000, which pyelftools takes 0.3 s to parse."""
     try:
         table = elf.get_section_by_name(".symtab")
         if not isinstance(table, SymbolTableSection):
             return {}
+        names = elf.get_section(table["sh_link"]).data()
         out = {}
-        for sym in table.iter_symbols():
-            if sym.name and sym["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE") \
-                    and sym["st_shndx"] != "SHN_UNDEF" and sym["st_value"]:
-                out.setdefault(sym.name, sym["st_value"] + base)
+        for name_at, info, _other, shndx, value, _size in \
+                ELF64_SYM.iter_unpack(table.data()[:table.data_size // 24 * 24]):
+            if name_at and info & 0xF in SYMBOL_TYPES and shndx != SHN_UNDEF and value:
+                name = names[name_at:names.index(b"\0", name_at)].decode("utf-8", "replace")
+                if name:
+                    out.setdefault(name, value + base)
         return out
     except Exception:          # pyelftools on a malformed section table
         return {}

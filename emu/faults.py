@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import signal
 
-from capstone.x86 import X86_OP_MEM, X86_REG_FS, X86_REG_GS, X86_REG_INVALID, X86_REG_RIP
-
 from kernel.process import SignalInfo
 
 from . import disasm
@@ -128,6 +126,7 @@ class FaultReporter:
         return page
 
     def _candidates(self, insn) -> list[int]:
+        from capstone.x86 import X86_OP_MEM       # only a fault report needs capstone
         if insn is None:
             return []
         found = []
@@ -142,6 +141,7 @@ class FaultReporter:
         return found
 
     def _effective(self, insn, mem) -> int:
+        from capstone.x86 import X86_REG_FS, X86_REG_GS, X86_REG_INVALID, X86_REG_RIP
         address = mem.disp
         if mem.base == X86_REG_RIP:
             address += insn.address + insn.size

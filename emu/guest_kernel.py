@@ -43,8 +43,6 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from capstone.x86 import X86_OP_MEM, X86_OP_REG, X86_REG_INVALID, X86_REG_RIP
-
 from kernel import layout
 from kernel.address_space import USER_TOP
 from kernel.process import SignalInfo
@@ -52,7 +50,6 @@ from kernel.syscalls import signal as signals
 from kernel.vma import PROT_EXEC, PROT_READ, PROT_WRITE
 
 from . import disasm
-from .assembler import assemble, read_source
 from .elf import read_kernel_elf
 from .errors import EmuError, UsageError
 from .faults import SI_KERNEL
@@ -156,6 +153,7 @@ class GuestKernel:
     # -- services -----------------------------------------------------------------------
 
     def _install_services(self) -> None:
+        from .assembler import assemble          # --kernel file, not with every run
         ret = bytes(assemble("ret", file="<kernel services>", base=0).section(".text").data)
         for name in SERVICES:
             address = service_address(name)
@@ -243,6 +241,7 @@ class GuestKernel:
     # -- invlpg and CR3 ------------------------------------------------------------------
 
     def _hook_tlb_instructions(self, address: int, code: bytes) -> None:
+        from capstone.x86 import X86_OP_REG      # capstone and the assembler load with a
         for insn in disasm.decode_many_detailed(code, address):
             if insn.mnemonic == "invlpg":
                 self.machine.add_breakpoint(insn.address, self._on_invlpg)
@@ -256,6 +255,7 @@ class GuestKernel:
     def _on_invlpg(self, address: int) -> None:
         """Drop the translation of the page the operand names, as invlpg does:
         a 2 MiB page's whole, as x86 drops a large page's TLB entry."""
+        from capstone.x86 import X86_OP_MEM, X86_REG_INVALID, X86_REG_RIP
         insn = self._instruction(address)
         mem = next(op.mem for op in insn.operands if op.type == X86_OP_MEM)
         target = mem.disp
@@ -293,6 +293,7 @@ def _symbols_for_routines(machine) -> dict[str, int]:
 
 
 def _assemble(machine, path: Path):
+    from .assembler import assemble, read_source
     source = read_source(path)
     base = page_align_up(machine.kernel_code_cursor)
     program = assemble(source, file=str(path), base=layout.kernel_virt(base),

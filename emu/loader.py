@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 from . import toolchain
-from .assembler import assemble, assemble_file, declared_externs, read_source
 from .elf import Image, image_from_program, read_elf
 from .errors import AssemblyError, BudgetExceeded, UsageError
 from .userfiles import require_file
@@ -39,6 +38,7 @@ def load_program(path, *, libc: str = "runtime", cc: str | None = None,
     if link and path.suffix != ".c":
         raise UsageError(f"{path}: only a .c program can be linked with asm files")
     if path.suffix == ".asm":
+        from .assembler import assemble_file     # keystone loads only for asm programs
         image = image_from_program(assemble_file(path, base=USER_BASE, page_aligned=True))
     elif path.suffix == ".c":
         image = _c_program(path, [Path(s) for s in extra_sources], [Path(a) for a in link],
@@ -59,6 +59,7 @@ def _c_program(path: Path, extra: list[Path], link: list[Path], *, libc, cc, def
         return image
     if len(link) > 1:
         raise UsageError("link one asm file at a time (it may not call another)")
+    from .assembler import assemble, declared_externs, read_source
     source, name = read_source(link[0]), str(link[0])
     stand_ins = {n: ASM_LIBRARY_BASE for n in declared_externs(source, name)}
     first = assemble(source, file=name, base=ASM_LIBRARY_BASE, symbols=stand_ins,

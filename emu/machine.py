@@ -28,7 +28,7 @@ import ctypes
 import signal
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from unicorn import (UC_ARCH_X86, UC_ERR_FETCH_UNMAPPED, UC_ERR_INSN_INVALID,
                      UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_HOOK_CODE, UC_HOOK_INSN,
@@ -41,7 +41,6 @@ from kernel import layout
 from kernel.boot import boot
 
 from . import disasm, icount
-from .assembler import Program, assemble, assemble_file
 from .errors import BudgetExceeded, UsageError
 from .faults import GENERAL_PROTECTION, FaultReporter
 from .mmu import MMU
@@ -50,6 +49,9 @@ from .paging import U64
 from .ram import PhysicalRAM
 from .registers import GPRS, REGISTER_FILE, RFLAGS_RESERVED, UC_REGS, parse_value
 from .symbols import SymbolTable
+
+if TYPE_CHECKING:            # the assembler (keystone) loads when asm is loaded, not at boot
+    from .assembler import Program
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ WIDE_REGISTERS = frozenset(REGISTER_FILE + ("fs_base", "gs_base", "cr3"))   # 64
 _SAVE_CONTEXT = uclib.uc_context_save
 NEVER = 1 << 63          # "no stop address": run to exit, fault or budget
 NO_TRAPS = Traps()
+RETURN_TRAP_CODE = b"\xf4"    # hlt: where a called routine returns to (test_startup checks it)
 ENOSYS = 38
 
 
@@ -133,10 +136,11 @@ class Machine:
         self._uc.hook_add(UC_HOOK_INSN, self._on_syscall_insn, None, 1, 0, UC_X86_INS_SYSCALL)
 
     def _install_return_trap(self) -> None:
-        trap = assemble("kernel_return_trap: hlt", file="<return trap>",
-                        base=layout.RETURN_TRAP)
-        self.ram.write(trap.start, trap.image())
-        self.symbols.add_program(trap)
+        """One hlt at RETURN_TRAP, named kernel_return_trap. Written as its
+        byte: assembling it would load keystone for every machine."""
+        self.ram.write(layout.RETURN_TRAP, RETURN_TRAP_CODE)
+        self.symbols.add_address("kernel_return_trap", layout.RETURN_TRAP,
+                                 layout.RETURN_TRAP + len(RETURN_TRAP_CODE))
 
     # -- registers (names: emu/registers.py) ---------------------------------------
 
@@ -304,11 +308,13 @@ class Machine:
     def load(self, path) -> Program:
         """Assemble a kernel asm file into the kernel code area; its labels join
         the symbol table. Raises UsageError / AssemblyError."""
+        from .assembler import assemble_file
         program = assemble_file(path, base=self._load_cursor, symbols=self.symbols.all())
         return self._place(program)
 
     def load_source(self, source: str, file: str = "<source>") -> Program:
         """Like load(), from source text."""
+        from .assembler import assemble
         program = assemble(source, file=file, base=self._load_cursor, symbols=self.symbols.all())
         return self._place(program)
 
