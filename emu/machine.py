@@ -35,7 +35,7 @@ from unicorn import (UC_ARCH_X86, UC_ERR_FETCH_UNMAPPED, UC_ERR_INSN_INVALID,
                      UC_HOOK_INTR, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_64, UC_PROT_ALL,
                      Uc, UcError)
 from unicorn.unicorn_py3.unicorn import HOOK_CODE_CFUNC, HOOK_MEM_ACCESS_CFUNC, uc_hook_h, uclib
-from unicorn.x86_const import UC_X86_INS_SYSCALL
+from unicorn.x86_const import UC_CPU_X86_NEHALEM, UC_X86_INS_SYSCALL, UC_X86_REG_CR4
 
 from kernel import layout
 from kernel.boot import boot
@@ -91,6 +91,16 @@ class Hook:
     every_instruction: bool = False
 
 
+# The CPU model programs see through CPUID: a Nehalem (Core i7, 2008), SSE4.2
+# and no AVX, which Unicorn's translator runs. Unicorn's default model
+# advertises ERMS ("fast rep movsb/stosb"), so glibc picks rep-string memset
+# and memcpy, which Unicorn runs slowly; on a Nehalem it picks SSE2 loops
+# (measured: a memset/memcpy workload in half the time). Choosing a model
+# resets CR4, so SSE is switched back on as a kernel does at boot (OSFXSR,
+# OSXMMEXCPT); without it the first SSE instruction is #UD.
+CPU_MODEL = UC_CPU_X86_NEHALEM
+CR4_SSE = 1 << 9 | 1 << 10
+
 CALL_BUDGET = Budget(instructions=100_000_000)
 WIDE_REGISTERS = frozenset(REGISTER_FILE + ("fs_base", "gs_base", "cr3"))   # 64-bit ones
 _SAVE_CONTEXT = uclib.uc_context_save
@@ -114,6 +124,8 @@ class Machine:
             raise UsageError(problem)
         self.ram_mib = ram_mib
         self._uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self._uc.ctl_set_cpu_model(CPU_MODEL)
+        self._uc.reg_write(UC_X86_REG_CR4, CR4_SSE)
         self._engine = self._uc._uch           # the C handle, for the C API calls below
         self._batches: dict[tuple, RegisterBatch] = {}
         self.ram = PhysicalRAM(ram_mib * layout.MiB, self._code_written)

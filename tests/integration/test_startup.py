@@ -1,6 +1,7 @@
 """What `emu run` pays for before the first guest instruction, and the CPU the
 guest sees: a run imports no tool it does not use (keystone, capstone, the
-debugger, the gdb stub, the labs), and the machine boots without the assembler."""
+debugger, the gdb stub, the labs), the machine boots without the assembler,
+and CPUID describes a Nehalem with SSE switched on."""
 
 import subprocess
 import sys
@@ -40,3 +41,24 @@ def test_the_return_trap_is_the_encoding_of_hlt():
     machine = Machine(ram_mib=16)
     assert machine.symbols.lookup(machine.resolve("kernel_return_trap"))[0] == \
         "kernel_return_trap"
+
+
+CPUID_PROBE = """
+cpuid_probe:
+        mov eax, 1
+        cpuid                   ; ecx: SSE4.2 is bit 20, AVX bit 28; edx: SSE2 bit 26
+        mov rax, rcx
+        shl rax, 32
+        or rax, rdx
+        pxor xmm0, xmm0         ; #UD unless CR4.OSFXSR is on
+        ret
+"""
+
+
+def test_the_guest_sees_a_nehalem_with_sse_and_without_avx():
+    machine = Machine(ram_mib=16)
+    machine.load_source(CPUID_PROBE, "<cpuid>")
+    value = machine.call("cpuid_probe")["rax"]
+    ecx, edx = value >> 32, value & 0xFFFF_FFFF
+    assert edx & 1 << 26 and ecx & 1 << 20          # SSE2, SSE4.2
+    assert not ecx & 1 << 28                        # no AVX: glibc takes the SSE paths
