@@ -9,11 +9,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import (churn_bench, debug_bench, fork_bench, gdb_roundtrip,  # noqa: E402
-                   malloclab_bench, mmu_loop)
+                   malloclab_bench, mmu_loop, workloads)
 
 
 def main() -> int:
-    for bench in (mmu_loop, churn_bench, fork_bench, gdb_roundtrip, debug_bench,
+    for bench in (workloads, mmu_loop, churn_bench, fork_bench, gdb_roundtrip, debug_bench,
                   malloclab_bench):
         bench.main()
         print()
