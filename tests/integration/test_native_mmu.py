@@ -138,6 +138,16 @@ def test_programs_run_the_same_on_both_walkers(path, argv):
     assert any(entry & PTE_D for _, _, entry in entries)
 
 
+@pytest.mark.parametrize("pager", ["demand_pager.asm", "demand_pager.c"])
+def test_a_guest_page_fault_handler_pages_the_same_on_both_walkers(pager):
+    """--on-fault: the student's handler maps every page; both walkers must
+    hand it the same faults and leave the same tables."""
+    kernel = (FIXTURES / "kernel" / pager, {"on_fault": "os_page_fault"})
+    (code, out, faults, _cow, entries, _frames), _ = run_both(
+        EXAMPLES / "allocators" / "implicit.c", ["300"], kernel=kernel)
+    assert code == 0 and faults > 0 and entries
+
+
 def test_a_guest_pager_without_invlpg_sees_the_same_stale_translations(tmp_path):
     """pgaccess.asm less its invlpg, derived as test_guest_kernel.py does."""
     forgetful = tmp_path / "pgaccess_noinvlpg.asm"
