@@ -17,7 +17,9 @@ Unicorn facts that shape run() (measured here, unicorn 2.1.4):
   * with a plain `until`, Unicorn fetches the page of `until - 1` when a hook
     stops the run, which faults when that page is not mapped. Stop addresses
     are therefore given as Unicorn "exits" (UC_CTL_UC_USE_EXITS), which do not.
-  * a `timeout` costs ~0.16 ms per run (a watchdog thread), a count ~nothing
+  * Unicorn's `timeout` polls every 2 us in a thread of its own for the whole
+    run (40% more CPU on a register-only loop), so time budgets are kept by
+    a sleeping RunTimer (emu/watchdog.py) instead; a count costs ~nothing
     per run but doubles the cost of each instruction: calls count, long
     process runs use the clock.
 """
@@ -49,6 +51,7 @@ from .paging import U64
 from .ram import PhysicalRAM
 from .registers import GPRS, REGISTER_FILE, RFLAGS_RESERVED, UC_REGS, parse_value
 from .symbols import SymbolTable
+from .watchdog import RunTimer
 
 if TYPE_CHECKING:            # the assembler (keystone) loads when asm is loaded, not at boot
     from .assembler import Program
@@ -419,9 +422,11 @@ class Machine:
     def _run(self, begin: int, until: int, budget: Budget):
         started = time.perf_counter()
         try:
-            self._uc.emu_start(begin, 0,
-                               timeout=int(budget.seconds * 1e6) if budget.seconds else 0,
-                               count=budget.instructions or 0)
+            if budget.seconds:
+                with RunTimer(budget.seconds, self._stop_engine):
+                    self._uc.emu_start(begin, 0, count=budget.instructions or 0)
+            else:
+                self._uc.emu_start(begin, 0, count=budget.instructions or 0)
         except UcError as exc:
             raise self._fault_from(exc) from None
         request, self._stop_request = self._stop_request, None
@@ -444,6 +449,10 @@ class Machine:
             self._counting = None    # after a timeout, start the next run from fresh code
             raise BudgetExceeded("time", budget.seconds, rip)
         raise BudgetExceeded("instructions", budget.instructions or 0, rip)
+
+    def _stop_engine(self) -> None:
+        """Stop the run from another thread (the time budget's RunTimer)."""
+        uclib.uc_emu_stop(self._engine)
 
     def _halted(self, begin: int, rip: int, budget: Budget) -> bool:
         """Did the run stop because it executed hlt (rip is just past it)?
