@@ -5,7 +5,8 @@ arena for mmap are mapped read-write-execute at their virtual addresses once,
 with uc.mem_map (QEMU commits host memory lazily); Unicorn's default TLB, no
 page tables, no MMU hook, no demand paging, no VMAs. The same system calls as
 the kernel, done as simply as possible: brk moves a pointer, mmap takes the
-next range of its arena, munmap forgets, write collects output. (Mapping page
+next range of its arena or one of that size munmap gave back (zeroed again), write
+collects output. (Mapping page
 by page instead makes Unicorn ten times slower than emu: every mem_map adds a
 memory region and flushes translated code.)
 """
@@ -47,6 +48,7 @@ class RawRunner:
             uc.mem_write(seg.vaddr, seg.data)
         uc.mem_map(MMAP_BASE - ARENA, ARENA)
         self.mmap_next = MMAP_BASE
+        self.unmapped: dict[int, list[int]] = {}       # size -> ranges munmap gave back
         self.out = bytearray()
         self.exit_code = None
         uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE)
@@ -82,14 +84,15 @@ class RawRunner:
                 self.brk = a
             return self.brk
         if nr == 9:                                     # mmap (anonymous)
-            self.mmap_next -= _up(b)
-            return self.mmap_next
-        if nr == 11:                                    # munmap: nothing to do
+            return self._take(_up(b))
+        if nr == 11:                                    # munmap: keep it for reuse
+            self.unmapped.setdefault(_up(b), []).append(a)
             return 0
         if nr == 25:                                    # mremap: always move
-            self.mmap_next -= _up(c)
-            uc.mem_write(self.mmap_next, bytes(uc.mem_read(a, min(_up(b), _up(c)))))
-            return self.mmap_next
+            new = self._take(_up(c))
+            uc.mem_write(new, bytes(uc.mem_read(a, min(_up(b), _up(c)))))
+            self.unmapped.setdefault(_up(b), []).append(a)
+            return new
         if nr in (1, 20):                               # write, writev
             if nr == 1:
                 self.out += uc.mem_read(b, c)
@@ -114,6 +117,17 @@ class RawRunner:
         if nr in (39, 110):                             # getpid, getppid
             return 1
         return -ENOSYS
+
+    def _take(self, size: int) -> int:
+        """An arena range of `size` bytes, zeroed: one unmapped before with
+        that size (musl's malloc maps and unmaps the same sizes over and
+        over, more than the arena holds), else the next one down."""
+        if self.unmapped.get(size):
+            address = self.unmapped[size].pop()
+            self.uc.mem_write(address, bytes(size))
+            return address
+        self.mmap_next -= size
+        return self.mmap_next
 
     def run(self) -> tuple[int | None, bytes]:
         self.uc.emu_start(self.entry, 0)
