@@ -203,3 +203,16 @@ def test_the_handouts_example_run_prints_what_the_readme_shows(tmp_path):
                            "2 pgaccess(page 0, 16) = 0 bitmap 02 00\n")
     readme = (LAB.root / "README.md").read_text()
     assert proc.stdout in readme
+
+
+def test_a_platforms_token_reopens_a_hidden_failure_without_the_key(tmp_path):
+    folder = submission(tmp_path / "sub", LAB.root / "instructor" / "wrong" / "forgets-invlpg")
+    proc = emu("lab", "grade", folder, "--lab", "adbits", "--student", "ada",
+               "--format", "gradescope", key=True)
+    failed = [t for t in json.loads(proc.stdout)["tests"] if t["score"] < t["max_score"]]
+    assert [t["extra_data"]["id"] for t in failed] == ["hidden-invlpg"]
+    assert failed[0]["visibility"] == "after_due_date"
+    proc = emu("lab", "repro", failed[0]["extra_data"]["repro"], "--dir", folder,
+               "-ex", "info registers rsi", "--batch")
+    assert proc.returncode == 0, proc.stderr
+    assert "Stopped at sys_pgaccess's first instruction in call 2" in proc.stdout
