@@ -20,7 +20,7 @@ from ..base import LabKind, Outcome, ReproSession, full, none
 from ..kernel_runs import RunBudgets, StagedKernel, build_program, repro_debugger
 from .checks import first_difference
 from .run import PROGRAM, SYSCALLS, Prepared, Region, map_huge_page, run_script
-from .scripts import NAMES, SCENARIOS, Script
+from .scripts import HUGE_PAGES, NAMES, SCENARIOS, Script
 
 SOURCES = ("adbits.asm", "adbits.c")
 GIB, PAGE_2M, PAGE_4K = 1 << 30, 1 << 21, 1 << 12
@@ -82,6 +82,7 @@ class AdbitsKind(LabKind):
         return {"limit": str(params["limit"]), "low": str(params["low"]),
                 "base": f"{params['base']:#x}", "huge": f"{region.huge:#x}",
                 "base_hex": f"{params['base']:x}", "last_page": str(params["low"] - 1),
+                "huge_last_page": str(params["low"] + HUGE_PAGES - 1),
                 "call_budget": f"{config.budget('routine_call'):,}"}
 
     def generated_files(self, config, variant, params) -> dict[str, str]:
