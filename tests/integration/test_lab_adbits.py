@@ -107,7 +107,8 @@ WRONG = [w.name for w in LAB.wrong_solutions()]
 
 
 def test_there_are_at_least_three_wrong_solutions_with_the_issues_mistakes():
-    assert {"forgets-invlpg", "reports-without-clearing", "clears-at-first-piece"} <= set(WRONG)
+    assert {"forgets-invlpg", "reports-without-clearing", "clears-at-first-piece",
+            "ignores-ps", "rejects-the-limit"} <= set(WRONG)
 
 
 @pytest.mark.parametrize("wrong", WRONG)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ....paging import PAGE_1G, PAGE_2M, PAGE_4K
 from ...variants import handout_variant
 from ..base import LabKind, Outcome, ReproSession, full, none
 from ..kernel_runs import RunBudgets, StagedKernel, build_program, repro_debugger
@@ -23,7 +24,6 @@ from .run import PROGRAM, SYSCALLS, Prepared, Region, map_huge_page, run_script
 from .scripts import HUGE_PAGES, NAMES, SCENARIOS, Script
 
 SOURCES = ("adbits.asm", "adbits.c")
-GIB, PAGE_2M, PAGE_4K = 1 << 30, 1 << 21, 1 << 12
 
 
 def draw_params(stream, variant_config: dict) -> dict:
@@ -32,7 +32,7 @@ def draw_params(stream, variant_config: dict) -> dict:
     limits = variant_config.get("limits", [64, 128, 256])
     limit = stream.choice(list(limits))
     low = stream.between(24, 96)
-    huge = 8 * GIB + stream.below(56 * GIB // PAGE_2M) * PAGE_2M
+    huge = 8 * PAGE_1G + stream.below(56 * PAGE_1G // PAGE_2M) * PAGE_2M
     return {"limit": limit, "low": low, "base": huge - low * PAGE_4K}
 
 

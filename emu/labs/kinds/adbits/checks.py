@@ -19,9 +19,9 @@ import re
 
 from ..kernel_runs import RAM_MIB
 from .run import POISON, Region, ScriptRun
-from .scripts import EINVAL, HUGE_PAGES, NAMES, PGACCESS, Call, Expected, Script
+from .scripts import EINVAL, HUGE_PAGES, PGACCESS, PGDIRTY, Call, Expected, Script
 
-BIT_NAMES = {PGACCESS: "A", "d": "D"}
+BIT_NAMES = {PGACCESS: "A", PGDIRTY: "D"}
 PHYSICAL_READ = re.compile(r"(?:read|write) at (0x[0-9a-f]+): not present \(kernel mode\)")
 
 
@@ -143,9 +143,10 @@ def _why_set(call: Call, i: int, page: int, bit: str, buffer: bytes, index: int,
                 f"entry with PS (bit 7), whose {bit} bit stands for all {HUGE_PAGES} of its "
                 f"4 KiB pages, and it was set")
         if earlier:
-            text += (f"; the call reported it for page {call.start + earlier[0]} of the same "
-                     f"2 MiB page: report every page of the range before clearing anything")
-        return text
+            return text + (f"; the call reported it for page {call.start + earlier[0]} of the "
+                           f"same 2 MiB page: report every page of the range before clearing "
+                           f"anything")
+        return text + "; a PD entry with PS is the leaf: the walk stops there"
     last = history.last_covering(page, index)
     since = 0 if last is None else last + 1
     if last is not None and history.touched(page, last) and \

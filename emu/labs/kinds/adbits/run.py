@@ -28,13 +28,13 @@ from pathlib import Path
 
 from ....errors import KernelPanic
 from ....paging import PAGE_2M, PAGE_4K, PTE_A, PTE_D, PTE_NX, PTE_RW, PTE_US
-from ..kernel_runs import KernelRun, RunBudgets, RunOutcome, StagedKernel, build_program
-from .scripts import HUGE_PAGES, PGACCESS, Script
+from ..kernel_runs import KernelRun, RunBudgets, RunOutcome, StagedKernel
+from .scripts import HUGE_PAGES, PGACCESS, PGDIRTY, Script
 
 PROGRAM = "adbits_test.c"
 SYSCALLS = {451: "sys_pgaccess", 452: "sys_pgdirty"}
-KIND_OF_NUMBER = {451: PGACCESS, 452: "d"}
-BIT_OF_KIND = {PGACCESS: PTE_A, "d": PTE_D}
+KIND_OF_NUMBER = {451: PGACCESS, 452: PGDIRTY}
+BIT_OF_KIND = {PGACCESS: PTE_A, PGDIRTY: PTE_D}
 HUGE_FLAGS = PTE_US | PTE_RW | PTE_NX
 BITMAP_BYTES = 64                 # the program's bitmap buffer (512 pages)...
 GUARD_BYTES = 16                  # ...and the guard bytes after it
