@@ -18,6 +18,8 @@ from emu.labs.commands import check
 from emu.labs.handout import handout_files, write_handout
 from emu.labs.runner import grade
 from emu.labs.variants import public_variant, student_variant
+from emu.labs.kinds.adbits import script_of
+from emu.labs.kinds.adbits.run import run_script
 from emu.labs.kinds.adbits.scripts import EINVAL, PGACCESS, PGDIRTY, SCENARIOS, Call, Model
 from tests.integration.test_lab_cli import emu
 
@@ -69,6 +71,26 @@ def test_every_scenario_expects_set_and_clear_bits_and_a_public_one_uses_the_2mi
         assert "1" in bits and "0" in bits, name
     access_2m = SCENARIOS["access-2m"](params, variant.stream("access-2m"))
     assert any(int(op[1:]) >= params["low"] for op in access_2m.ops if op[0] in "rw")
+
+
+def test_what_the_model_expects_is_what_the_mmu_recorded_under_the_reference(tmp_path):
+    """Not circular: for every call of every scenario, the leaf entries' bits as the
+    call began (read from the tables by the grader, set by the MMU) are exactly the
+    bits the model says a correct kernel reports."""
+    variant = public_variant("adbits", 11)
+    prepared = LAB.kind.prepare(LAB, variant, LAB.kind.draw_params(LAB.config, variant),
+                                LAB.solution)
+    for name in SCENARIOS:
+        script = script_of(prepared, name)
+        run = run_script(prepared, script)
+        assert run.outcome.status == 0 and len(run.calls) == len(script.calls), name
+        for call, seen, expected in zip(script.calls, run.calls, script.expected):
+            if expected.bitmap is None:
+                continue
+            mmu = {page - call.start for page in seen.set_before}
+            model = {i for i in range(call.pages) if expected.bitmap[i // 8] >> (i % 8) & 1}
+            assert mmu == model, (name, call.op)
+            assert seen.still_set == frozenset(), (name, call.op)       # and it cleared them
 
 
 # -- acceptance ----------------------------------------------------------------------------

@@ -1,16 +1,19 @@
 """Comparing what the student's calls reported with what the MMU recorded.
 
 For each call of a script, in order, the first difference is the test's
-message: the call (as the program made it), what came back, what the MMU's
-bits say it should have been, and why, in terms of the script's history:
+message: the call (as the program made it), what came back, what a correct
+kernel reports (the model of scripts.py, which a test holds to the MMU's own
+bits), and why, from the script's history and the tables as the call began
+and after it returned:
 
-    call 3, sys_pgaccess(0x83fdd8000, 40, bitmap): bit 5 (page 5, 0x83fddd000) is 0,
-    expected 1: page 5 was touched again after call 1 cleared its bit; without
-    invlpg the CPU keeps the old translation and never sets A again
+    call 2, sys_pgaccess(0xf81de0000, 62, bitmap): bit 2 (page 4, 0xf81de2000) is 0,
+    expected 1: page 4 was touched again after call 0 cleared its A bit, yet its
+    leaf entry had A clear when this call began: without invlpg after clearing,
+    the CPU keeps the old translation in its TLB and never sets A again
 
 Nothing is learnt from the program's printed lines: the result, the bitmap
-buffer (with its guard bytes) and the page tables after each call are read
-from the machine (run.py).
+buffer (with its guard bytes) and the page tables are read from the machine
+(run.py).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import re
 
 from ..kernel_runs import RAM_MIB
-from .run import POISON, Region, ScriptRun
+from .run import POISON, Region, ScriptRun, SeenCall
 from .scripts import EINVAL, HUGE_PAGES, PGACCESS, PGDIRTY, Call, Expected, Script
 
 BIT_NAMES = {PGACCESS: "A", PGDIRTY: "D"}
@@ -68,7 +71,7 @@ def first_difference(run: ScriptRun, script: Script, region: Region,
             return index, f"{where}: the program never got back from it ({ending}){_oops_hint(ending)}"
         problem = _result_problem(call, expected, got.result, limit) \
             or _buffer_problem(call, expected, got.buffer) \
-            or _bit_problem(call, expected, got.buffer, index, history, run, region)
+            or _bit_problem(call, expected, got, index, history, run, region)
         if problem:
             return index, f"{where}: {problem}"
     if run.outcome.status != 0:
@@ -112,14 +115,14 @@ def _buffer_problem(call: Call, expected: Expected, buffer: bytes) -> str:
     return ""
 
 
-def _bit_problem(call: Call, expected: Expected, buffer: bytes, index: int, history: History,
+def _bit_problem(call: Call, expected: Expected, got: SeenCall, index: int, history: History,
                  run: ScriptRun, region: Region) -> str:
     if expected.bitmap is None:
         return ""
     bit = BIT_NAMES[call.kind]
     for i in range(8 * len(expected.bitmap)):
         want = expected.bitmap[i // 8] >> (i % 8) & 1
-        have = buffer[i // 8] >> (i % 8) & 1
+        have = got.buffer[i // 8] >> (i % 8) & 1
         if want == have:
             continue
         if i >= call.pages:
@@ -128,17 +131,24 @@ def _bit_problem(call: Call, expected: Expected, buffer: bytes, index: int, hist
         page = call.start + i
         head = (f"bit {i} (page {page}, {region.address(page):#x}) is {have}, expected {want}: ")
         if want:
-            return head + _why_set(call, i, page, bit, buffer, index, history, region)
+            return head + _why_set(call, i, page, bit, got, index, history, region)
         return head + _why_clear(call, page, bit, index, history, run)
     return ""
 
 
-def _why_set(call: Call, i: int, page: int, bit: str, buffer: bytes, index: int,
+def _why_set(call: Call, i: int, page: int, bit: str, got: SeenCall, index: int,
              history: History, region: Region) -> str:
-    """Why the MMU had the bit set that the call reported as 0."""
+    """Why the MMU should have had the bit set that the call reported as 0."""
+    did = "written" if bit == "D" else "touched"
+    last = history.last_covering(page, index)
+    if page not in got.set_before and last is not None and history.touched(page, last):
+        return (f"page {page} was {did} again after call {last} cleared its {bit} bit, yet "
+                f"its leaf entry had {bit} clear when this call began: without invlpg after "
+                f"clearing, the CPU keeps the old translation in its TLB and never sets "
+                f"{bit} again")
     if region.low <= page < region.low + HUGE_PAGES:
         earlier = [j for j in range(i) if region.low <= call.start + j
-                   and buffer[j // 8] >> (j % 8) & 1]
+                   and got.buffer[j // 8] >> (j % 8) & 1]
         text = (f"page {page} lies in the 2 MiB page at {region.huge:#x}, mapped by one PD "
                 f"entry with PS (bit 7), whose {bit} bit stands for all {HUGE_PAGES} of its "
                 f"4 KiB pages, and it was set")
@@ -147,16 +157,9 @@ def _why_set(call: Call, i: int, page: int, bit: str, buffer: bytes, index: int,
                            f"same 2 MiB page: report every page of the range before clearing "
                            f"anything")
         return text + "; a PD entry with PS is the leaf: the walk stops there"
-    last = history.last_covering(page, index)
-    since = 0 if last is None else last + 1
-    if last is not None and history.touched(page, last) and \
-            history.touched(page, index, since, writes=bit == "D"):
-        return (f"page {page} was {'written' if bit == 'D' else 'touched'} again after call "
-                f"{last} cleared its {bit} bit; without invlpg the CPU keeps the old "
-                f"translation in its TLB and never sets {bit} again")
-    return (f"page {page} was {'written' if bit == 'D' else 'touched'} "
-            f"{'since call ' + str(last) if last is not None else 'before the call'}, so its "
-            f"leaf entry had {bit} set")
+    return (f"page {page} was {did} "
+            f"{'since call ' + str(last) if last is not None else 'before the call'}, and its "
+            f"leaf entry had {bit} set when the call began")
 
 
 def _why_clear(call: Call, page: int, bit: str, index: int, history: History,

@@ -39,6 +39,7 @@ HUGE_FLAGS = PTE_US | PTE_RW | PTE_NX
 BITMAP_BYTES = 64                 # the program's bitmap buffer (512 pages)...
 GUARD_BYTES = 16                  # ...and the guard bytes after it
 POISON = 0x5A                     # what every byte holds before a call
+SYSCALL_INSN = b"\x0f\x05"         # syscall
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,13 @@ def map_huge_page(runner, region: Region):
 
 @dataclass
 class SeenCall:
-    """One call as the program saw it, and the tables right after it."""
+    """One call as the program saw it, and the tables around it."""
     index: int
     kind: str
     result: int
     buffer: bytes                 # BITMAP_BYTES + GUARD_BYTES bytes
-    still_set: frozenset = frozenset()   # pages of its range whose bit is still set
+    set_before: frozenset = frozenset()  # pages of its range whose bit was set as it began
+    still_set: frozenset = frozenset()   # ... and whose bit is still set after it
 
 
 @dataclass
@@ -95,21 +97,34 @@ def run_script(prepared, script: Script) -> ScriptRun:
                     syscalls=SYSCALLS)
     run.cleanups.append(map_huge_page(run.runner, region))
     seen: list[SeenCall] = []
+    before: list[frozenset] = []          # the MMU's bits as each call began, in order
+
+    def at_syscall() -> None:
+        """The kernel is entered: if by one of the lab's calls, note the bits."""
+        machine, process = run.machine, run.runner.current
+        if machine.reg("rax") in SYSCALLS and \
+                process.read(machine.reg("rip"), len(SYSCALL_INSN)) == SYSCALL_INSN:
+            call = script.calls[len(before)] if len(before) < len(script.calls) else None
+            before.append(_bits_set(machine, process.aspace.root, region, call))
 
     def at_check(process) -> None:
         machine = run.machine
         index, number, result = (machine.reg(r) for r in ("rdi", "rsi", "rdx"))
-        kind = KIND_OF_NUMBER[number]
         buffer = process.read(run.symbols["bitmap"], BITMAP_BYTES + GUARD_BYTES) or b""
         call = script.calls[index] if index < len(script.calls) else None
-        still = _still_set(machine, process.aspace.root, region, call) if call else frozenset()
-        seen.append(SeenCall(index, kind, _signed(result), buffer, still))
+        seen.append(SeenCall(index, KIND_OF_NUMBER[number], _signed(result), buffer,
+                             before[index] if index < len(before) else frozenset(),
+                             _bits_set(machine, process.aspace.root, region, call)))
+    run.runner.kernel_entry_observers.append(at_syscall)
     run.at("adbits_check", at_check)
     return ScriptRun(run.finish(), seen)
 
 
-def _still_set(machine, root: int, region: Region, call) -> frozenset:
-    """The pages of `call`'s range whose leaf entry has the call's bit set."""
+def _bits_set(machine, root: int, region: Region, call) -> frozenset:
+    """The pages of `call`'s range whose leaf entry has the call's bit set
+    (none for an invalid call, or no call)."""
+    if call is None or call.offset:
+        return frozenset()
     bit, pages = BIT_OF_KIND[call.kind], set()
     start = region.address(call.start) + call.offset
     size = max(1, min(call.pages, HUGE_PAGES)) * PAGE_4K
