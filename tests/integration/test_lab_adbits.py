@@ -123,6 +123,12 @@ def test_the_unchanged_starter_scores_what_the_handout_says(tmp_path):
     assert "returned -38, expected 0" in report.tests[0].message
     readme = (tmp_path / "handout" / "README.md").read_text()
     assert "The starter scores 0 of 100" in readme and "{{" not in readme
+    files = sorted(str(p.relative_to(tmp_path / "handout"))
+                   for p in (tmp_path / "handout").rglob("*") if p.is_file())
+    assert files == ["README.md", "adbits.asm", "emu-lab.json", "tests/adbits_test.c",
+                     "tests/walkthrough.gdb", "variant.h", "variant.inc"]
+    assert (tmp_path / "handout" / "adbits.asm").read_text() == \
+        (LAB.root / "starter" / "adbits.asm").read_text()          # never the instructor's
 
 
 WRONG = [w.name for w in LAB.wrong_solutions()]
