@@ -12,6 +12,7 @@ names it.
 from __future__ import annotations
 
 from ...errors import UsageError
+from .adbits import AdbitsKind
 from .bomb import BombKind
 from .memmap import MemmapKind
 from .pagewalk import PagewalkKind
@@ -20,6 +21,7 @@ KINDS = {
     "pagewalk": PagewalkKind,
     "memmap": MemmapKind,
     "bomb": BombKind,
+    "adbits": AdbitsKind,
 }
 
 
