@@ -30,8 +30,9 @@ STANDARD_TRACES = _standard_traces()
 ALL_STANDARD = ("amptjp-bal", "cccp-bal", "cp-decl-bal", "expr-bal", "coalescing-bal",
                 "random-bal", "random2-bal", "binary-bal", "binary2-bal", "realloc-bal",
                 "realloc2-bal")
-# `make test` replays a sample of the standard traces (one of each shape: a
-# compiler's mix, random sizes, coalescing, realloc: 39,000 ops of 112,000);
+# `make test` replays every built-in allocator on a sample of the standard
+# traces (one of each shape: a compiler's mix, random sizes, coalescing,
+# realloc: 39,000 ops of 112,000; the heap-map test still draws all eleven);
 # `make test-all` (EMU_ALL_TRACES=1) replays all eleven, as `make bench` does.
 STANDARD_SET = (ALL_STANDARD if os.environ.get("EMU_ALL_TRACES")
                 else ("amptjp-bal", "random-bal", "coalescing-bal", "realloc-bal"))
