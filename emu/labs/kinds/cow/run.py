@@ -37,7 +37,6 @@ RAM_MIB = 64
 HANDLER = "os_page_fault.asm"
 ENTRY = "os_page_fault"
 CHECKPOINT = "cow_checkpoint"
-KILLED_BY_OOPS = 137
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from ....machine import Machine
 from ..base import LabKind, Outcome, ReproSession, SubmissionError, full, none
 from ...variants import handout_variant
 from .run import ENTRY, HANDLER, Seen, first_difference, lazy_tolerance, run_scenario
-from .scenarios import PURPOSE, Scenario, draw_limit, scenarios_for, variant_include
+from .scenarios import (PAGE, PURPOSE, STACK_TOP, Scenario, draw_limit, scenarios_for,
+                        variant_include)
 
 PROGRAM = "lazytests.c"
 INCLUDE = "variant.inc"
@@ -160,7 +161,7 @@ class LazyKind(LabKind):
                 for s in scenarios_for(spec.name, variant.stream(spec.name), pages):
                     runs.append(f"| {spec.name} | `{' '.join(s.argv[1:])}` |")
         return {"stack_limit_pages": str(pages), "stack_limit_kib": str(pages * 4),
-                "stack_bottom": f"{0x7FFF_FFFF_F000 - pages * 4096:#x}",
+                "stack_bottom": f"{STACK_TOP - pages * PAGE:#x}",
                 "public_runs": "\n".join(["| test | arguments |", "|---|---|"] + runs)}
 
     def generated_files(self, config, variant, params) -> dict[str, str]:
