@@ -6,12 +6,17 @@
 # uncomment the two lines below)
 # break os_page_fault
 # run
+# rdi = the address, rsi = the error code (6: a user write, not present)
 info registers rdi rsi rdx rcx
 vmmap
 pt $rdi
+# into your handler: after kernel_find_vma, rax says whether a VMA holds rdi
 stepi 12
 info registers rax
+# the next fault; walk its page before your handler maps it
 continue
 pt $rdi
-reverse-stepi
+stepi 8
+# one step too far? go back
+reverse-stepi 2
 info registers rip
