@@ -96,7 +96,8 @@ def test_a_missing_or_broken_handler_is_not_gradable_with_one_clear_line(tmp_pat
     empty.mkdir()
     report = grade(LAB, empty, variant, hidden=False)
     assert not report.gradable
-    assert report.format_errors == ["os_page_fault.asm is missing: your handler goes there"]
+    assert report.format_errors == ["os_page_fault.asm is missing: your handler goes there "
+                                    "(or, in C, in os_page_fault.c)"]
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "os_page_fault.asm").write_text("os_page_fault:\n  mvo eax, 1\n  ret\n")
@@ -105,6 +106,19 @@ def test_a_missing_or_broken_handler_is_not_gradable_with_one_clear_line(tmp_pat
     assert any("os_page_fault.asm" in line and "mvo" in line for line in report.format_errors), \
         report.format_errors
     assert all("Traceback" not in line for line in report.format_errors)
+
+
+def test_a_handler_in_c_is_graded_the_same_and_its_compile_errors_are_format_errors(tmp_path):
+    variant = public_variant("lazy", 3)
+    report = grade(LAB, LAB.root / "instructor" / "solution-c", variant, hidden=True)
+    assert report.points == 100, [(t.name, t.message) for t in report.failures()]
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "os_page_fault.c").write_text(
+        '#include "emu_kernel.h"\nlong os_page_fault(uint64_t a) { return a +; }\n')
+    report = grade(LAB, broken, variant, hidden=False)
+    assert not report.gradable
+    assert report.format_errors[0] == "os_page_fault.c:2:44: error: expected expression"
 
 
 def test_a_failure_reopens_in_emu_debug_stopped_at_the_handler(tmp_path):

@@ -1,6 +1,7 @@
 """The lazy lab: the student's page-fault handler, os_page_fault, in asm.
 
-The handler (os_page_fault.asm, `%include "variant.inc"`) takes every page
+The handler (os_page_fault.asm with `%include "variant.inc"`, or
+os_page_fault.c with `#include "variant.h"`) takes every page
 fault of a user process: it maps a zeroed frame when the address lies in a
 VMA that allows the access (in [stack], no deeper than the variant's stack
 limit) and refuses the rest, so the process gets SIGSEGV. Frames come from
@@ -28,12 +29,14 @@ from ....loader import load_program
 from ....machine import Machine
 from ..base import LabKind, Outcome, ReproSession, SubmissionError, full, none
 from ...variants import handout_variant
-from .run import ENTRY, HANDLER, Seen, first_difference, lazy_tolerance, run_scenario
+from .run import (ENTRY, HANDLER, HANDLERS, Seen, first_difference, handler_in, lazy_tolerance,
+                  run_scenario)
 from .scenarios import (PAGE, PURPOSE, STACK_TOP, Scenario, draw_limit, scenarios_for,
-                        variant_include)
+                        variant_header, variant_include)
 
 PROGRAM = "lazytests.c"
 INCLUDE = "variant.inc"
+HEADER = "variant.h"
 DIES = ("mprotect", "munmap", "nx", "wild")          # must end in SIGSEGV
 
 
@@ -73,11 +76,15 @@ def _reference_run(source: str, include: str, program: str, scenario: Scenario,
 
 
 def handler_folder(source: Path, limit_pages: int, folder: Path) -> Path:
-    """`folder` holding a copy of `source` as os_page_fault.asm and the
-    variant's variant.inc (the grader's own: a submitted one is ignored)."""
+    """`folder` holding a copy of `source` (os_page_fault.asm or .c) and the
+    variant's variant.inc and variant.h (the grader's own: submitted ones
+    are ignored)."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(source, folder / HANDLER)
+    for name in HANDLERS:                  # only the one handler: asm wins over C
+        (folder / name).unlink(missing_ok=True)
+    shutil.copy(source, folder / source.name)
     (folder / INCLUDE).write_text(variant_include(limit_pages))
+    (folder / HEADER).write_text(variant_header(limit_pages))
     return folder
 
 
@@ -169,21 +176,23 @@ class LazyKind(LabKind):
                 "public_runs": "\n".join(["| test | arguments |", "|---|---|"] + runs)}
 
     def generated_files(self, config, variant, params) -> dict[str, str]:
-        return {INCLUDE: variant_include(params["stack_limit_pages"])}
+        pages = params["stack_limit_pages"]
+        return {INCLUDE: variant_include(pages), HEADER: variant_header(pages)}
 
     def prepare(self, lab, variant, params, submission: Path) -> Prepared:
-        source = submission / HANDLER
-        if not source.is_file():
-            raise SubmissionError([f"{HANDLER} is missing: your handler goes there"])
+        source = handler_in(submission)
+        if source is None:
+            raise SubmissionError([f"{HANDLER} is missing: your handler goes there (or, in "
+                                   f"C, in {HANDLERS[1]})"])
         work_dir = tempfile.TemporaryDirectory(prefix="emu-lazy-")   # goes with Prepared
         work = Path(work_dir.name)
         pages = params["stack_limit_pages"]
         mine = handler_folder(source, pages, work / "submission")
         reference = handler_folder(lab.solution / HANDLER, pages, work / "reference")
         try:
-            GuestKernel.load(Machine(ram_mib=16), mine / HANDLER, on_fault=ENTRY)
+            GuestKernel.load(Machine(ram_mib=16), mine / source.name, on_fault=ENTRY)
         except EmuError as exc:
-            raise SubmissionError(str(exc).replace(str(mine / HANDLER), HANDLER)
+            raise SubmissionError(str(exc).replace(str(mine / source.name), source.name)
                                   .splitlines()) from None
         budgets = {"run": lab.config.budget("run"), "handler": lab.config.budget("handler")}
         image = load_program(lab.root / "tests" / PROGRAM)
@@ -193,11 +202,13 @@ class LazyKind(LabKind):
         variant = handout_variant(record["variant"])
         params = self.draw_params(lab.config, variant)
         scenario = Scenario.from_json(record["case"]["scenario"])
-        folder = handler_folder(submission / HANDLER, params["stack_limit_pages"],
-                                submission / ".emu-lab")
+        source = handler_in(submission)
+        if source is None:
+            raise SubmissionError([f"{HANDLER} is missing in {submission}"])
+        folder = handler_folder(source, params["stack_limit_pages"], submission / ".emu-lab")
         return ReproSession(
             [f"{record['test']}: {scenario.label} under your handler, stopped at its first "
              f"page fault; `continue` for the next, `pt ADDRESS`, `vmmap`, `reverse-stepi`."],
             program=lab.root / "tests" / PROGRAM, argv=scenario.argv[1:],
             commands=["break os_page_fault", "run"],
-            kernel=folder / HANDLER, on_fault=ENTRY, junk_frames=True)
+            kernel=folder / source.name, on_fault=ENTRY, junk_frames=True)

@@ -2,8 +2,8 @@
 
     seen = run_scenario(handler_folder, program, scenario, budgets)
 
-A fresh machine per run; the handler (the folder's os_page_fault.asm, with
-the variant.inc beside it) takes every page fault, and kernel_alloc_frame
+A fresh machine per run; the handler (the folder's os_page_fault.asm or
+os_page_fault.c, with variant.inc and variant.h beside it) takes every page fault, and kernel_alloc_frame
 hands out junk-filled frames, as xv6's kalloc does. What is measured:
 
     status       the exit status (128 + signal after a fault)
@@ -25,7 +25,13 @@ from ....runner import ProcessRunner
 
 RAM_MIB = 64
 HANDLER = "os_page_fault.asm"
+HANDLERS = (HANDLER, "os_page_fault.c")     # asm, or C (emu_kernel.h): the first found
 ENTRY = "os_page_fault"
+
+
+def handler_in(folder: Path) -> Path | None:
+    """The handler file in `folder`: os_page_fault.asm, else os_page_fault.c."""
+    return next((folder / name for name in HANDLERS if (folder / name).is_file()), None)
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ def run_scenario(handler_folder: Path, image, scenario, budgets: dict) -> Seen:
     machine = Machine(ram_mib=RAM_MIB)
     before = (machine.frames.frames_in_use, machine.frames.chunks_held,
               machine.memory_map.snapshot())
-    kernel = GuestKernel.load(machine, handler_folder / HANDLER, on_fault=ENTRY,
+    kernel = GuestKernel.load(machine, handler_in(handler_folder), on_fault=ENTRY,
                               budget=budgets["handler"], junk_frames=True,
                               withheld={"kernel_demand_page": "the lazy lab's handler maps "
                                                               "its pages itself"})

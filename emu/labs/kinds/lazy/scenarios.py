@@ -92,6 +92,14 @@ def scenarios_for(test: str, stream, limit_pages: int) -> list[Scenario]:
     return make[test]()
 
 
+def variant_header(limit_pages: int) -> str:
+    """variant.h: the same constants for a handler in C."""
+    return (f"/* variant.h -- your variant's constants (the grader writes its own copy) */\n"
+            f"#define STACK_TOP   {STACK_TOP:#x}ull   /* the top of [stack] */\n"
+            f"#define STACK_LIMIT ({limit_pages}ull * PAGE_SIZE)   /* how deep the stack "
+            f"may grow ({limit_pages * PAGE // 1024} KiB) */\n")
+
+
 def variant_include(limit_pages: int) -> str:
     """variant.inc: the constants a handler %includes."""
     return (f"; variant.inc -- your variant's constants (the grader writes its own copy)\n"
