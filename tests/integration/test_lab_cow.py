@@ -126,13 +126,20 @@ def test_a_missing_or_broken_handler_is_not_gradable_with_one_clear_line(tmp_pat
     empty.mkdir()
     report = grade(LAB, empty, public_variant("cow", 1), hidden=False)
     assert not report.gradable
-    assert report.format_errors == ["os_page_fault.asm is missing: your handler goes there"]
+    assert report.format_errors == ["os_page_fault.asm is missing: your handler goes there "
+                                    "(or, in C, in os_page_fault.c)"]
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "os_page_fault.asm").write_text("os_page_fault:\n  jmp nowhere\n")
     report = grade(LAB, broken, public_variant("cow", 1), hidden=False)
     assert not report.gradable
     assert any("nowhere" in line for line in report.format_errors), report.format_errors
+
+
+def test_a_handler_in_c_is_graded_the_same():
+    report = grade(LAB, LAB.root / "instructor" / "solution-c", public_variant("cow", 3),
+                   hidden=True)
+    assert report.points == 100, [(t.name, t.message) for t in report.failures()]
 
 
 def test_a_failure_reopens_in_emu_debug_stopped_at_the_handler(tmp_path):

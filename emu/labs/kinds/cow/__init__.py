@@ -2,7 +2,7 @@
 
 The kernel's fork shares every private page between parent and child, read-
 only in both, one frame reference per mapping. The student's os_page_fault
-(asm) gets every page fault: a page that is not present goes to the
+(os_page_fault.asm, or os_page_fault.c) gets every page fault: a page that is not present goes to the
 kernel's own demand paging (kernel_demand_page); a write to a present,
 read-only page of a writable private VMA is copy-on-write: copy the frame
 when others still hold it (and drop this side's reference), or take it back
@@ -32,7 +32,7 @@ from ....loader import load_program
 from ....machine import Machine
 from ..base import LabKind, Outcome, ReproSession, SubmissionError, full, none
 from ...variants import handout_variant
-from .run import ENTRY, HANDLER, CowSeen, run_scenario
+from .run import ENTRY, HANDLER, HANDLERS, CowSeen, handler_in, run_scenario
 from .scenarios import Scenario, scenarios_for, sees, who
 
 PROGRAM = "cowtests.c"
@@ -151,16 +151,17 @@ class CowKind(LabKind):
         return {"public_runs": "\n".join(["| test | arguments |", "|---|---|"] + rows)}
 
     def prepare(self, lab, variant, params, submission: Path) -> Prepared:
-        source = submission / HANDLER
-        if not source.is_file():
-            raise SubmissionError([f"{HANDLER} is missing: your handler goes there"])
+        source = handler_in(submission)
+        if source is None:
+            raise SubmissionError([f"{HANDLER} is missing: your handler goes there (or, in "
+                                   f"C, in {HANDLERS[1]})"])
         work_dir = tempfile.TemporaryDirectory(prefix="emu-cow-")
         mine = Path(work_dir.name)
-        shutil.copy(source, mine / HANDLER)
+        shutil.copy(source, mine / source.name)
         try:
-            GuestKernel.load(Machine(ram_mib=16), mine / HANDLER, on_fault=ENTRY)
+            GuestKernel.load(Machine(ram_mib=16), mine / source.name, on_fault=ENTRY)
         except EmuError as exc:
-            raise SubmissionError(str(exc).replace(str(mine / HANDLER), HANDLER)
+            raise SubmissionError(str(exc).replace(str(mine / source.name), source.name)
                                   .splitlines()) from None
         budgets = {"run": lab.config.budget("run"), "handler": lab.config.budget("handler"),
                    "seconds": lab.config.budget("hang_seconds")}
@@ -171,7 +172,9 @@ class CowKind(LabKind):
     def repro(self, lab, record: dict, submission: Path) -> ReproSession:
         handout_variant(record["variant"])                 # a damaged record says so
         scenario = Scenario.from_json(record["case"]["scenario"])
-        handler = submission / HANDLER
+        handler = handler_in(submission)
+        if handler is None:
+            raise SubmissionError([f"{HANDLER} is missing in {submission}"])
         return ReproSession(
             [f"{record['test']}: {scenario.label} under your handler, stopped at its first "
              f"page fault (the kernel's fork comes later: `continue` until rsi is 7, a "

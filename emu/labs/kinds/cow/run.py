@@ -35,7 +35,13 @@ from ....runner import ProcessRunner
 
 RAM_MIB = 64
 HANDLER = "os_page_fault.asm"
+HANDLERS = (HANDLER, "os_page_fault.c")     # asm, or C (emu_kernel.h): the first found
 ENTRY = "os_page_fault"
+
+
+def handler_in(folder: Path) -> Path | None:
+    """The handler file in `folder`: os_page_fault.asm, else os_page_fault.c."""
+    return next((folder / name for name in HANDLERS if (folder / name).is_file()), None)
 CHECKPOINT = "cow_checkpoint"
 
 
@@ -99,7 +105,7 @@ def run_scenario(handler_folder: Path, image, scenario, budgets: dict,
     machine = Machine(ram_mib=RAM_MIB)
     before = (machine.frames.frames_in_use, machine.frames.chunks_held,
               machine.memory_map.snapshot())
-    kernel = GuestKernel.load(machine, handler_folder / HANDLER, on_fault=ENTRY,
+    kernel = GuestKernel.load(machine, handler_in(handler_folder), on_fault=ENTRY,
                               budget=budgets["handler"])
     checkpoints: dict[int, Checkpoint] = {}
 
