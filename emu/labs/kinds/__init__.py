@@ -3,6 +3,7 @@
     pagewalk   page tables: a quiz, walk() in asm, map_page() in asm
     memmap     the os_MemoryMap routines in asm, against the kernel's model
     bomb       memory forensics with emu debug: answers about one's own run
+    malloc     mm.c and its heap checker: traces, utilization, instructions
 
 A new kind (the malloc lab, the kernel labs of issue 14) is a new module with
 a LabKind subclass (see base.py) and one line in KINDS; lab.toml's `kind`
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from ...errors import UsageError
 from .bomb import BombKind
+from .malloc import MallocKind
 from .memmap import MemmapKind
 from .pagewalk import PagewalkKind
 
@@ -20,6 +22,7 @@ KINDS = {
     "pagewalk": PagewalkKind,
     "memmap": MemmapKind,
     "bomb": BombKind,
+    "malloc": MallocKind,
 }
 
 
