@@ -58,7 +58,7 @@ class MallocKind(LabKind):
         limits = scoring.thresholds(config.options)
         return {"util_floor": f"{limits.util_floor:.0%}", "util_low": f"{limits.util_low:.0%}",
                 "util_high": f"{limits.util_high:.0%}",
-                "ipo_target": f"{limits.ipo_target:.0f}",
+                "ipo_target": f"{limits.ipo_target:.0f}", "ipo_zero": f"{limits.ipo_zero:.0f}",
                 "util_weight": f"{limits.util_weight:.1f}",
                 "ipo_weight": f"{1 - limits.util_weight:.1f}",
                 "yours_family": params["yours"]["family"]}
@@ -135,8 +135,8 @@ def _hidden(config, variant):
     """Three hidden traces, the large-heap trace and the hidden damage."""
     knobs = config.variant
     rng = variant.hidden_stream("traces")
-    families = [rng.choice(OWN_FAMILIES)] + rng.sample(
-        [f for f in HIDDEN_FAMILIES], 2)
+    first = rng.choice(OWN_FAMILIES)                     # one with free lists to damage
+    families = [first] + rng.sample([f for f in HIDDEN_FAMILIES if f != first], 2)
     ops = _whole(knobs, "hidden_ops")
     hidden = [generate(family, rng.child(f"hidden-{i}"), ops, f"hidden-{i + 1}-{family}")
               for i, family in enumerate(families)]

@@ -28,4 +28,5 @@ def heap_picture(result) -> Image:
 
 
 def heap_pictures(results) -> list[Image]:
-    return [heap_picture(result) for result in results]
+    """A picture of each replay that got past its first op (nothing to draw before)."""
+    return [heap_picture(result) for result in results if result.addrs]

@@ -10,7 +10,7 @@ allocator scores the same everywhere:
            once, whichever trace it is in: the long traces weigh more, as in
            CS:APP's total ops / total seconds)
     u      (U - util_low) / (util_high - util_low), clamped to [0, 1]
-    t      ipo_target / I, clamped to [0, 1]
+    t      (ipo_zero - I) / (ipo_zero - ipo_target), clamped to [0, 1]
     P      util_weight u + (1 - util_weight) t
     points floor(P * the test's points + 1e-9)
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ....errors import UsageError
 
-KEYS = ("util_low", "util_high", "ipo_target", "util_weight", "util_floor")
+KEYS = ("util_low", "util_high", "ipo_target", "ipo_zero", "util_weight", "util_floor")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Thresholds:
     util_low: float
     util_high: float
     ipo_target: float
+    ipo_zero: float
     util_weight: float
     util_floor: float
 
@@ -66,9 +67,9 @@ def thresholds(options: dict) -> Thresholds:
         values[key] = float(value)
     limits = Thresholds(**values)
     if not limits.util_low < limits.util_high <= 1 or limits.util_weight > 1 \
-            or limits.ipo_target <= 0:
+            or not 0 < limits.ipo_target < limits.ipo_zero:
         raise UsageError("malloc lab.toml: [options.scoring] needs util_low < util_high <= 1, "
-                         "util_weight <= 1 and ipo_target > 0")
+                         "util_weight <= 1 and 0 < ipo_target < ipo_zero")
     return limits
 
 
@@ -78,7 +79,7 @@ def index(utils: list[float], instructions: int, ops: int, limits: Thresholds) -
     util = sum(utils) / len(utils) if utils else 0.0
     ipo = instructions / ops if ops else math.inf
     util_part = min(1.0, max(0.0, (util - limits.util_low) / (limits.util_high - limits.util_low)))
-    ipo_part = min(1.0, limits.ipo_target / ipo) if ipo > 0 else 1.0
+    ipo_part = min(1.0, max(0.0, (limits.ipo_zero - ipo) / (limits.ipo_zero - limits.ipo_target)))
     value = limits.util_weight * util_part + (1 - limits.util_weight) * ipo_part
     return Index(util, ipo, util_part, ipo_part, value)
 
