@@ -170,6 +170,6 @@ def _repro(lab, record: dict, submission: Path) -> ReproSession:
     if "damage" in case:
         banner.append(f"The grader damaged the heap after this op ({case['damage']}); here is "
                       f"the clean heap before the op: `finish` runs it, `heap` shows the "
-                      f"blocks, `call mm_checkheap(0)` runs your checker.")
+                      f"blocks your mm_checkheap should have checked.")
     dbg, said = open_at_op(program, trace, Settings(check_heap=bool(case.get("check_heap"))), op)
     return ReproSession(banner + [said], kernel_call=dbg)
