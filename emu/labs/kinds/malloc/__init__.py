@@ -23,6 +23,7 @@ from ....malloclab.build import build_lab
 from ....malloclab.image import Settings
 from ....malloclab.lab import Lab
 from ....malloclab.traces import Trace, parse_trace
+from ...results import Standing
 from ...variants import handout_variant
 from ..base import LabKind, ReproSession, SubmissionError
 from . import scoring
@@ -80,6 +81,18 @@ class MallocKind(LabKind):
                          for d in params["damage"]]
         return Prepared(program, public, hidden, large, scoring.thresholds(lab.config.options),
                         budget, public_damage, hidden_damage, submission)
+
+    def standings(self, prepared: Prepared) -> list[Standing]:
+        """The leaderboard: mean utilization and instructions per op on the
+        public traces, when all of them replay correctly (the runs are the
+        performance test's, remembered)."""
+        results = [prepared.runs.get((t.name, False)) for t in prepared.public]
+        if not all(r is not None and r.valid for r in results):
+            return []
+        index = scoring.index([r.util for r in results], sum(sum(r.insns) for r in results),
+                              sum(r.ops for r in results), prepared.limits)
+        return [Standing("utilization (%)", round(100 * index.util, 2), "desc"),
+                Standing("instructions per op", round(index.ipo, 1), "asc")]
 
     def repro(self, lab, record: dict, submission: Path) -> ReproSession:
         return _repro(lab, record, submission)

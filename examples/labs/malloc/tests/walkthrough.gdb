@@ -1,6 +1,5 @@
 # A walk through one op of your allocator in emu debug.
 #   emu lab repro public-correctness -x tests/walkthrough.gdb
-#   emu malloclab mm.c tests/binary.rep --debug 40 -ex "source tests/walkthrough.gdb"
 # The session starts at the first instruction of the allocator call the op
 # makes (mm_malloc, mm_free or mm_realloc). Each line can be typed at (emu).
 # who called us, and with what (rdi: the size or the pointer)
