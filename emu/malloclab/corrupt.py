@@ -290,5 +290,5 @@ def _verdict(kind: str, trace: Trace, results, outcome, done: dict) -> Corruptio
     if results.status == STATUS_OK:
         return CorruptionResult(kind, "not-injected", None, message=(
             f"the heap never held a block this damage needs ({kind}); not counted against you"))
-    return CorruptionResult(kind, "broken", op, message=(
-        f"the trace failed before the damage: {results.message or 'the allocator crashed'}"))
+    why = results.message or (outcome.message or "the allocator crashed").splitlines()[0]
+    return CorruptionResult(kind, "broken", op, message=f"the trace failed before the damage: {why}")
