@@ -41,6 +41,7 @@ from .traces import Trace
 KINDS = ("allocated-bit", "size", "footer", "unlink", "adjacent-free", "outside-pointer")
 SIZE_BUMP = 32                       # what a damaged size grows by: still a multiple of 16
 OUTSIDE_GAP = 0x10000                # how far past the break a damaged pointer points
+END_SLACK = 64                       # bytes an allocator may keep after its last block
 CALL_CHECKHEAP = 6
 
 
@@ -79,7 +80,19 @@ class HeapView:
         self.free = [b for b in self.blocks if b.state == FREE]
         self.allocated = [b for b in self.blocks if b.state == ALLOCATED and b.payload in live]
         self.by_payload = {b.payload: b for b in self.blocks}
-        self.problem = next((b.note for b in self.blocks if b.state == CORRUPT), "")
+        self.problem = next((b.note for b in self.blocks if b.state == CORRUPT), "") \
+            or self._short_walk()
+
+    def _short_walk(self) -> str:
+        """Why the walk is not the whole heap, or "": it must reach the epilogue
+        within END_SLACK bytes of the heap's end (a wrong first_header reads a
+        size of 0 early, which would look like an empty heap)."""
+        end = self.blocks[-1].address + self.blocks[-1].size if self.blocks else \
+            self.lo + self.layout.first_header
+        if end + self.layout.header_bytes + END_SLACK >= self.hi:
+            return ""
+        return (f"the walk from mem_heap_lo + {self.layout.first_header} stops at {end:#x} "
+                f"(a size of 0), {self.hi - end} bytes before the heap's end at {self.hi:#x}")
 
     def _read(self, address: int, length: int) -> bytes:
         data = self.process.read(address, length)

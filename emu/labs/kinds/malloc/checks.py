@@ -117,7 +117,7 @@ def check_large_heap(spec, prepared: Prepared) -> Outcome:
 def check_checkheap_clean(spec, prepared: Prepared) -> Outcome:
     """mm_checkheap after every op of each public trace that replays correctly."""
     if prepared.lab.program.signatures.checkheap_returns is None:
-        return none("mm.c defines no mm_checkheap: write `bool mm_checkheap(int lineno)` "
+        return none("your allocator defines no mm_checkheap: write `bool mm_checkheap(int lineno)` "
                     "(true when the heap is consistent)")
     correct = [t for t in prepared.public if prepared.result(t).valid]
     if not correct:
@@ -191,7 +191,7 @@ def kind_for(slot: int, seed: str, layout) -> str:
 def _damages(spec, prepared: Prepared, plan: list[dict]) -> Outcome:
     layout = prepared.lab.program.layout
     if prepared.lab.program.signatures.checkheap_returns is None:
-        return none("mm.c defines no mm_checkheap, so nothing can catch the damage")
+        return none("your allocator defines no mm_checkheap, so nothing can catch the damage")
     if layout is None:
         return none("no mm.layout.toml: declare your block layout so the grader can damage "
                     "your heap where your metadata is (see the README)")
