@@ -35,6 +35,7 @@ from ..errors import UnmappedAccess
 from ..heap import ALLOCATED, CORRUPT, FREE, Memory, heap_bounds
 from .image import (BLOCK_BYTES, HEADER, STATUS_CAUGHT, STATUS_FALSE_ALARM, STATUS_MISSED,
                     STATUS_OK, Settings, unpack_results)
+from .lab import BUDGET, LAB_BASE
 from .layout import HeapLayout, declared_walker
 from .traces import Trace
 
@@ -230,7 +231,6 @@ def run_corruption(lab, trace: Trace, kind: str, from_op: int, rng, *, align: in
     """Replay `trace` with `lab` (an emu.malloclab.lab.Lab whose program has a
     declared layout) and test its mm_checkheap against damage `kind` at the
     first op from `from_op` on where the heap allows it."""
-    from .lab import BUDGET, LAB_BASE        # lab.py imports the driver's pieces; no cycle at load
     layout = lab.program.layout
     runner = lab.start(trace, Settings(align=align, corrupt_from=from_op))
     machine, process = runner.machine, runner.process
@@ -267,7 +267,6 @@ def run_corruption(lab, trace: Trace, kind: str, from_op: int, rng, *, align: in
 
 def _live(process, trace: Trace) -> set[int]:
     """The payloads the driver holds now (struct block per id in the image)."""
-    from .lab import LAB_BASE
     header = HEADER.unpack(process.read(LAB_BASE, HEADER.size))
     data = process.read(LAB_BASE + header[6], BLOCK_BYTES * trace.num_ids) or b""
     return {int.from_bytes(data[i:i + 8], "little") for i in range(0, len(data), BLOCK_BYTES)} - {0}

@@ -198,3 +198,12 @@ def test_a_failed_trace_reopens_in_the_debugger_at_its_op(gradings):
     dbg = session.kernel_call
     assert dbg.describe(dbg.machine.reg("rip")).startswith("mm_realloc")
     dbg.runner.finish()
+
+
+def test_a_wrong_layout_declaration_is_one_line_naming_the_file_and_key(tmp_path):
+    folder = submission(tmp_path / "layout", LAB.solution)
+    (folder / "mm.layout.toml").write_text("first_header = 8\nheader_bytes = 6\n"
+                                           "size_mask = 0xfffffff0\nallocated_bit = 1\n")
+    report = grade(LAB, folder, public_variant("malloc", 1), hidden=False)
+    assert not report.gradable
+    assert report.format_errors == ["mm.layout.toml:2: header_bytes must be 4 or 8, found 6"]

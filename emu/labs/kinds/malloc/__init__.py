@@ -23,6 +23,7 @@ from ....malloclab.build import build_lab
 from ....malloclab.image import Settings
 from ....malloclab.lab import Lab
 from ....malloclab.traces import Trace, parse_trace
+from ...prng import Prng
 from ...results import Standing
 from ...variants import handout_variant
 from ..base import LabKind, ReproSession, SubmissionError
@@ -108,7 +109,6 @@ def _whole(knobs: dict, key: str) -> int:
 
 def _own_text(params: dict) -> str:
     own = params["yours"]
-    from ...prng import Prng
     return generate_text(own["family"], Prng.from_bytes(bytes.fromhex(own["seed"])), own["ops"])
 
 
@@ -165,7 +165,7 @@ def _hidden(config, variant):
 # -- repro -----------------------------------------------------------------------------------
 
 def _repro(lab, record: dict, submission: Path) -> ReproSession:
-    from ....malloclab.debugging import open_at_op
+    from ....malloclab.debugging import open_at_op      # the debugger loads for repro only
     case = record["case"]
     variant = handout_variant(record["variant"])
     params = MallocKind().draw_params(lab.config, variant)
