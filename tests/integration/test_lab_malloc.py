@@ -207,3 +207,27 @@ def test_a_wrong_layout_declaration_is_one_line_naming_the_file_and_key(tmp_path
     report = grade(LAB, folder, public_variant("malloc", 1), hidden=False)
     assert not report.gradable
     assert report.format_errors == ["mm.layout.toml:2: header_bytes must be 4 or 8, found 6"]
+
+
+def test_prairielearns_grader_marks_a_syntax_error_not_gradable_in_a_fake_grade_tree(tmp_path):
+    """The platform's own entrypoint (examples/labs/platforms/prairielearn/run.sh)."""
+    import os
+    import subprocess
+    import sys
+    from tests.conftest import EXAMPLES
+    root = tmp_path / "grade"
+    server = root / "serverFilesCourse" / "emu"
+    server.mkdir(parents=True)
+    shutil.copy(EXAMPLES / "labs" / "platforms" / "prairielearn" / "run.sh", server)
+    (server / "course.key").write_text(KEY.decode())
+    write_handout(LAB, student_variant("malloc", "ada@example.edu", KEY), root / "student")
+    source = root / "student" / "mm.c"
+    source.write_text(source.read_text().replace("int mm_init(void)\n{", "int mm_init(void)\n{ x", 1))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMU_LAB_KEY")}
+    env |= {"GRADE_ROOT": str(root),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    subprocess.run([str(server / "run.sh"), "malloc"], env=env, capture_output=True, text=True,
+                   timeout=300, check=True)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["gradable"] is False and "score" not in results
+    assert any(e.startswith("mm.c:") and "error" in e for e in results["format_errors"])
