@@ -59,3 +59,14 @@ def test_a_layout_that_does_not_fit_the_heap_is_named(tmp_path):
     result = run_corruption(lab, TRACE, "size", 60, Prng.from_bytes(b"x"))
     assert result.verdict == "layout-mismatch"
     assert "does not walk with your mm.layout.toml" in result.message
+
+
+def test_a_checker_that_follows_a_wild_pointer_crashes_and_is_told_why(tmp_path):
+    lab = allocator(tmp_path, lambda text: text.replace(
+        "            if (!in_heap(bp) || (uintptr_t)bp % ALIGNMENT)\n"
+        "                return complain(\"a free-list pointer points outside the heap\", bp);\n",
+        "            (void)in_heap;\n"))
+    result = run_corruption(lab, TRACE, "outside-pointer", 60, Prng.from_bytes(b"wild"))
+    assert result.verdict == "crashed", result.message
+    assert "mm_checkheap crashed after the grader pointed the next pointer" in result.message
+    assert "Check a pointer lies in the heap before following it" in result.message
