@@ -231,3 +231,13 @@ def test_prairielearns_grader_marks_a_syntax_error_not_gradable_in_a_fake_grade_
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["gradable"] is False and "score" not in results
     assert any(e.startswith("mm.c:") and "error" in e for e in results["format_errors"])
+
+
+def test_a_public_variant_is_pinned():
+    """A seed's trace and damage plan never change unnoticed (the PRNG, the draws)."""
+    params = MallocKind().draw_params(LAB.config, public_variant("malloc", 7))
+    assert params["yours"] == {"family": "random", "ops": 600,
+                               "seed": "f89f704349eb9b42f94dcc3dc5238ee0"}
+    assert [(d["slot"], d["trace"], d["at"]) for d in params["damage"]] == [
+        (0, "random", 256), (1, "yours", 515), (2, "yours", 352), (3, "yours", 513),
+        (4, "program", 589)]
