@@ -82,7 +82,7 @@ class HeapView:
         self.allocated = [b for b in self.blocks if b.state == ALLOCATED and b.payload in live]
         self.by_payload = {b.payload: b for b in self.blocks}
         self.problem = next((b.note for b in self.blocks if b.state == CORRUPT), "") \
-            or self._short_walk()
+            or self._short_walk() or self._footers_as_declared()
 
     def _short_walk(self) -> str:
         """Why the walk is not the whole heap, or "": it must reach the epilogue
@@ -100,6 +100,21 @@ class HeapView:
         if data is None:
             raise UnmappedAccess(address)
         return data
+
+    def _footers_as_declared(self) -> str:
+        """Why the free blocks' last words contradict `footers`, or "": declared
+        footers must copy the header; undeclared ones must not all do so (a
+        layout that hides its footers would be spared the tag damages)."""
+        width = self.layout.header_bytes
+        copies = [self.word(self.layout.footer_of(b.address, b.size), width) == self.header(b)
+                  for b in self.free]
+        if self.layout.footers != "none" and not all(copies):
+            block = self.free[copies.index(False)]
+            return (f"footers = \"{self.layout.footers}\", but the free block at "
+                    f"{block.address:#x} does not end with a copy of its header")
+        if self.layout.footers == "none" and len(copies) >= 2 and all(copies):
+            return "every free block ends with a copy of its header: declare your footers"
+        return ""
 
     def word(self, address: int, width: int = 8) -> int:
         return int.from_bytes(self._read(address, width), "little")

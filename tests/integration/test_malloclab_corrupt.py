@@ -70,3 +70,11 @@ def test_a_checker_that_follows_a_wild_pointer_crashes_and_is_told_why(tmp_path)
     assert result.verdict == "crashed", result.message
     assert "mm_checkheap crashed after the grader pointed the next pointer" in result.message
     assert "Check a pointer lies in the heap before following it" in result.message
+
+
+def test_footers_must_be_declared_as_they_are(tmp_path):
+    lab = allocator(tmp_path, layout_edit=lambda text: text.replace('footers = "all"',
+                                                                    'footers = "none"'))
+    result = run_corruption(lab, TRACE, "adjacent-free", 60, Prng.from_bytes(b"x"))
+    assert result.verdict == "layout-mismatch"
+    assert "declare your footers" in result.message
