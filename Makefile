@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench fuzz clean
+.PHONY: run test test-all bench fuzz clean
 N      ?= 100000
 
 $(STAMP): pyproject.toml
@@ -20,6 +20,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+test-all: $(STAMP)
+	EMU_ALL_TRACES=1 $(BIN)/python -m pytest
 
 fuzz: $(STAMP)
 	EMU_FUZZ_TOTAL=$(N) $(BIN)/python -m pytest tests/fuzz -q -p no:cacheprovider

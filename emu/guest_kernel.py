@@ -28,7 +28,9 @@ just before the `ret` runs, and leaves its result in rax:
 
 A lab may withhold services (`withheld`: name -> why): a routine that calls
 one is a kernel oops saying why (the lazy lab withholds kernel_demand_page,
-which would do the lab's work).
+which would do the lab's work). With `junk_frames`, kernel_alloc_frame hands
+out frames full of junk (0x05 bytes, as xv6's kalloc leaves them), so a
+routine must zero what it allocates (the lazy lab: `--junk-frames`).
 
 Translations are cached as on hardware. `invlpg` and writes to CR3 inside the
 routines are found when the file is loaded (every instruction is decoded) and
@@ -66,6 +68,7 @@ SERVICE_SPACING = 16
 MAX_SYSCALL = 1023
 DEFAULT_BUDGET = 10_000_000          # instructions per routine call
 LOG_LIMIT = 256                      # bytes of a kernel_log line
+JUNK_FRAME = b"\x05" * PAGE_4K       # what kernel_alloc_frame gives with junk_frames
 VMA_SHARED = 1
 EMU_VMA = struct.Struct("<QQQQ")     # struct emu_vma
 
@@ -103,8 +106,9 @@ class GuestKernel:
 
     def __init__(self, machine, path: str, symbols: dict[str, int], code: list[tuple[int, bytes]],
                  on_fault: str | None, syscalls: dict[int, str], budget: int,
-                 withheld: dict[str, str] | None = None):
+                 withheld: dict[str, str] | None = None, junk_frames: bool = False):
         self.machine = machine
+        self.junk_frames = junk_frames
         self.path = path
         self.symbols = SymbolTable()
         for name, value in symbols.items():
@@ -124,11 +128,12 @@ class GuestKernel:
     @classmethod
     def load(cls, machine, path, *, on_fault: str | None = None,
              syscalls: dict[int, str] | None = None, budget: int = DEFAULT_BUDGET,
-             cc: str | None = None, withheld: dict[str, str] | None = None) -> "GuestKernel":
+             cc: str | None = None, withheld: dict[str, str] | None = None,
+             junk_frames: bool = False) -> "GuestKernel":
         """Assemble or compile `path` into the kernel half. UsageError (unknown
         symbol, bad syscall number, an unknown withheld service), AssemblyError
         or CompileError. `withheld` maps a service's name to why a routine may
-        not call it here."""
+        not call it here; `junk_frames` makes kernel_alloc_frame leave junk."""
         if getattr(machine, "guest_kernel", None) is not None:
             raise UsageError("one --kernel file per machine")
         syscalls = dict(syscalls or {})
@@ -144,7 +149,8 @@ class GuestKernel:
             symbols, code = _compile(machine, path, cc)
         else:
             symbols, code = _assemble(machine, path)
-        return cls(machine, str(path), symbols, code, on_fault, syscalls, budget, withheld)
+        return cls(machine, str(path), symbols, code, on_fault, syscalls, budget, withheld,
+                   junk_frames)
 
     def _routine(self, name: str) -> Routine:
         address = self.symbols.get(name)
@@ -175,7 +181,10 @@ class GuestKernel:
         self.machine.set_reg("rax", value & U64)
 
     def _kernel_alloc_frame(self, _address) -> None:
-        self._result(self.machine.frames.alloc())
+        frame = self.machine.frames.alloc()
+        if frame and self.junk_frames:
+            self.machine.ram.write(frame, JUNK_FRAME)
+        self._result(frame)
 
     def _kernel_free_frame(self, _address) -> None:
         frame = self.machine.reg("rdi")

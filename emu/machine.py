@@ -236,8 +236,11 @@ class Machine:
             self.code_changed()
 
     def drop_translation(self, address: int) -> None:
-        """Forget code translated at `address` (a breakpoint changes what runs there)."""
-        self._uc.ctl_remove_cache(address, address + 1)
+        """Forget code translated at `address` (a breakpoint changes what runs there).
+        Unicorn takes an exclusive end, so the last byte of the address space
+        (where no instruction fits anyway) is left alone."""
+        if address < U64:
+            self._uc.ctl_remove_cache(address, address + 1)
 
     def code_changed(self) -> None:
         """Forget all translated code (the host wrote bytes that may be code)."""

@@ -4,7 +4,7 @@ The user half of an x86-64 address space, as this kernel lays it out (like
 Linux without randomization):
 
     0x7ffffffff000  STACK_TOP      top of the stack, which grows down
-    0x7ffffefff000                 STACK_TOP - STACK_LIMIT: lowest stack page
+    0x7fffff7ff000                 STACK_TOP - STACK_LIMIT: lowest stack page
     0x7ffff7fff000  MMAP_BASE      mmap areas are placed top-down below this
           ...
                     brk            the program break: [heap] grows up to it

@@ -106,7 +106,8 @@ def echo_output(fd: int, data: bytes) -> None:
 
 
 def add_kernel_options(parser) -> None:
-    """--kernel FILE, --on-fault SYMBOL, --syscall N=SYMBOL, --kernel-budget, --quantum."""
+    """--kernel FILE, --on-fault SYMBOL, --syscall N=SYMBOL, --junk-frames, --kernel-budget,
+    --quantum."""
     parser.add_argument("--kernel", metavar="FILE.asm|FILE.c",
                         help="kernel routines to load into the kernel half (see --on-fault, "
                              "--syscall and asm/kernel/emu_kernel.h)")
@@ -114,6 +115,9 @@ def add_kernel_options(parser) -> None:
                         help="the --kernel routine that takes every user page fault")
     parser.add_argument("--syscall", action="append", default=[], metavar="N=SYMBOL",
                         help="system call N goes to the --kernel routine SYMBOL (repeatable)")
+    parser.add_argument("--junk-frames", action="store_true",
+                        help="kernel_alloc_frame gives frames full of junk (0x05), as xv6's "
+                             "kalloc: the routine must zero them (the lazy lab)")
     parser.add_argument("--kernel-budget", type=int_in(1, MAX_INSTRUCTIONS), default=10_000_000,
                         metavar="N", help="instructions a routine may run per call "
                                           "(default 10,000,000)")
@@ -141,4 +145,5 @@ def guest_kernel(args, machine):
         if not sep or not symbol.strip():
             raise UsageError(f"--syscall {text}: expected N=SYMBOL, e.g. 451=sys_pgaccess")
     return GuestKernel.load(machine, args.kernel, on_fault=args.on_fault, syscalls=syscalls,
-                            budget=args.kernel_budget, cc=args.cc)
+                            budget=args.kernel_budget, cc=args.cc,
+                            junk_frames=getattr(args, "junk_frames", False))

@@ -193,6 +193,9 @@ def _run_repro(args) -> int:
         options.commands = session.commands + script + args.commands
         options.batch, options.libc, options.link = args.batch, session.libc, session.link
         options.guest_args = session.argv
+        if session.kernel is not None:
+            options.kernel, options.on_fault = str(session.kernel), session.on_fault
+            options.junk_frames = session.junk_frames
         return debug.run(options)
     repl = Repl(session.kernel_call)
     repl.started = True

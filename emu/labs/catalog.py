@@ -8,12 +8,21 @@
       instructor/    never copied: the reference solution and the wrong
                      solutions the tests are checked against
 
+A wrong solution is a folder instructor/wrong/NAME/ holding expect.toml (why
+it is wrong, the seed, the tests it must fail, a word of the first failure's
+message) and the bug itself: `[[edit]]` tables (file, find, replace: text of
+the reference solution that occurs exactly once, and what it becomes) and any
+files that replace the reference's whole. Edits keep the bug readable as a
+change; a rewritten file is kept whole.
+
 $EMU_LABS_DIR points at another folder of labs (a course's own).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -61,6 +70,24 @@ class Lab:
     def wrong_solutions(self) -> list[Path]:
         folder = self.root / INSTRUCTOR / "wrong"
         return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+    def wrong_submission(self, wrong: Path, folder: Path) -> Path:
+        """Write wrong solution `wrong` into `folder` as a student would hand it
+        in: the reference solution, its [[edit]]s applied, its own files on top."""
+        folder.mkdir(parents=True)
+        for source in (self.solution, wrong):
+            for path in source.iterdir():
+                if path.name != "expect.toml":
+                    shutil.copy(path, folder / path.name)
+        expect = wrong / "expect.toml"
+        for number, edit in enumerate(tomllib.loads(expect.read_text()).get("edit", []), 1):
+            target = folder / edit["file"]
+            text = target.read_text()
+            if text.count(edit["find"]) != 1:
+                raise UsageError(f"{expect}: edit {number}: its find text occurs "
+                                 f"{text.count(edit['find'])} times in {edit['file']}, not once")
+            target.write_text(text.replace(edit["find"], edit["replace"]))
+        return folder
 
 
 def lab_names() -> list[str]:

@@ -220,6 +220,9 @@ def test_malformed_packets_get_errors_and_serving_goes_on():
         assert s.gdb.request(b"Gabcd") == b"E01"
         assert s.gdb.request(b"M1000,4:00") == b"E01"               # 4 bytes promised, 1 given
         assert s.gdb.request(b"Z0,xyz,1") == b"E01"
+        assert s.gdb.request(b"Z0,ffffffffffffffff,10") == b"OK"    # never hit, as in gdbserver
+        assert s.gdb.request(b"z0,ffffffffffffffff,10") == b"OK"
+        assert s.gdb.request(b"Z2,fffffffffffffffc,8").startswith((b"OK", b"E"))
         assert s.gdb.request(b"vCont;q") == b"E01"
         assert s.gdb.request(b"qRcmd,zz") == b"E01"
         assert s.gdb.request(b"?").startswith(b"T05")

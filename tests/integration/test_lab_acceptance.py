@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from emu.errors import UsageError
 from emu.labs.catalog import lab_names, load_lab
 from emu.labs.handout import handout_files, write_handout
 from emu.labs.runner import grade
 from emu.labs.variants import public_variant, student_variant
 
 KEY = b"acceptance-test-course-key-0123456789"
-LABS = ("pagewalk", "memmap", "bomb")
+LABS = ("pagewalk", "memmap", "bomb", "adbits")
 
 
 def test_the_labs_are_the_three_of_this_issue():
@@ -33,16 +34,6 @@ def reference_submission(lab, variant, folder: Path) -> Path:
     if "answers.txt" in lab.config.submit:
         params = lab.kind.draw_params(lab.config, variant)
         (folder / "answers.txt").write_text("\n".join(lab.kind.solve(lab, variant, params)) + "\n")
-    return folder
-
-
-def wrong_submission(lab, wrong: Path, folder: Path) -> Path:
-    """The reference solution with the wrong solution's files on top."""
-    folder.mkdir(parents=True)
-    for source in (lab.solution, wrong):
-        for path in source.iterdir():
-            if path.name != "expect.toml":
-                shutil.copy(path, folder / path.name)
     return folder
 
 
@@ -75,12 +66,22 @@ def test_every_lab_has_at_least_three_wrong_solutions():
         assert len(load_lab(name).wrong_solutions()) >= 3, name
 
 
+def test_a_wrong_solution_whose_edit_no_longer_matches_is_one_clear_error(tmp_path):
+    lab = load_lab("pagewalk")
+    (tmp_path / "stale").mkdir()
+    (tmp_path / "stale" / "expect.toml").write_text(
+        'seed = 1\nfails = []\nmessage = ""\n'
+        '[[edit]]\nfile = "walk.asm"\nfind = "no such line"\nreplace = ""\n')
+    with pytest.raises(UsageError, match="edit 1: its find text occurs 0 times in walk.asm"):
+        lab.wrong_submission(tmp_path / "stale", tmp_path / "sub")
+
+
 @pytest.mark.parametrize("name,wrong", WRONG, ids=[f"{n}/{w}" for n, w in WRONG])
 def test_each_wrong_solution_loses_exactly_the_points_of_its_tests(name, wrong, tmp_path):
     lab = load_lab(name)
     folder = lab.root / "instructor" / "wrong" / wrong
     expect = tomllib.loads((folder / "expect.toml").read_text())
-    report = grade(lab, wrong_submission(lab, folder, tmp_path / "sub"),
+    report = grade(lab, lab.wrong_submission(folder, tmp_path / "sub"),
                    public_variant(name, expect["seed"]), hidden=True)
     failed = [t for t in report.failures()]
     assert [t.name for t in failed] == expect["fails"]

@@ -70,10 +70,11 @@ def test_check_runs_the_public_tests_and_saves_each_failure(tmp_path):
 
 def test_repro_opens_emu_debug_on_the_failing_kernel_call(tmp_path):
     emu("lab", "init", "memmap", "--seed", "3", "--dir", tmp_path / "h")
-    wrong = load_lab("memmap").root / "instructor" / "wrong" / "skips-entry-1"
-    for routine in load_lab("memmap").solution.glob("*.asm"):
+    lab = load_lab("memmap")
+    wrong = lab.wrong_submission(lab.root / "instructor" / "wrong" / "skips-entry-1",
+                                 tmp_path / "wrong")
+    for routine in wrong.glob("*.asm"):
         shutil.copy(routine, tmp_path / "h")
-    shutil.copy(wrong / "os_mem_allocate.asm", tmp_path / "h")
     emu("lab", "check", cwd=tmp_path / "h")
     proc = emu("lab", "repro", "entries-0-and-1", "-x", "tests/walkthrough.gdb", "--batch",
                cwd=tmp_path / "h")
@@ -87,8 +88,10 @@ def test_repro_opens_emu_debug_on_the_failing_kernel_call(tmp_path):
 
 def test_repro_of_a_user_program_walks_the_students_tables(tmp_path):
     emu("lab", "init", "pagewalk", "--seed", "3", "--dir", tmp_path / "h")
-    shutil.copy(load_lab("pagewalk").root / "instructor" / "wrong" / "tables-without-us" /
-                "map_page.asm", tmp_path / "h")
+    lab = load_lab("pagewalk")
+    wrong = lab.wrong_submission(lab.root / "instructor" / "wrong" / "tables-without-us",
+                                 tmp_path / "wrong")
+    shutil.copy(wrong / "map_page.asm", tmp_path / "h")
     emu("lab", "check", cwd=tmp_path / "h")
     proc = emu("lab", "repro", "map-user-program", "-x", "tests/program.gdb", "--batch",
                cwd=tmp_path / "h")

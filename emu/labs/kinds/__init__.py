@@ -3,6 +3,8 @@
     pagewalk   page tables: a quiz, walk() in asm, map_page() in asm
     memmap     the os_MemoryMap routines in asm, against the kernel's model
     bomb       memory forensics with emu debug: answers about one's own run
+    lazy       the page-fault handler in asm: lazy allocation, stack growth
+    cow        the page-fault handler in asm: copy-on-write after the kernel's fork
     malloc     mm.c and its heap checker: traces, utilization, instructions
 
 A new kind (the malloc lab, the kernel labs of issue 14) is a new module with
@@ -13,7 +15,10 @@ names it.
 from __future__ import annotations
 
 from ...errors import UsageError
+from .adbits import AdbitsKind
 from .bomb import BombKind
+from .cow import CowKind
+from .lazy import LazyKind
 from .malloc import MallocKind
 from .memmap import MemmapKind
 from .pagewalk import PagewalkKind
@@ -22,6 +27,9 @@ KINDS = {
     "pagewalk": PagewalkKind,
     "memmap": MemmapKind,
     "bomb": BombKind,
+    "adbits": AdbitsKind,
+    "lazy": LazyKind,
+    "cow": CowKind,
     "malloc": MallocKind,
 }
 

@@ -59,7 +59,9 @@ class ReproSession:
 
     Either `program` (a file emu debug loads as a process, as `emu debug
     PROGRAM --libc LIBC --link LINK... -- ARGV` would, with `commands` run
-    first) or `kernel_call` (a debugger on a prepared kernel call) is set."""
+    first, and with `kernel` as its --kernel file, `on_fault` its --on-fault,
+    `junk_frames` its --junk-frames) or `kernel_call` (a debugger on a
+    prepared kernel call) is set."""
     banner: list[str]
     program: Path | None = None
     commands: list[str] = field(default_factory=list)
@@ -67,6 +69,9 @@ class ReproSession:
     argv: list[str] = field(default_factory=list)
     libc: str = "runtime"
     link: list[str] = field(default_factory=list)
+    kernel: Path | None = None
+    on_fault: str | None = None
+    junk_frames: bool = False
 
 
 class LabKind:
