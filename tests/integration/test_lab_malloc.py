@@ -106,7 +106,7 @@ def test_there_are_at_least_three_wrong_solutions():
 def test_each_wrong_solution_loses_exactly_the_points_of_its_tests(gradings, wrong):
     folder = LAB.root / "instructor" / "wrong" / wrong
     expect = tomllib.loads((folder / "expect.toml").read_text())
-    sub = submission(gradings.root / f"wrong-{wrong}", LAB.solution, folder)
+    sub = LAB.wrong_submission(folder, gradings.root / f"wrong-{wrong}")
     report = gradings.grade(wrong, sub, public_variant("malloc", expect["seed"]))
     failed = report.failures()
     assert [t.name for t in failed] == expect["fails"], [(t.name, t.message) for t in failed]
