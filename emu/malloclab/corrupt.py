@@ -22,8 +22,9 @@ The damages (each only where the declaration says the data is):
     footer           a free block's footer size grows by 32; its header does not
     unlink           a free block is cut out of its list (its predecessor's next
                      skips it, its successor's prev too): a free block on no list
-    adjacent-free    an allocated block next to a free one is made free (tags,
-                     and on the free block's list): two free blocks side by side
+    adjacent-free    an allocated block next to a free one is made free (tags, and
+                     on a list, after the free block nearest it in size, as its
+                     own class's list would hold it): two free blocks side by side
     outside-pointer  a free block's next pointer points past the end of the heap
 """
 
@@ -213,15 +214,23 @@ def _adjacent_free(view: HeapView, rng) -> str | None:
     if view.layout.footers != "none":
         view.put(view.layout.footer_of(block.address, block.size), tag, view.layout.header_bytes)
     if view.layout.has_lists:
-        after = view.next_of(neighbour)
+        host = _closest_in_size(view.free, block.size)      # likely its own size class's list
+        after = view.next_of(host)
         view.set_next(block, after)
-        view.set_prev(block, neighbour.payload)
-        view.set_next(neighbour, block.payload)
+        view.set_prev(block, host.payload)
+        view.set_next(host, block.payload)
         if after in view.by_payload:
             view.set_prev(view.by_payload[after], block.payload)
-    listed = " and linked it after its neighbour on the free list" if view.layout.has_lists else ""
+    listed = (" and linked it after the free block closest to it in size"
+              if view.layout.has_lists else "")
     return (f"made the allocated block at {block.address:#x} free (tags{listed}): it lies "
             f"next to the free block at {neighbour.address:#x}, uncoalesced")
+
+
+def _closest_in_size(blocks, size: int):
+    """The block whose size is nearest `size` (the lowest address on a tie):
+    a segregated list's class for `size`, as far as the grader can tell."""
+    return min(blocks, key=lambda b: (abs(b.size - size), b.address))
 
 
 def _outside_pointer(view: HeapView, rng) -> str | None:
