@@ -17,9 +17,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from emu.debug.commands.heap import HEAP
 from emu.labs import platforms
 from emu.labs.catalog import load_lab
 from emu.labs.handout import write_handout
@@ -104,6 +106,8 @@ def test_a_failed_trace_reopens_in_the_debugger_at_its_op(tmp_path):
     assert "realloc, op 4 (r 0 132)" in text and "entering mm_realloc" in text
     dbg = session.kernel_call
     assert dbg.describe(dbg.machine.reg("rip")).startswith("mm_realloc")
+    lines = "\n".join(HEAP.run(SimpleNamespace(dbg=dbg), "3"))     # `heap 3` in the session
+    assert "declared layout" in lines and "allocated" in lines      # walked with mm.layout.toml
     dbg.runner.finish()
 
 
