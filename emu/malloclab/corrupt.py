@@ -104,11 +104,13 @@ class HeapView:
 
     def _footers_as_declared(self) -> str:
         """Why the free blocks' last words contradict `footers`, or "": declared
-        footers must copy the header; undeclared ones must not all do so (a
-        layout that hides its footers would be spared the tag damages)."""
+        footers must copy the header's size and allocated bit; undeclared ones
+        must not all do so (a layout that hides its footers would be spared the
+        tag damages)."""
         width = self.layout.header_bytes
-        copies = [self.word(self.layout.footer_of(b.address, b.size), width) == self.header(b)
-                  for b in self.free]
+        kept = self.layout.size_mask | self.layout.allocated_bit    # other bits (CMU's
+        copies = [(self.word(self.layout.footer_of(b.address, b.size), width) ^ self.header(b))
+                  & kept == 0 for b in self.free]                  # prev-alloc) may differ
         if self.layout.footers != "none" and not all(copies):
             block = self.free[copies.index(False)]
             return (f"footers = \"{self.layout.footers}\", but the free block at "
