@@ -303,9 +303,9 @@ def _verdict(kind: str, trace: Trace, results, outcome, done: dict) -> Corruptio
     where = f"op {op} ({trace.ops[op].text()})" if op is not None else ""
     if "mismatch" in done:
         return CorruptionResult(kind, "layout-mismatch", op, message=(
-            f"at {where} the heap does not walk with your mm.layout.toml: {done['mismatch']}. "
-            f"Fix the declaration (first_header, header_bytes, size_mask) so the grader can "
-            f"find your blocks."))
+            f"at {where} the heap does not match your mm.layout.toml: {done['mismatch']}. "
+            f"Fix the declaration (the README's \"Declaring your block layout\") so the "
+            f"grader can find your metadata."))
     if results.status == STATUS_FALSE_ALARM:
         op = results.failed_op
         return CorruptionResult(kind, "false-alarm", op, message=(

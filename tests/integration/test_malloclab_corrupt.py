@@ -58,7 +58,7 @@ def test_a_layout_that_does_not_fit_the_heap_is_named(tmp_path):
                                                                     "first_header = 12"))
     result = run_corruption(lab, TRACE, "size", 60, Prng.from_bytes(b"x"))
     assert result.verdict == "layout-mismatch"
-    assert "does not walk with your mm.layout.toml" in result.message
+    assert "does not match your mm.layout.toml" in result.message
 
 
 def test_a_checker_that_follows_a_wild_pointer_crashes_and_is_told_why(tmp_path):
