@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 from ..errors import UnmappedAccess
 from ..heap import ALLOCATED, CORRUPT, FREE, Memory, heap_bounds
-from .image import (BLOCK_BYTES, HEADER, STATUS_CAUGHT, STATUS_FALSE_ALARM, STATUS_MISSED,
-                    STATUS_OK, Settings, unpack_results)
+from .image import (BLOCK_BYTES, CALLS, HEADER, STATUS_CAUGHT, STATUS_FALSE_ALARM,
+                    STATUS_MISSED, STATUS_OK, Settings, unpack_results)
 from .lab import BUDGET, LAB_BASE
 from .layout import HeapLayout, declared_walker
 from .traces import Trace
@@ -44,7 +44,7 @@ KINDS = ("allocated-bit", "size", "footer", "unlink", "adjacent-free", "outside-
 SIZE_BUMP = 32                       # what a damaged size grows by: still a multiple of 16
 OUTSIDE_GAP = 0x10000                # how far past the break a damaged pointer points
 END_SLACK = 64                       # bytes an allocator may keep after its last block
-CALL_CHECKHEAP = 6
+CALL_CHECKHEAP = next(code for code, name in CALLS.items() if name == "mm_checkheap")
 
 
 def applicable_kinds(layout: HeapLayout) -> list[str]:
