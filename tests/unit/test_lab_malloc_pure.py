@@ -115,3 +115,13 @@ def test_damages_need_what_they_damage():
     assert applicable_kinds(listed) == list(KINDS)
     assert applicable_kinds(implicit) == ["allocated-bit", "size", "footer", "adjacent-free"]
     assert applicable_kinds(bare) == ["adjacent-free"]
+
+
+def test_each_plan_slot_is_its_category_or_a_damage_the_layout_allows():
+    from emu.labs.kinds.malloc.checks import CATEGORIES, kind_for
+    listed = HeapLayout(8, 8, 0xFFFFFFF0, 1, footers="free", next_offset=0, prev_offset=8)
+    implicit = HeapLayout(8, 8, 0xFFFFFFF0, 1, footers="all")
+    seed = "00" * 16
+    assert [kind_for(slot, seed, listed) in CATEGORIES[slot] for slot in range(5)] == [True] * 5
+    assert kind_for(2, seed, implicit) in applicable_kinds(implicit)       # no list to unlink
+    assert kind_for(2, seed, implicit) == kind_for(2, seed, implicit)      # the seed decides
