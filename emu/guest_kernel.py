@@ -53,10 +53,10 @@ from kernel.vma import PROT_EXEC, PROT_READ, PROT_WRITE
 
 from . import disasm
 from .elf import read_kernel_elf
-from .errors import EmuError, UsageError
+from .errors import EmuError, UnmappedAccess, UsageError
 from .faults import SI_KERNEL
 from .paging import (NOT_PRESENT, PAGE_4K, PTE_A, PTE_ADDR_MASK, PTE_D, PTE_NX, PTE_P, PTE_PS,
-                     PTE_RW, PTE_US, U64, page_align_down, page_align_up)
+                     PTE_RW, PTE_US, U64, page_align_down, page_align_up, page_offset)
 from .symbols import SymbolTable
 
 SERVICES = ("kernel_alloc_frame", "kernel_free_frame", "kernel_find_vma", "kernel_signal",
@@ -170,10 +170,13 @@ class GuestKernel:
     def _refuse(self, name: str):
         """A withheld service: calling it is a kernel oops that says why."""
         def refuse(_address) -> None:
-            from .guest_traps import Oops          # guest_traps imports this module
-            self.machine.stop(Oops(f"it called {name}, which is withheld here: "
-                                   f"{self.withheld[name]}"))
+            self._oops(f"it called {name}, which is withheld here: {self.withheld[name]}")
         return refuse
+
+    def _oops(self, why: str) -> None:
+        """End the routine's run with a kernel oops saying `why`."""
+        from .guest_traps import Oops              # guest_traps imports this module
+        self.machine.stop(Oops(why))
 
     def _result(self, value: int) -> None:
         self.machine.set_reg("rax", value & U64)
@@ -199,7 +202,11 @@ class GuestKernel:
             self._result(0)
             return
         record = EMU_VMA.pack(vma.start, vma.end, vma.prot, VMA_SHARED if vma.shared else 0)
-        self.machine.mmu.write_virtual(out, record)
+        try:
+            self.machine.mmu.write_virtual(out, record)
+        except UnmappedAccess:
+            self._oops(f"kernel_find_vma's out pointer {out:#x} is not writable memory")
+            return
         self._result(1)
 
     def _kernel_signal(self, _address) -> None:
@@ -241,8 +248,19 @@ class GuestKernel:
         self._result(0 if verdict is True else 1)
 
     def _kernel_log(self, _address) -> None:
-        text = self.machine.mmu.read_virtual(self.machine.reg("rdi"), LOG_LIMIT)
-        line = text.split(b"\0", 1)[0]
+        """Print the NUL-terminated text at rdi: up to LOG_LIMIT bytes, read a
+        page at a time, so text that ends just before unmapped memory is fine."""
+        vaddr = start = self.machine.reg("rdi")
+        line = b""
+        try:
+            while len(line) < LOG_LIMIT and b"\0" not in line:
+                piece = min(PAGE_4K - page_offset(vaddr), LOG_LIMIT - len(line))
+                line += self.machine.mmu.read_virtual(vaddr, piece)
+                vaddr += piece
+        except UnmappedAccess:
+            self._oops(f"kernel_log's text at {start:#x} runs into unmapped memory")
+            return
+        line = line.split(b"\0", 1)[0]
         if self.process is not None:
             self.process.console.emit(2, b"[kernel] " + line + b"\n")
         self._result(0)

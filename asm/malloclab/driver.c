@@ -25,7 +25,9 @@
  * Hooks for the host, all empty functions at known symbols: lab_sample() every
  * SAMPLE_EVERY ops (heap walks for the plots), lab_pass() between the passes
  * (the counter is attached there), lab_debug_stop() before op DEBUG_OP
- * (`--debug`). lab_fill() and lab_verify() are the byte loops of the checks;
+ * (`--debug`), lab_corrupt() after op DEBUG_OP and later ones with
+ * LAB_CORRUPT (the lab grader damages the heap there, see below).
+ * lab_fill() and lab_verify() are the byte loops of the checks;
  * checking realloc costs as much as the block, which a growing realloc trace
  * makes quadratic, so the host runs them at host speed and returns for them.
  * When a comparison fails, the host lets the guest loop run, and the guest
@@ -121,6 +123,15 @@ HOST_HOOK void lab_pass(uint64_t pass) { __asm__ volatile("" : : "r"(pass) : "me
 HOST_HOOK void lab_debug_stop(uint64_t index) { __asm__ volatile("" : : "r"(index) : "memory"); }
 HOST_HOOK void lab_count_begin(void) { __asm__ volatile("" : : : "memory"); }
 HOST_HOOK void lab_count_end(void) { __asm__ volatile("" : : : "memory"); }
+
+/* 0 unless the host damaged the heap here (its breakpoint returns 1 for us);
+ * the asm hides the constant from the compiler, which would fold it in. */
+HOST_HOOK int lab_corrupt(uint64_t index)
+{
+    int injected = 0;
+    __asm__ volatile("" : "+r"(injected) : "r"(index) : "memory");
+    return injected;
+}
 
 /* The fill byte at offset i of the block of `id` (emu/malloclab/lab.py has the same). */
 static inline unsigned char pattern(uint32_t id, uint64_t i) { return (unsigned char)(id * 131 + i * 7 + 1); }
@@ -254,6 +265,26 @@ static void check_calloc_overflow(void)
              (unsigned long)n, (unsigned long)size, p);
 }
 
+/* The heap-checker test (LAB_CORRUPT): from op DEBUG_OP on, after each op,
+ * mm_checkheap must pass the clean heap; then the host may damage it
+ * (lab_corrupt), and mm_checkheap must notice. The verdict ends the run:
+ * STATUS_CAUGHT, STATUS_MISSED, or STATUS_FALSE_ALARM (a clean heap refused). */
+static void corruption_test(void)
+{
+    const char *problem = lab_heap_problem(lab, op_index + 5);
+    if (problem) {
+        snprintf(lab->message, sizeof lab->message, "mm_checkheap %s on a clean heap", problem);
+        lab->failed_op = op_index, lab->status = STATUS_FALSE_ALARM;
+        exit(0);
+    }
+    if (!lab_corrupt(op_index))
+        return;
+    problem = lab_heap_problem(lab, op_index + 5);
+    lab->failed_op = op_index;
+    lab->status = problem ? STATUS_CAUGHT : STATUS_MISSED;
+    exit(0);
+}
+
 static void check_pass(void)
 {
     lab->pass = 1;
@@ -263,7 +294,7 @@ static void check_pass(void)
         struct op *o = &ops[op_index];
         struct block *b = &blocks[o->id];
         lab->op = op_index;
-        if (op_index == lab->debug_op)
+        if (op_index == lab->debug_op && !(lab->flags & LAB_CORRUPT))
             lab_debug_stop(op_index);
         if (o->kind == OP_ALLOC)
             check_alloc(o, b);
@@ -273,6 +304,8 @@ static void check_pass(void)
             check_realloc(o, b);
         addrs[op_index] = (uint64_t)b->p;
         record();
+        if ((lab->flags & LAB_CORRUPT) && op_index >= lab->debug_op)
+            corruption_test();
         if (lab->flags & LAB_CHECK_HEAP) {
             const char *problem = lab_heap_problem(lab, op_index + 5);
             if (problem)

@@ -21,8 +21,9 @@ int mm_checkheap(int arg) __attribute__((weak));
 
 #define LAB_MAGIC 0x4C414246u        /* "FBAL" little-endian: the host's trace, version 2 */
 enum { OP_ALLOC = 0, OP_FREE = 1, OP_REALLOC = 2 };
-enum { STATUS_RUNNING = 0, STATUS_OK = 1, STATUS_FAILED = 2 };
-enum { LAB_CHECK_HEAP = 1, LAB_COUNT = 2 };                       /* lab->flags */
+enum { STATUS_RUNNING = 0, STATUS_OK = 1, STATUS_FAILED = 2,
+       STATUS_CAUGHT = 3, STATUS_MISSED = 4, STATUS_FALSE_ALARM = 5 };   /* LAB_CORRUPT's verdicts */
+enum { LAB_CHECK_HEAP = 1, LAB_COUNT = 2, LAB_CORRUPT = 4 };                       /* lab->flags */
 enum { RET_INT = 0, RET_BOOL = 1, RET_VOID = 2 };                 /* lab->*_returns */
 enum { CALL_NONE, CALL_INIT, CALL_MALLOC, CALL_FREE, CALL_REALLOC, CALL_CALLOC, CALL_CHECKHEAP };
 #define NO_OP (~(uint64_t)0)

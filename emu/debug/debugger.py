@@ -49,6 +49,8 @@ class Debugger(Stepping):
         self._load_kernel = None          # what start() was given: see _new_target
         self._quantum = None
         self.values: list[Value] = []     # the value history
+        self.heap_walker = None           # `heap`'s block walker when mm_name cannot choose
+                                          # one (a malloc-lab student's declared layout)
 
     @classmethod
     def start(cls, path, argv: list[str], *, ram_mib: int = 1024, libc: str = "runtime",

@@ -60,6 +60,7 @@ def grade(lab, submission: Path, variant, *, hidden: bool, on_result=None,
         report.tests.append(result)
         if on_result is not None:
             on_result(report)
+    report.leaderboard = kind.standings(prepared)
     return report
 
 

@@ -18,6 +18,7 @@ from ..debug.source import ProgramInfo
 from ..debug.target import Target
 from .image import Settings
 from .lab import Lab
+from .layout import declared_walker
 from .traces import OP_ALLOC, OP_FREE, Trace
 
 HISTORY = 4096
@@ -40,6 +41,8 @@ def open_at_op(lab: Lab, trace: Trace, settings: Settings, op_index: int) -> tup
     runner = lab.start(trace, Settings(**{**settings.__dict__, "debug_op": op_index}))
     dbg = Debugger(Target(runner, HISTORY), lab.image, ProgramInfo.for_image(lab.image),
                    runner.process.argv)
+    if lab.program.layout is not None:
+        dbg.heap_walker = declared_walker(lab.program.layout)     # `heap` walks its blocks
     dbg.break_at("lab_debug_stop", temporary=True)
     stop = dbg.cont()
     op = trace.ops[op_index]

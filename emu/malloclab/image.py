@@ -30,7 +30,8 @@ MAX_SAMPLE_EVERY = (1 << 32) - 1               # the header field is 32 bits
 NO_OP = (1 << 64) - 1
 
 STATUS_RUNNING, STATUS_OK, STATUS_FAILED = 0, 1, 2
-FLAG_CHECK_HEAP, FLAG_COUNT = 1, 2
+STATUS_CAUGHT, STATUS_MISSED, STATUS_FALSE_ALARM = 3, 4, 5     # corruption verdicts
+FLAG_CHECK_HEAP, FLAG_COUNT, FLAG_CORRUPT = 1, 2, 4
 RET_INT, RET_BOOL, RET_VOID = 0, 1, 2
 CALLS = {1: "mm_init", 2: "mm_malloc", 3: "mm_free", 4: "mm_realloc", 5: "mm_calloc",
          6: "mm_checkheap"}
@@ -45,6 +46,7 @@ class Settings:
     count: bool = False             # count instructions instead of timing
     sample_every: int = 0           # lab_sample() every K ops (heap walks)
     debug_op: int | None = None     # lab_debug_stop() before this op
+    corrupt_from: int | None = None # the heap-checker test from this op on (corrupt.py)
 
     def __post_init__(self):
         if self.align not in ALIGNMENTS:
@@ -85,12 +87,16 @@ def pack(trace: Trace, settings: Settings = Settings(),
     where = layout(trace)
     image = bytearray(where["total"])
     flags = (FLAG_CHECK_HEAP if settings.check_heap else 0) | (FLAG_COUNT if settings.count else 0)
+    stop_op = settings.debug_op
+    if settings.corrupt_from is not None:
+        flags |= FLAG_CORRUPT
+        stop_op = settings.corrupt_from
     checkheap = signatures.checkheap_returns if signatures.checkheap_returns is not None else RET_INT
     HEADER.pack_into(image, 0, LAB_MAGIC, trace.num_ids, trace.num_ops, settings.sample_every,
                      where["ops"], where["series"], where["blocks"], where["nodes"],
                      where["max_nodes"], where["addrs"], settings.align, flags,
                      signatures.init_returns, checkheap,
-                     NO_OP if settings.debug_op is None else settings.debug_op)
+                     NO_OP if stop_op is None else stop_op)
     for i, op in enumerate(trace.ops):
         OP.pack_into(image, where["ops"] + OP.size * i, op.kind, op.id, op.size)
     return bytes(image)

@@ -122,8 +122,10 @@ class Lab:
         return runner
 
     def run(self, trace: Trace, settings: Settings | None = None, *, sample_every: int = 0,
-            native_counter: bool = True) -> TraceResult:
-        """Replay `trace` in a fresh machine; the first failure makes it invalid."""
+            native_counter: bool = True, budget: Budget | None = None) -> TraceResult:
+        """Replay `trace` in a fresh machine; the first failure makes it invalid.
+        `budget` limits each pass (the lab grader gives instructions, never
+        seconds); running out of it is a failure like a crash."""
         settings = settings or Settings(sample_every=sample_every)
         runner = self.start(trace, settings)
         samples: list[Sample] = []
@@ -133,7 +135,7 @@ class Lab:
         counter = None
         try:
             while runner.alive:
-                request = runner.resume(BUDGET)
+                request = runner.resume(budget or BUDGET)
                 if isinstance(request, _Pass2):
                     runner.machine.remove_hook(pass_hook)
                     counter = self._count(runner, trace, native_counter)

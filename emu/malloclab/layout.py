@@ -19,6 +19,17 @@ project's allocators:
     The walk steps from header to header by the size and stops at a block of
     size 0 (CS:APP's epilogue) or at the break; the first size that makes no
     sense ends it with a "corrupt" block saying why.
+
+Optional keys say more, for the malloc lab's heap-checker test (corrupt.py),
+which damages the heap where the declaration says the metadata is:
+
+    footers = "free"          # "none", "free" (free blocks end with a copy of
+                              # the header) or "all" (every block does)
+    next_offset = 0           # a free block's next-free pointer: bytes from the
+    prev_offset = 8           # payload; 8-byte pointers to the other block's
+                              # payload, 0 ends a list (leave both out for an
+                              # implicit list; prev_offset out for a singly
+                              # linked one)
 """
 
 from __future__ import annotations
@@ -33,6 +44,8 @@ from ..heap import ALLOCATED, CORRUPT, FREE, Block, Memory
 from ..userfiles import read_user_text
 
 KEYS = ("first_header", "header_bytes", "size_mask", "allocated_bit")
+FOOTERS = ("none", "free", "all")
+OPTIONAL = ("footers", "next_offset", "prev_offset")
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,17 @@ class HeapLayout:
     size_mask: int
     allocated_bit: int
     source: str = ""
+    footers: str = "none"
+    next_offset: int | None = None
+    prev_offset: int | None = None
+
+    @property
+    def has_lists(self) -> bool:
+        return self.next_offset is not None
+
+    def footer_of(self, block_address: int, size: int) -> int:
+        """The address of the footer of the block whose header is at block_address."""
+        return block_address + size - self.header_bytes
 
 
 def find_layout(allocator: Path, given=None) -> HeapLayout | None:
@@ -62,10 +86,15 @@ def read_layout(path: Path) -> HeapLayout:
         why = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise UsageError(f"{path}:{line.group(1) if line else 1}: {why}") from None
     for key, value in table.items():
-        if key not in KEYS:
+        if key not in KEYS + OPTIONAL:
             raise UsageError(f"{path}:{_line_of(text, key)}: unknown key '{key}' "
-                             f"(expected {', '.join(KEYS)})")
-        if not isinstance(value, int) or value < 0:
+                             f"(expected {', '.join(KEYS + OPTIONAL)})")
+        if key == "footers":
+            if value not in FOOTERS:
+                raise UsageError(f"{path}:{_line_of(text, key)}: footers must be one of "
+                                 f"{', '.join(FOOTERS)}, found {value!r}")
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise UsageError(f"{path}:{_line_of(text, key)}: {key} must be a non-negative "
                              f"integer, found {value!r}")
     missing = [k for k in KEYS if k not in table]
@@ -74,7 +103,11 @@ def read_layout(path: Path) -> HeapLayout:
     if table["header_bytes"] not in (4, 8):
         raise UsageError(f"{path}:{_line_of(text, 'header_bytes')}: header_bytes must be 4 or "
                          f"8, found {table['header_bytes']}")
-    return HeapLayout(**{k: table[k] for k in KEYS}, source=str(path))
+    if "prev_offset" in table and "next_offset" not in table:
+        raise UsageError(f"{path}:{_line_of(text, 'prev_offset')}: prev_offset needs "
+                         f"next_offset (a list is followed through its next pointers)")
+    return HeapLayout(**{k: table[k] for k in KEYS + OPTIONAL if k in table},
+                      source=str(path))
 
 
 def _line_of(text: str, key: str) -> int:

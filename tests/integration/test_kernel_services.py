@@ -90,3 +90,25 @@ def test_a_child_runs_its_routines_in_kernel_mode_every_time(tmp_path):
         "    return 0;\n}\n")
     proc = emu("run", program, *SERVICES)
     assert proc.stdout == "child 2\nchild 2\nparent 1\n"
+
+
+LOGGER = ("sys_log:\n  jmp kernel_log\n"
+          "sys_vma:\n  mov rsi, 0x10\n  jmp kernel_find_vma\n")
+ENDS_AT_A_PAGE = (                       # "hi" and its NUL in a page's last 3 bytes
+    '#include "emu_syscall.h"\n'
+    "int main(void) {\n"
+    "    char *page = (char *)emu_syscall6(9, 0, 4096, 3, 0x22, -1, 0);\n"
+    "    page[4093] = 'h'; page[4094] = 'i'; page[4095] = 0;\n"
+    "    emu_syscall1(462, page + 4093);\n"
+    "    return emu_syscall1(463, page) == 1 ? 0 : 5;\n}\n")
+
+
+def test_kernel_log_reads_to_the_nul_and_a_bad_out_pointer_is_an_oops(tmp_path):
+    (tmp_path / "log.asm").write_text(LOGGER)
+    (tmp_path / "prog.c").write_text(ENDS_AT_A_PAGE)
+    proc = emu("run", tmp_path / "prog.c", "--kernel", tmp_path / "log.asm",
+               "--syscall", "462=sys_log", "--syscall", "463=sys_vma", ok=False)
+    assert "[kernel] hi\n" in proc.stderr                 # text ends just before unmapped memory
+    assert proc.returncode == 137, proc.stderr            # find_vma's out pointer 0x10: an oops
+    assert "kernel oops in sys_vma" in proc.stderr
+    assert "kernel_find_vma's out pointer 0x10 is not writable memory" in proc.stderr

@@ -18,7 +18,7 @@ from emu.labs.runner import grade
 from emu.labs.variants import public_variant, student_variant
 
 KEY = b"acceptance-test-course-key-0123456789"
-LABS = ("pagewalk", "memmap", "bomb", "adbits")
+LABS = ("pagewalk", "memmap", "bomb", "adbits", "malloc")
 
 
 def test_the_labs_are_the_three_of_this_issue():

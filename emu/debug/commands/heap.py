@@ -13,7 +13,8 @@ def _heap(repl, args: str):
         raise CommandError(f"heap: '{text}' is not a number of blocks") from None
     dbg = repl.dbg
     space = dbg.runner.aspace
-    walk = walk_heap(dbg.target.read, dbg.image.symbols, space.brk_start, space.brk)
+    walk = walk_heap(dbg.target.read, dbg.image.symbols, space.brk_start, space.brk,
+                     dbg.heap_walker)
     first, end = page_align_down(walk.start), page_align_up(walk.end)
     resident = sum(1 for _ in space.tables.leaves(space.root, first, end - first,
                                                  split=False)) if walk.end > walk.start else 0

@@ -5,6 +5,7 @@
     bomb       memory forensics with emu debug: answers about one's own run
     lazy       the page-fault handler in asm: lazy allocation, stack growth
     cow        the page-fault handler in asm: copy-on-write after the kernel's fork
+    malloc     mm.c and its heap checker: traces, utilization, instructions
 
 A new kind (the malloc lab, the kernel labs of issue 14) is a new module with
 a LabKind subclass (see base.py) and one line in KINDS; lab.toml's `kind`
@@ -18,6 +19,7 @@ from .adbits import AdbitsKind
 from .bomb import BombKind
 from .cow import CowKind
 from .lazy import LazyKind
+from .malloc import MallocKind
 from .memmap import MemmapKind
 from .pagewalk import PagewalkKind
 
@@ -28,6 +30,7 @@ KINDS = {
     "adbits": AdbitsKind,
     "lazy": LazyKind,
     "cow": CowKind,
+    "malloc": MallocKind,
 }
 
 

@@ -105,6 +105,11 @@ class LabKind:
             raise UsageError(f"the {self.name} checker has no test '{spec.name}'")
         return check(spec, prepared)
 
+    def standings(self, prepared) -> list:
+        """Leaderboard columns (results.Standing) once every test has run;
+        most labs rank nothing."""
+        return []
+
     def solve(self, lab, variant, params) -> list[str]:
         """The answers for a variant, as lines (only for public seeds)."""
         return ["This lab has no answers to print: its parts are programs."]
