@@ -222,18 +222,6 @@ class KernelRun:
             chunks_changed=self.machine.memory_map.snapshot() != memory_map)
 
 
-def leak_message(outcome: RunOutcome) -> str:
-    """What a leak looks like to the student, or '' when there is none."""
-    if not outcome.leaked:
-        return ""
-    frames = outcome.frames_left
-    return (f"after every process had exited, {frames} frame{'s' * (frames != 1)} "
-            f"{'was' if frames == 1 else 'were'} still in use "
-            f"(a frame allocated and never linked in, or a reference never dropped)"
-            if frames else "after every process had exited, the os_MemoryMap still differs "
-                           "from the boot's")
-
-
 # -- emu lab repro -------------------------------------------------------------------------
 
 class LabDebugger(Debugger):
