@@ -192,6 +192,7 @@ class LazyKind(LabKind):
         try:
             GuestKernel.load(Machine(ram_mib=16), mine / source.name, on_fault=ENTRY)
         except EmuError as exc:
+            work_dir.cleanup()                  # no Prepared will own it
             raise SubmissionError(str(exc).replace(str(mine / source.name), source.name)
                                   .splitlines()) from None
         budgets = {"run": lab.config.budget("run"), "handler": lab.config.budget("handler")}
