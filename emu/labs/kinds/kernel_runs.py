@@ -54,6 +54,16 @@ SAFETY_SECONDS = 120.0
 RAM_MIB = 256
 
 
+# The page-fault handler labs (lazy, cow): where the student's handler is.
+HANDLER = "os_page_fault.asm"
+HANDLERS = (HANDLER, "os_page_fault.c")     # asm, or C (emu_kernel.h): the first found
+ENTRY = "os_page_fault"
+
+
+def handler_in(folder: Path) -> Path | None:
+    """The handler file in `folder`: os_page_fault.asm, else os_page_fault.c."""
+    return next((folder / name for name in HANDLERS if (folder / name).is_file()), None)
+
 @dataclass(frozen=True)
 class RunBudgets:
     """Instructions for the first process's run and for one routine call."""

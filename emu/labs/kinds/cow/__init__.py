@@ -32,7 +32,8 @@ from ....loader import load_program
 from ....machine import Machine
 from ..base import LabKind, Outcome, ReproSession, SubmissionError, full, none
 from ...variants import handout_variant
-from .run import ENTRY, HANDLER, HANDLERS, CowSeen, handler_in, run_scenario
+from ..kernel_runs import ENTRY, HANDLER, HANDLERS, handler_in
+from .run import CowSeen, run_scenario
 from .scenarios import Scenario, scenarios_for, sees, who
 
 PROGRAM = "cowtests.c"
