@@ -34,6 +34,7 @@ import signal
 import struct
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from kernel.address_space import AddressSpace
 from kernel.exec import build_stack, map_image
@@ -322,8 +323,9 @@ class ProcessRunner:
                                          f"{self.machine.ram_mib} MiB of RAM)")
         except KernelPanic as exc:
             # A kernel invariant broke on the guest's behalf: stop the run, never
-            # the host. This is a bug in emu; the message says where.
-            return _Event("panic", message=f"kernel panic: {exc} (a bug in emu: please report it)")
+            # the host. Without guest routines this is a bug in emu; with them,
+            # most likely the routines' doing (a frame freed while still mapped).
+            return _Event("panic", message=f"kernel panic: {exc} ({self._blame()})")
         if not isinstance(request, _Left):
             return _Event("request", request=request)
         if request.why == "exit":
@@ -540,7 +542,20 @@ class ProcessRunner:
 
     def _release(self, proc: Process) -> None:
         if proc.aspace.root:
-            proc.aspace.destroy()
+            try:
+                proc.aspace.destroy()
+            except KernelPanic as exc:
+                if self.guest is None:
+                    raise
+                raise KernelPanic(f"{exc} ({self._blame()})") from None
+
+    def _blame(self) -> str:
+        """Who most likely broke a kernel invariant: emu itself, or the guest
+        routines standing in for parts of the kernel."""
+        if self.guest is None:
+            return "a bug in emu: please report it"
+        return (f"the kernel routines of {Path(self.guest.kernel.path).name} may have broken "
+                f"the kernel's bookkeeping, e.g. freed a frame that is still mapped")
 
     def _report(self, proc: Process, outcome: Outcome) -> ProcessReport:
         space = proc.aspace

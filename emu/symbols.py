@@ -103,11 +103,6 @@ class SymbolTable:
     def addresses(self) -> dict[str, int]:
         return dict(self._addresses)
 
-    def end_of(self, name: str) -> int | None:
-        if self._deferred is not None:
-            self._load_deferred()
-        return self._ends.get(name)
-
     def lookup(self, address: int, max_offset: int = UNBOUNDED) -> tuple[str, int] | None:
         """(name, offset) of the symbol holding `address`, or None: the nearest
         label at or below it, if `address` is below that label's end (or

@@ -105,10 +105,6 @@ def is_instruction(word: str) -> bool:
     return word.lower() in KNOWN
 
 
-def is_prefix(word: str) -> bool:
-    return word.lower() in PREFIXES or word.lower() in UNSUPPORTED_PREFIXES
-
-
 def keystone_name(name: str) -> str:
     """What to hand keystone for NASM mnemonic `name` (lower case)."""
     if name in RENAMES:

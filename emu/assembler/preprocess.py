@@ -373,7 +373,14 @@ def _read_include(path: Path) -> str:
 
 
 def _quote(text: str) -> str:
-    return "'" + text.replace("'", "") + "'" if "'" in text else f"'{text}'"
+    """`text` as a NASM string, quoted as NASM's %defstr quotes it: '...'
+    when it holds no ', else "..." when it holds no ", else `...` with
+    backslash escapes."""
+    if "'" not in text:
+        return f"'{text}'"
+    if '"' not in text:
+        return f'"{text}"'
+    return "`" + text.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 def _unquote(text: str) -> str:

@@ -60,8 +60,7 @@ def run(args) -> int:
     dbg = start_debugger(args)
     listener = listen(0)
     port = listener.getsockname()[1]
-    outcome = {}
-    server = threading.Thread(target=lambda: outcome.update(why=serve(dbg, listener)),
+    server = threading.Thread(target=serve, args=(dbg, listener, _log),
                               name="emu-gdbserver", daemon=True)
     server.start()
     try:
@@ -69,8 +68,16 @@ def run(args) -> int:
     finally:
         server.join(timeout=5)
         listener.close()
-        dbg.runner.finish()
+        if not server.is_alive():          # else it still holds the machine: leave it be
+            dbg.runner.finish()
     return status
+
+
+def _log(line: str) -> None:
+    """What the stub has to say (an internal error it answered with E): on
+    stderr, apart from gdb's own output."""
+    sys.stderr.write(f"emu gdb: {line}\n")
+    sys.stderr.flush()
 
 
 def gdb_command(gdb: str, args, elf: str | None, port: int) -> list[str]:

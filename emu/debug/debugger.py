@@ -91,7 +91,10 @@ class Debugger(Stepping):
             info = DebugInfo(self.image.elf_path, self.image.base)
         except Exception:          # pyelftools on a malformed file: no C-level view
             return None
-        return info if info.present else None
+        if not info.present:
+            info.close()
+            return None
+        return info
 
     @cached_property
     def cfi(self) -> CFIndex | None:

@@ -20,7 +20,6 @@ callee-saved ones it restored) have values.
 from __future__ import annotations
 
 from ..errors import UnmappedAccess
-from ..registers import flag_names
 from .dwarf.cexpr import ParseError, parse
 from .dwarf.evaluate import Context, EvalError, Evaluator, int_value
 from .dwarf.locations import REGISTER_NUMBERS
@@ -157,7 +156,3 @@ def evaluate_text(context: FrameContext, text: str) -> Value:
     except ParseError as exc:
         raise EvalError(str(exc)) from None
     return Evaluator(context).run(tree)
-
-
-def flags_text(value: int) -> str:
-    return f"[ {flag_names(value)} ]" if flag_names(value) != "-" else "[ ]"

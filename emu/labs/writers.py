@@ -168,13 +168,3 @@ def autolab(report: GradeReport, reveal_hidden: bool = False) -> list[str]:
     standings = [s.value for s in report.leaderboard]
     result = {"scores": scores, "scoreboard": [report.points, *scores.values(), *standings]}
     return lines + [json.dumps(result, separators=(",", ":"))]
-
-
-def autolab_parts(tests) -> list[str]:
-    """The Autolab problem names a lab needs, in order."""
-    seen: list[str] = []
-    for test in tests:
-        key = test.part or test.name
-        if key not in seen:
-            seen.append(key)
-    return seen

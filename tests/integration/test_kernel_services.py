@@ -112,3 +112,18 @@ def test_kernel_log_reads_to_the_nul_and_a_bad_out_pointer_is_an_oops(tmp_path):
     assert proc.returncode == 137, proc.stderr            # find_vma's out pointer 0x10: an oops
     assert "kernel oops in sys_vma" in proc.stderr
     assert "kernel_find_vma's out pointer 0x10 is not writable memory" in proc.stderr
+
+
+def test_a_frame_a_routine_freed_while_mapped_is_a_panic_that_names_the_routines(tmp_path):
+    freer = tmp_path / "freer.asm"          # services.asm's walk, then kernel_free_frame
+    freer.write_text((KERNEL / "services.asm").read_text().replace(
+        "jmp kernel_frame_refs", "jmp kernel_free_frame"))
+    (tmp_path / "prog.c").write_text(
+        '#include "emu_syscall.h"\nstatic char page[4096];\n'
+        "int main(void) {\n    page[0] = 1;\n    emu_syscall1(460, (long)page);\n"
+        "    page[1] = 2;\n    return 0;\n}\n")
+    proc = emu("run", tmp_path / "prog.c", "--kernel", freer, "--syscall", "460=sys_refs",
+               ok=False)
+    assert proc.returncode == 70 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert "is not an allocated frame (the kernel routines of freer.asm may have broken " \
+           "the kernel's bookkeeping" in proc.stderr

@@ -118,3 +118,9 @@ def test_a_backslash_continues_the_line_and_comments_go():
 def test_preprocessor_errors_name_the_line(source, line, words):
     err = error_of(source)
     assert err.line == line and words in err.message
+
+
+def test_defstr_quotes_as_nasm_does_keeping_every_quote_of_the_text():
+    # NASM 2.16.01 assembles the three strings to the bytes of: it's, say "it's", plain
+    assert texts("%defstr A it's\n%defstr B say \"it's\"\n%defstr C plain\ndb A, B, C") == \
+        ["db \"it's\", `say \"it's\"`, 'plain'"]

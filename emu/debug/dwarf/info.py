@@ -105,8 +105,12 @@ class DebugInfo:
         self.bias = bias
         self.types = TypeReader()
         self._file = open(path, "rb")
-        self._elf = ELFFile(self._file)
-        self._dwarf = self._elf.get_dwarf_info() if self._elf.has_dwarf_info() else None
+        try:
+            self._elf = ELFFile(self._file)
+            self._dwarf = self._elf.get_dwarf_info() if self._elf.has_dwarf_info() else None
+        except BaseException:
+            self._file.close()
+            raise
         self._units: list[Unit] | None = None
         self._range_lists = None
 

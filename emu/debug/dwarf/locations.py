@@ -49,10 +49,6 @@ class Location:
     value: bytes = b""
     pieces: list = field(default_factory=list)       # [(Location, size in bytes)]
 
-    @property
-    def is_lvalue(self) -> bool:
-        return self.kind in ("memory", "register")
-
 
 OPTIMIZED_OUT = Location("optimized")
 

@@ -71,10 +71,6 @@ class CType:
             return POINTER_SIZE
         return t.size
 
-    def is_integer(self) -> bool:
-        t = self.strip()
-        return t.kind in ("base", "enum") and t.encoding != "float"
-
     def is_float(self) -> bool:
         t = self.strip()
         return t.kind == "base" and t.encoding == "float"

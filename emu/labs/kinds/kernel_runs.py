@@ -54,6 +54,16 @@ SAFETY_SECONDS = 120.0
 RAM_MIB = 256
 
 
+# The page-fault handler labs (lazy, cow): where the student's handler is.
+HANDLER = "os_page_fault.asm"
+HANDLERS = (HANDLER, "os_page_fault.c")     # asm, or C (emu_kernel.h): the first found
+ENTRY = "os_page_fault"
+
+
+def handler_in(folder: Path) -> Path | None:
+    """The handler file in `folder`: os_page_fault.asm, else os_page_fault.c."""
+    return next((folder / name for name in HANDLERS if (folder / name).is_file()), None)
+
 @dataclass(frozen=True)
 class RunBudgets:
     """Instructions for the first process's run and for one routine call."""
@@ -220,18 +230,6 @@ class KernelRun:
             pages_mapped=result.pages_mapped, processes=list(result.processes),
             frames_left=self.machine.frames.frames_in_use - frames,
             chunks_changed=self.machine.memory_map.snapshot() != memory_map)
-
-
-def leak_message(outcome: RunOutcome) -> str:
-    """What a leak looks like to the student, or '' when there is none."""
-    if not outcome.leaked:
-        return ""
-    frames = outcome.frames_left
-    return (f"after every process had exited, {frames} frame{'s' * (frames != 1)} "
-            f"{'was' if frames == 1 else 'were'} still in use "
-            f"(a frame allocated and never linked in, or a reference never dropped)"
-            if frames else "after every process had exited, the os_MemoryMap still differs "
-                           "from the boot's")
 
 
 # -- emu lab repro -------------------------------------------------------------------------

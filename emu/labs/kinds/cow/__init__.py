@@ -32,7 +32,8 @@ from ....loader import load_program
 from ....machine import Machine
 from ..base import LabKind, Outcome, ReproSession, SubmissionError, full, none
 from ...variants import handout_variant
-from .run import ENTRY, HANDLER, HANDLERS, CowSeen, handler_in, run_scenario
+from ..kernel_runs import ENTRY, HANDLER, HANDLERS, handler_in
+from .run import CowSeen, run_scenario
 from .scenarios import Scenario, scenarios_for, sees, who
 
 PROGRAM = "cowtests.c"
@@ -161,6 +162,7 @@ class CowKind(LabKind):
         try:
             GuestKernel.load(Machine(ram_mib=16), mine / source.name, on_fault=ENTRY)
         except EmuError as exc:
+            work_dir.cleanup()                  # no Prepared will own it
             raise SubmissionError(str(exc).replace(str(mine / source.name), source.name)
                                   .splitlines()) from None
         budgets = {"run": lab.config.budget("run"), "handler": lab.config.budget("handler"),

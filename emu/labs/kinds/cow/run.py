@@ -32,16 +32,9 @@ from ....guest_kernel import GuestKernel
 from ....machine import Budget, Machine
 from ....paging import PAGE_4K, PTE_RW
 from ....runner import ProcessRunner
+from ..kernel_runs import ENTRY, handler_in
 
 RAM_MIB = 64
-HANDLER = "os_page_fault.asm"
-HANDLERS = (HANDLER, "os_page_fault.c")     # asm, or C (emu_kernel.h): the first found
-ENTRY = "os_page_fault"
-
-
-def handler_in(folder: Path) -> Path | None:
-    """The handler file in `folder`: os_page_fault.asm, else os_page_fault.c."""
-    return next((folder / name for name in HANDLERS if (folder / name).is_file()), None)
 CHECKPOINT = "cow_checkpoint"
 
 

@@ -29,8 +29,8 @@ from ....loader import load_program
 from ....machine import Machine
 from ..base import LabKind, Outcome, ReproSession, SubmissionError, full, none
 from ...variants import handout_variant
-from .run import (ENTRY, HANDLER, HANDLERS, Seen, first_difference, handler_in, lazy_tolerance,
-                  run_scenario)
+from ..kernel_runs import ENTRY, HANDLER, HANDLERS, handler_in
+from .run import Seen, first_difference, lazy_tolerance, run_scenario
 from .scenarios import (PAGE, PURPOSE, STACK_TOP, Scenario, draw_limit, scenarios_for,
                         variant_header, variant_include)
 
@@ -192,6 +192,7 @@ class LazyKind(LabKind):
         try:
             GuestKernel.load(Machine(ram_mib=16), mine / source.name, on_fault=ENTRY)
         except EmuError as exc:
+            work_dir.cleanup()                  # no Prepared will own it
             raise SubmissionError(str(exc).replace(str(mine / source.name), source.name)
                                   .splitlines()) from None
         budgets = {"run": lab.config.budget("run"), "handler": lab.config.budget("handler")}

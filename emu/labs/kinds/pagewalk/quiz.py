@@ -107,10 +107,6 @@ def quiz_text(quiz: Quiz) -> str:
     return "\n".join(lines) + "\n"
 
 
-def answers_template(quiz: Quiz) -> str:
-    return "".join(f"Q{q.number}:\n" for q in quiz.questions)
-
-
 def solution_lines(quiz: Quiz) -> list[str]:
     return [f"Q{q.number}: {format_answer(q)}" for q in quiz.questions]
 
