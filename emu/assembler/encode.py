@@ -4,8 +4,10 @@
         -> Encoded(b"\\xb8\\x05\\x00\\x00\\x00", warnings=[])      mov eax, 5 (as NASM)
 
 The front end has already evaluated every expression, so keystone sees only
-registers and numbers in its default Intel syntax (setting any keystone
-option flips its radix to hex: keystone #436/#571). Where NASM picks another
+registers and numbers in its default Intel syntax; numbers are written in hex
+with their 0x, because keystone's radix can turn to hex (setting any keystone
+option does: keystone #436/#571), and a full test run once saw `-22` read as
+-0x22 in a lab's routine (the capstone check refused it). Where NASM picks another
 encoding than keystone would, the request is rewritten first (choices.py):
 `mov r64, imm` that fits 32 bits unsigned becomes `mov r32, imm`, an absolute
 address is written [riz*1 + disp] so it gets NASM's [disp32] form and never
@@ -34,7 +36,7 @@ from keystone import KS_ARCH_X86, KS_MODE_64, Ks
 
 from . import choices
 from .mnemonics import JUMPS, PREFIX_GROUPS, SHORT_ONLY, capstone_name
-from .operands import Immediate, Memory, Register, memory_text
+from .operands import Immediate, Memory, Register, keystone_number, memory_text
 from .verify import EncodeError, Expected, check
 
 # pairs of values that need a field of 1, 2 or 4 bytes and differ in every byte
@@ -140,7 +142,7 @@ class Encoder:
             return memory_text(op)
         if isinstance(op, str):
             return op
-        return str(op.value)
+        return keystone_number(op.value)
 
     def _keystone(self, text: str, address: int, branch: bool = False) -> bytes:
         key = (text, address) if branch else text
@@ -274,8 +276,10 @@ class Encoder:
         if key not in self._cache:
             a, b = (0x10, 0x11) if kind == "short" else STAND_INS[4]
             try:
-                first = self._keystone(f"{request.keystone} {a}", 0, branch=True)
-                second = self._keystone(f"{request.keystone} {b}", 0, branch=True)
+                first = self._keystone(f"{request.keystone} {keystone_number(a)}", 0,
+                                       branch=True)
+                second = self._keystone(f"{request.keystone} {keystone_number(b)}", 0,
+                                        branch=True)
                 offset, size = self._field(first, second)
                 ok = offset + size == len(first) and size == (1 if kind == "short" else 4)
                 self._cache[key] = first[:offset] if ok else None

@@ -245,6 +245,13 @@ def _checked(base, index, scale, text):
     return base, index, scale
 
 
+def keystone_number(value: int) -> str:
+    """`value` as keystone must read it: in hex with its 0x, so that keystone's
+    radix (decimal by default, hex once anything sets its NASM syntax option:
+    keystone #436) never changes what it means."""
+    return f"-{-value:#x}" if value < 0 else f"{value:#x}"
+
+
 def memory_text(mem: Memory, disp: int | None = None, size: int | None = None,
                 rip: bool = False) -> str:
     """The keystone spelling of a memory operand (`disp`/`size` override)."""
@@ -259,9 +266,9 @@ def memory_text(mem: Memory, disp: int | None = None, size: int | None = None,
         parts.append("riz*1" if mem.address_size == 8 else "eiz*1")
     body = " + ".join(parts)
     if not parts:
-        body = str(value)
+        body = keystone_number(value)
     elif value or rip:
-        body += f" - {-value}" if value < 0 else f" + {value}"
+        body += f" - {-value:#x}" if value < 0 else f" + {value:#x}"
     prefix = f"{KEYSTONE_SIZE[size]} ptr " if size else ""
     segment = f"{mem.segment}:" if mem.segment else ""
     return f"{prefix}{segment}[{body}]"

@@ -361,3 +361,24 @@ def test_o64_sysret_returns_to_64_bit_code_as_in_nasm():
     assert text_bytes("o64 sysret\nsysret\no64 iret") == \
         bytes.fromhex("480f07" "0f07" "48cf")           # sysretq; sysret; iretq
     assert "only before" in error_of("o64 nop").message
+
+
+def test_numbers_mean_the_same_whatever_radix_keystone_is_in():
+    """keystone reads bare numbers in hex once its radix turns (#436): the
+    encoder writes every number with its 0x, so the bytes stay NASM's."""
+    from keystone import KS_OPT_SYNTAX_NASM
+    from emu.assembler.assembly import Assembly
+    source = ("mov rax, -22\nmov rbx, [rcx + 40]\nadd rdx, 1000\njmp $+100\n"
+              "mov rsi, [rdi - 24]\n; radix test\n")       # a source no other test caches
+    original = Assembly.__init__
+
+    def with_hex_radix(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.encoder._ks.syntax = KS_OPT_SYNTAX_NASM        # keystone's radix is now 16
+    try:
+        Assembly.__init__ = with_hex_radix
+        data = assemble(source, file="radix.asm", base=0x1000).section(".text").data
+    finally:
+        Assembly.__init__ = original
+    # nasm -f bin (2.16.01), with org 0x1000
+    assert bytes(data) == bytes.fromhex("48c7c0eaffffff488b59284881c2e8030000eb62488b77e8")
