@@ -22,7 +22,8 @@ DW_LNS_NEGATE_STMT, DW_LNS_CONST_ADD_PC, DW_LNS_FIXED_ADVANCE_PC = 6, 8, 9
 DW_LNE_END_SEQUENCE, DW_LNE_SET_ADDRESS = 1, 2
 
 
-def _uleb(data: bytes, at: int) -> tuple[int, int]:
+def uleb128(data: bytes, at: int) -> tuple[int, int]:
+    """The unsigned LEB128 number at data[at], and where the next thing starts."""
     value = shift = 0
     while True:
         byte = data[at]
@@ -33,7 +34,7 @@ def _uleb(data: bytes, at: int) -> tuple[int, int]:
             return value, at
 
 
-def _sleb(data: bytes, at: int) -> tuple[int, int]:
+def sleb128(data: bytes, at: int) -> tuple[int, int]:
     value = shift = 0
     while True:
         byte = data[at]
@@ -72,7 +73,7 @@ def run(data: bytes, min_length: int, default_is_stmt, line_base: int, line_rang
             line += line_base + adjusted % line_range
             rows.append((address, file, line, is_stmt))
         elif opcode == 0:                                  # extended opcode
-            length, at = _uleb(data, at)
+            length, at = uleb128(data, at)
             sub = data[at]
             if sub == DW_LNE_END_SEQUENCE:
                 rows.append((address, None, 0, False))
@@ -83,13 +84,13 @@ def run(data: bytes, min_length: int, default_is_stmt, line_base: int, line_rang
         elif opcode == DW_LNS_COPY:
             rows.append((address, file, line, is_stmt))
         elif opcode == DW_LNS_ADVANCE_PC:
-            delta, at = _uleb(data, at)
+            delta, at = uleb128(data, at)
             address += delta * min_length
         elif opcode == DW_LNS_ADVANCE_LINE:
-            delta, at = _sleb(data, at)
+            delta, at = sleb128(data, at)
             line += delta
         elif opcode == DW_LNS_SET_FILE:
-            file, at = _uleb(data, at)
+            file, at = uleb128(data, at)
         elif opcode == DW_LNS_NEGATE_STMT:
             is_stmt = not is_stmt
         elif opcode == DW_LNS_CONST_ADD_PC:
@@ -99,5 +100,5 @@ def run(data: bytes, min_length: int, default_is_stmt, line_base: int, line_rang
             at += 2
         else:                                              # skip its ULEB operands
             for _ in range(opcode_lengths[opcode - 1]):
-                _, at = _uleb(data, at)
+                _, at = uleb128(data, at)
     return rows

@@ -27,6 +27,8 @@ import struct
 from elftools.dwarf.callframe import CallFrameInfo, RegisterRule
 from elftools.dwarf.structs import DWARFStructs
 
+from .lines import uleb128
+
 RIP, RSP, RBP = 16, 7, 6
 CALLEE_SAVED = (3, 6, 12, 13, 14, 15)            # rbx rbp r12..r15, by DWARF number
 DW_EH_PE_PCREL, DW_EH_PE_OMIT = 0x10, 0xFF
@@ -103,12 +105,12 @@ def _cie_encoding(data: bytes, offset: int) -> int:
     end = data.index(b"\0", at)
     augmentation = data[at:end].decode(errors="replace")
     at = end + 1
-    _, at = _uleb(data, at)                           # code alignment
-    _, at = _uleb(data, at)                           # data alignment (sleb, same length)
+    _, at = uleb128(data, at)                           # code alignment
+    _, at = uleb128(data, at)                           # data alignment (sleb, same length)
     at += 1                                           # return address register
     if not augmentation.startswith("z"):
         return 0
-    _, at = _uleb(data, at)                           # augmentation data length
+    _, at = uleb128(data, at)                           # augmentation data length
     for letter in augmentation[1:]:
         if letter == "R":
             return data[at]
@@ -118,17 +120,6 @@ def _cie_encoding(data: bytes, offset: int) -> int:
         elif letter == "L":
             at += 1
     return 0
-
-
-def _uleb(data: bytes, at: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, at
 
 
 def caller_registers(row, regs: dict, read_u64) -> tuple[dict, int] | None:
