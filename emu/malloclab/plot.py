@@ -72,8 +72,12 @@ def heap_figure(heap_map: HeapMap, bins: int = HEAP_BINS) -> Figure:
     divisor, unit = byte_unit(heap_map.span)
     first, last = (heap_map.ops[0], heap_map.ops[-1]) if heap_map.ops else (0, 0)
     extent = (0, heap_map.span / divisor, last + 0.5, first - 0.5)
-    ax.imshow(raster(heap_map, min(bins, max(heap_map.span, 1))), aspect="auto",
-              interpolation="nearest", extent=extent)
+    image = raster(heap_map, min(bins, max(heap_map.span, 1)))
+    if image.size:
+        ax.imshow(image, aspect="auto", interpolation="nearest", extent=extent)
+    else:                                   # the trace failed before any op completed
+        ax.text(0.5, 0.5, "no operation completed: no heap to draw", ha="center",
+                va="center", transform=ax.transAxes)
     ax.set_xlabel(f"address - {heap_map.start:#x} ({unit})")
     if rows == 1:
         ax.set_yticks([])

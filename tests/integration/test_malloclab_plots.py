@@ -132,3 +132,19 @@ def test_the_debugger_can_draw_the_heap_it_walks(tmp_path):
     runner.finish()
     path = write_heap_snapshot(walk, tmp_path / "heap.png")
     assert path.stat().st_size > 1000 and walk.blocks
+
+
+def test_a_trace_that_fails_at_its_first_op_still_gets_its_plots(tmp_path):
+    allocator = tmp_path / "nullmm.c"            # every malloc returns NULL: op 0 fails
+    allocator.write_text(
+        "#include <stddef.h>\nint mm_init(void) { return 0; }\n"
+        "void *mm_malloc(size_t size) { (void)size; return NULL; }\n"
+        "void mm_free(void *p) { (void)p; }\n"
+        "void *mm_realloc(void *p, size_t size) { (void)p; (void)size; return NULL; }\n")
+    result = Lab.for_allocator(str(allocator)).run(read_trace(EXAMPLES / "traces" / "lifo.rep"))
+    assert not result.valid and result.failed_op == 0
+    fig = heap_figure(payload_map(result))
+    assert not fig.axes[0].images                # nothing to draw, and said so
+    assert "no operation completed" in fig.axes[0].texts[0].get_text()
+    paths = write_plots(result, tmp_path / "plots")
+    assert [p.name for p in paths][:2] == ["lifo-util.svg", "lifo-heap.svg"]
