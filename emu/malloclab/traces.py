@@ -126,3 +126,38 @@ def _op(words: list[str], line: int, path: str, num_ids: int, live: set[int]) ->
     else:
         live.add(ident)
     return Op(kind, ident, size, line)
+
+
+class TraceWriter:
+    """Builds a balanced trace op by op: ids handed out in order, never reused.
+    Used by the trace generators (the lab's and examples/traces/make_traces.py)."""
+
+    def __init__(self):
+        self.ops: list[str] = []
+        self.next_id = 0
+        self.live: dict[int, int] = {}
+
+    def alloc(self, size: int) -> int:
+        ident = self.next_id
+        self.next_id += 1
+        self.ops.append(f"a {ident} {size}")
+        self.live[ident] = size
+        return ident
+
+    def free(self, ident: int) -> None:
+        self.ops.append(f"f {ident}")
+        del self.live[ident]
+
+    def realloc(self, ident: int, size: int) -> None:
+        self.ops.append(f"r {ident} {size}")
+        self.live[ident] = size
+
+    def free_all(self, shuffled) -> None:
+        """Free every live block, in the order shuffled(sorted ids) gives."""
+        for ident in shuffled(sorted(self.live)):
+            self.free(ident)
+
+    def text(self) -> str:
+        """The trace file: header (suggested heap size 0, ids, ops, weight 1), ops."""
+        header = ["0", str(self.next_id), str(len(self.ops)), "1"]
+        return "\n".join(header + self.ops) + "\n"

@@ -12,41 +12,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from emu.malloclab.traces import TraceWriter
+
 HERE = Path(__file__).resolve().parent
 SEED = 20261123
-
-
-class TraceWriter:
-    """Collects ops; ids are handed out in order and never reused."""
-
-    def __init__(self):
-        self.ops: list[str] = []
-        self.next_id = 0
-        self.live: dict[int, int] = {}
-
-    def alloc(self, size: int) -> int:
-        ident = self.next_id
-        self.next_id += 1
-        self.ops.append(f"a {ident} {size}")
-        self.live[ident] = size
-        return ident
-
-    def free(self, ident: int) -> None:
-        self.ops.append(f"f {ident}")
-        del self.live[ident]
-
-    def realloc(self, ident: int, size: int) -> None:
-        self.ops.append(f"r {ident} {size}")
-        self.live[ident] = size
-
-    def free_all(self, rng: random.Random) -> None:
-        for ident in rng.sample(sorted(self.live), len(self.live)):
-            self.free(ident)
-
-    def text(self) -> str:
-        peak = 0
-        header = [str(peak), str(self.next_id), str(len(self.ops)), "1"]
-        return "\n".join(header + self.ops) + "\n"
 
 
 def small_random(rng: random.Random) -> TraceWriter:
@@ -57,7 +26,7 @@ def small_random(rng: random.Random) -> TraceWriter:
             t.free(rng.choice(sorted(t.live)))
         else:
             t.alloc(rng.randint(1, 512))
-    t.free_all(rng)
+    t.free_all(lambda ids: rng.sample(ids, len(ids)))
     return t
 
 
@@ -69,7 +38,7 @@ def mixed_sizes(rng: random.Random) -> TraceWriter:
             t.free(rng.choice(sorted(t.live)))
         else:
             t.alloc(int(8 * 2 ** rng.uniform(0, 13)))
-    t.free_all(rng)
+    t.free_all(lambda ids: rng.sample(ids, len(ids)))
     return t
 
 
@@ -83,7 +52,7 @@ def phases(rng: random.Random) -> TraceWriter:
             t.free(ident)
         for _ in range(150):
             t.alloc(rng.choice((200, 300, 400)))
-    t.free_all(rng)
+    t.free_all(lambda ids: rng.sample(ids, len(ids)))
     return t
 
 
@@ -99,7 +68,7 @@ def realloc_growth(rng: random.Random) -> TraceWriter:
         t.realloc(v, size[v])
         if step % 4 == 0:
             t.alloc(rng.randint(16, 64))
-    t.free_all(rng)
+    t.free_all(lambda ids: rng.sample(ids, len(ids)))
     return t
 
 

@@ -25,41 +25,9 @@ Every trace is balanced (all freed at the end) and valid for traces.py.
 from __future__ import annotations
 
 from ....errors import UsageError
-from ....malloclab.traces import Trace, parse_trace
+from ....malloclab.traces import Trace, TraceWriter, parse_trace
 
 FAMILIES = ("program", "binary", "coalescing", "random", "realloc", "large")
-
-
-class TraceWriter:
-    """Ops with ids handed out in order and never reused."""
-
-    def __init__(self):
-        self.ops: list[str] = []
-        self.next_id = 0
-        self.live: dict[int, int] = {}
-
-    def alloc(self, size: int) -> int:
-        ident = self.next_id
-        self.next_id += 1
-        self.ops.append(f"a {ident} {size}")
-        self.live[ident] = size
-        return ident
-
-    def free(self, ident: int) -> None:
-        self.ops.append(f"f {ident}")
-        del self.live[ident]
-
-    def realloc(self, ident: int, size: int) -> None:
-        self.ops.append(f"r {ident} {size}")
-        self.live[ident] = size
-
-    def free_all(self, rng) -> None:
-        for ident in rng.shuffle(sorted(self.live)):
-            self.free(ident)
-
-    def text(self) -> str:
-        header = ["0", str(self.next_id), str(len(self.ops)), "1"]
-        return "\n".join(header + self.ops) + "\n"
 
 
 def _program(rng, ops: int) -> TraceWriter:
@@ -76,7 +44,7 @@ def _program(rng, ops: int) -> TraceWriter:
         pick = rng.below(100)
         size = page if pick < 65 else rng.choice(small) if pick < 90 else rng.between(1, 20000)
         stack.append(t.alloc(size))
-    t.free_all(rng)
+    t.free_all(rng.shuffle)
     return t
 
 
@@ -92,7 +60,7 @@ def _binary(rng, ops: int) -> TraceWriter:
         t.free(ident)
     for _ in range(pairs // 2):
         t.alloc(big + rng.between(1, 8) * 8)
-    t.free_all(rng)
+    t.free_all(rng.shuffle)
     return t
 
 
@@ -115,7 +83,7 @@ def _random(rng, ops: int) -> TraceWriter:
             t.free(rng.choice(sorted(t.live)))
         else:
             t.alloc(rng.between(1, bound))
-    t.free_all(rng)
+    t.free_all(rng.shuffle)
     return t
 
 
@@ -128,7 +96,7 @@ def _realloc(rng, ops: int) -> TraceWriter:
         blocker = t.alloc(rng.choice((16, 24, 128)))
         t.realloc(vector, t.live[vector] + step + rng.below(step))
         t.free(blocker)
-    t.free_all(rng)
+    t.free_all(rng.shuffle)
     return t
 
 
@@ -149,7 +117,7 @@ def _large(rng, ops: int) -> TraceWriter:
             size = rng.between(64, 1024) * 1024 - rng.below(64)
             t.alloc(size)
             live_bytes += size
-    t.free_all(rng)
+    t.free_all(rng.shuffle)
     return t
 
 
