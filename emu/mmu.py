@@ -101,6 +101,11 @@ class MMU:
         return self._native is not None
 
     @property
+    def assist(self):
+        """The C walker's demand-zero assist (emu/native_mmu.py), or None."""
+        return self._native.assist if self._native else None
+
+    @property
     def fills(self) -> int:
         """Walks since the machine booted (fills the software TLB could not serve)."""
         return self._native.counts[0] if self._native else self._walks

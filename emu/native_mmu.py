@@ -37,6 +37,12 @@ class _TLB(ctypes.Structure):
                 ("count", ctypes.c_uint64)]
 
 
+class _Region(ctypes.Structure):
+    """mmu.c's emu_region."""
+    _fields_ = [(name, ctypes.c_uint64) for name in
+                ("root", "start", "end", "flags", "write_flags", "allow", "written")]
+
+
 class _State(ctypes.Structure):
     """mmu.c's emu_mmu: keep the two in step."""
     _fields_ = [("ram", ctypes.c_void_p), ("ram_size", ctypes.c_uint64),
@@ -44,7 +50,11 @@ class _State(ctypes.Structure):
                 ("code_map", ctypes.c_void_p), ("code_count", ctypes.c_uint64),
                 ("fills", ctypes.c_uint64), ("refills", ctypes.c_uint64),
                 ("refused", REFUSED_CFUNC), ("reason", ctypes.c_uint64),
-                ("leaf", ctypes.c_uint64), ("tlbs", _TLB * 2)]
+                ("leaf", ctypes.c_uint64), ("tlbs", _TLB * 2),
+                ("pool", ctypes.c_void_p), ("pool_count", ctypes.c_uint64),
+                ("pool_used", ctypes.c_uint64), ("regions", ctypes.c_void_p),
+                ("region_count", ctypes.c_uint64), ("region_cap", ctypes.c_uint64),
+                ("assisted", ctypes.c_uint64), ("write_clock", ctypes.c_uint64)]
 
 
 _prototyped: set[int] = set()       # libraries whose functions have their argtypes
@@ -64,6 +74,11 @@ def library():
         lib.emu_tlb_count.restype = ctypes.c_uint64
         lib.emu_translate.argtypes = [state, ctypes.c_uint64, ctypes.c_int,
                                       ctypes.POINTER(ctypes.c_uint64)]
+        lib.emu_region_add.argtypes = [state] + [ctypes.c_uint64] * 6
+        lib.emu_region_drop.argtypes = [state] + [ctypes.c_uint64] * 3
+        words = ctypes.POINTER(ctypes.c_uint64)
+        lib.emu_region_written.argtypes = [state, words, words, ctypes.c_uint64]
+        lib.emu_region_written.restype = ctypes.c_uint64
         _prototyped.add(id(lib))
     return lib
 
@@ -82,6 +97,7 @@ class NativeWalker:
         if not lib.emu_mmu_init(state):
             raise MemoryError("native TLB: no memory for its tables")
         self._ref = ctypes.byref(state)
+        self.assist = DemandZeroAssist(lib, state)
         handle = uc_hook_h()
         status = uclib.uc_hook_add(engine, ctypes.byref(handle), UC_HOOK_TLB_FILL,
                                    ctypes.cast(lib.emu_tlb_fill, ctypes.c_void_p),
@@ -137,3 +153,77 @@ class NativeWalker:
     def counts(self) -> tuple[int, int]:
         """(walks, fills from the software TLB) since the machine booted."""
         return self._state.fills, self._state.refills
+
+
+class DemandZeroAssist:
+    """The C walker's demand-zero fast path (mmu.c, "the demand-zero assist"):
+    the kernel lists regions and lends frames; the walker maps first touches
+    of those regions without Python and counts them. kernel/assist.py is the
+    policy; this is the mechanism, one per NativeWalker."""
+
+    POOL = 64                   # frames lent at a time
+    REGIONS = 512               # regions the walker can hold
+
+    def __init__(self, lib, state: _State):
+        self._lib, self._state, self._ref = lib, state, ctypes.byref(state)
+        self._pool = (ctypes.c_uint64 * self.POOL)()
+        self._regions = (_Region * self.REGIONS)()
+        state.pool = ctypes.addressof(self._pool)
+        state.regions = ctypes.addressof(self._regions)
+        state.region_cap = self.REGIONS
+        self._written = [(ctypes.c_uint64 * self.REGIONS)() for _ in range(2)]
+        self.handled = 0        # faults the walker handled since the machine booted
+
+    # -- frames ---------------------------------------------------------------------
+
+    def lend(self, frames: list[int]) -> None:
+        """Give the walker these free frames (at most POOL), to take in order."""
+        self._pool[:len(frames)] = frames
+        self._state.pool_used, self._state.pool_count = 0, len(frames)
+
+    @property
+    def lent(self) -> int:
+        """Frames lent and not taken yet."""
+        return self._state.pool_count - self._state.pool_used
+
+    def taken(self) -> int:
+        """How many of the lent frames the walker took: a prefix, in order."""
+        return self._state.pool_used
+
+    def take_back(self) -> None:
+        """The pool is empty again (the lender has settled it)."""
+        self._state.pool_used = self._state.pool_count = 0
+
+    # -- faults and regions -----------------------------------------------------------
+
+    def faults(self) -> int:
+        """Faults the walker handled since the last call."""
+        count = self._state.assisted
+        if count:
+            self._state.assisted = 0
+            self.handled += count
+        return count
+
+    def add_region(self, root: int, start: int, end: int, flags: int, write_flags: int,
+                   allow: int) -> bool:
+        """Let the walker map not-present user pages of [start, end) under
+        `root`: zeroed frames with leaf `flags`, and from the first write on
+        `write_flags` when not 0 (that write gives the VMA its anon_vma).
+        `allow` holds the UC_PROT bits of the accesses allowed. False when the
+        walker holds as many regions as it can."""
+        return bool(self._lib.emu_region_add(self._ref, root, start, end, flags, write_flags,
+                                             allow))
+
+    def drop_regions(self, root: int, start: int, end: int) -> None:
+        """Forget the regions of `root` that share a byte with [start, end)."""
+        if self._state.region_count:
+            self._lib.emu_region_drop(self._ref, root, start, end)
+
+    def written(self) -> list[tuple[int, int]]:
+        """(root, start) of each region a write gave its anon_vma since the
+        last call, oldest first."""
+        if not self._state.write_clock:
+            return []
+        roots, starts = self._written
+        count = self._lib.emu_region_written(self._ref, roots, starts, self.REGIONS)
+        return list(zip(roots[:count], starts[:count]))

@@ -82,6 +82,18 @@ class PhysicalRAM:
         self.view[paddr:paddr + PAGE_4K] = page
         self._code_written(paddr, PAGE_4K)
 
+    def fill_pages(self, paddrs: list[int], page: bytes) -> None:
+        """fill_page(paddr, page) for each of `paddrs`, in one call: the frame
+        allocator poisons the frames of a whole munmap at once."""
+        view = self.view
+        for paddr in paddrs:
+            if self.observers:
+                self._changing(paddr, PAGE_4K)
+            view[paddr:paddr + PAGE_4K] = page
+        written = self._code_written
+        for paddr in paddrs:
+            written(paddr, PAGE_4K)
+
     def fill(self, paddr: int, length: int, byte: int = 0) -> None:
         """Set `length` bytes at `paddr` to `byte` (through Unicorn, see write)."""
         self.write(paddr, bytes([byte]) * length)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kernel.address_space import AddressSpace
+from kernel.assist import AssistedFaults
 from kernel.exec import build_stack, map_image
 from kernel.files import Blocked, Console
 from kernel.process import Process, SignalInfo
@@ -121,6 +122,11 @@ class ProcessRunner:
         self.table = ProcessTable()
         self.spaces: set = set()            # every live address space (shared memory)
         aspace = AddressSpace(machine.page_tables, machine.frames, machine.mmu, self.spaces)
+        # first touches of anonymous memory mapped by the C walker (kernel/assist.py)
+        self._assist = None if machine.mmu.assist is None else \
+            AssistedFaults(machine.mmu.assist, machine.frames, self._may_lend)
+        if self._assist is not None:
+            self._assist.watch(aspace)
         self.process = Process(aspace, image.path, list(argv), cpu=_CpuPorts(machine),
                                console=Console(echo), stdin=stdin, seed=seed)
         self.process.data_limit = data_limit
@@ -302,6 +308,10 @@ class ProcessRunner:
             self._delegated = None
             self.guest.enter_fault(proc, fault)
             return _Left("routine")
+        finally:
+            if self._assist is not None and proc.aspace.root:
+                self._assist.enter(proc.aspace)
+                m.frames.settle()
 
     def _run_once(self, proc: Process, budget: Budget, until: int, stepping: bool):
         """One slice of `proc`, and what came of it: an _Event."""
@@ -411,15 +421,28 @@ class ProcessRunner:
     # -- system calls and faults ------------------------------------------------------------
 
     def _entering_kernel(self) -> None:
+        if self._assist is not None:
+            self._assist.enter(self.current.aspace)
         for observer in self.kernel_entry_observers:
             observer()
+
+    def _may_lend(self) -> bool:
+        """May the C walker map pages now? Not while Python must see every
+        fault: a --kernel file is loaded, kernel entries are observed (the
+        debugger's record) or RAM writes are."""
+        return self.guest is None and not self.kernel_entry_observers and \
+            not self.machine.ram.observers
 
     def _fault(self, vaddr, access, leaf, reason):
         self._entering_kernel()
         if self.guest is not None and self.guest.kernel.on_fault is not None:
             self._delegated = (vaddr, access)           # the guest handler takes it
             return reason
-        return self.current.aspace.fault(vaddr, access, leaf, reason)
+        space = self.current.aspace
+        verdict = space.fault(vaddr, access, leaf, reason)
+        if verdict is True and self._assist is not None:
+            self._assist.faulted(space, vaddr)
+        return verdict
 
     def _builtin_fault(self, vaddr, access, leaf, reason):
         """The built-in demand paging, for a kernel routine's own accesses."""
@@ -442,6 +465,8 @@ class ProcessRunner:
         # As the syscall instruction does: rcx = the return address (rip still
         # points at the 2-byte syscall here), r11 = rflags.
         m.write_regs({"rax": result & U64, "rcx": rip + SYSCALL_SIZE, "r11": rflags})
+        if self._assist is not None:
+            self._assist.refill()
         if self.trace is not None and proc.syscalls:
             self._trace(proc, proc.syscalls[-1].text)
         if self.table.created != len(self.processes):

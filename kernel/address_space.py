@@ -51,7 +51,8 @@ from emu.errors import KernelPanic, OutOfMemory
 from emu.paging import (NO_EXECUTE, NOT_PRESENT, PAGE_4K, PTE_ADDR_MASK, PTE_NX, PTE_RW,
                         PTE_US, READ_ONLY, page_align_down, pages_in)
 
-from .vma import PROT_EXEC, PROT_NONE, PROT_WRITE, VM_ACCOUNT, VMA, AnonVMA, GuardPages, VMAList
+from .vma import (EVERYWHERE, PROT_EXEC, PROT_NONE, PROT_WRITE, VM_ACCOUNT, VMA, AnonVMA,
+                  GuardPages, VMAList)
 
 STACK_TOP = 0x7FFF_FFFF_F000
 STACK_LIMIT = 8 << 20
@@ -97,7 +98,10 @@ class AddressSpace:
         self.root = self.tables.new_root()
         if self.root == 0:
             raise OutOfMemory("no frame for a new page table")
-        self.vmas = VMAList()
+        # The MMU's demand-zero assist (kernel/assist.py), told of every change
+        # to the VMAs and guard pages; None when there is none.
+        self.assist = None
+        self.vmas = VMAList(on_change=self._layout_changed)
         self.guards = GuardPages()
         self.page_faults = 0
         self.cow_faults = 0              # of page_faults: writes that copied a shared frame
@@ -107,8 +111,26 @@ class AddressSpace:
         # with MADV_DONTNEED comes back with this, as a file page comes back
         # from the file on Linux (exec.map_image fills it in).
         self.file_pages: dict[int, bytes] = {}
+        self.file_span = (0, 0)         # [lowest, highest + 1 page) of file_pages
 
     # -- VMAs and pages ---------------------------------------------------------------
+
+    @property
+    def guards(self) -> GuardPages:
+        return self._guards
+
+    @guards.setter
+    def guards(self, guards: GuardPages) -> None:
+        self._guards = guards
+        guards.on_change = self._guards_changed
+        self._guards_changed()
+
+    def _layout_changed(self, start: int, end: int, vma: VMA | None = None) -> None:
+        if self.assist is not None:
+            self.assist.layout_changed(self, start, end, vma)
+
+    def _guards_changed(self) -> None:
+        self._layout_changed(*EVERYWHERE)
 
     def add(self, start: int, end: int, prot: int, name: str, **kind) -> VMA:
         """A new demand-paged VMA over free, page-aligned [start, end); `kind`
@@ -181,6 +203,20 @@ class AddressSpace:
         self.frames.free(shared)
         self.cow_faults += 1
         self._invalidate(page, page + PAGE_4K)
+
+    def keep_file_page(self, page: int, data: bytes) -> None:
+        """Remember what the program's page at `page` holds from its file."""
+        self.file_pages[page] = data
+        lo, hi = self.file_span
+        self.file_span = (min(lo, page) if hi else page, max(hi, page + PAGE_4K))
+        self._layout_changed(page, page + PAGE_4K)
+
+    def give_anon(self, vaddr: int) -> None:
+        """What a first write does to the private VMA holding `vaddr`: give it
+        its anon_vma (for writes the MMU's assist mapped, kernel/assist.py)."""
+        vma = self.vmas.find(vaddr)
+        if vma is not None:
+            self._give_anon(vma)
 
     def _give_anon(self, vma: VMA) -> VMA:
         """anon_vma_prepare(): a private VMA without an anon_vma takes its
@@ -286,10 +322,9 @@ class AddressSpace:
         how many entries there were."""
         removed = self.tables.unmap(self.root, start, end - start)
         shared = [v for v in pieces if v.shared]
-        free = self.frames.free
-        for mapping in removed:
-            if not shared or not any(mapping.vaddr in v for v in shared):
-                free(mapping.paddr)
+        self.frames.free_many([m.paddr for m in removed]
+                              if not shared else
+                              [m.paddr for m in removed if not any(m.vaddr in v for v in shared)])
         self._invalidate(start, end, bool(removed))
         return len(removed)
 
@@ -424,5 +459,6 @@ class AddressSpace:
         for vma in list(self.vmas):
             self.unmap(vma.start, vma.end)
         self.tables.free_tables(self.root)
+        self._layout_changed(*EVERYWHERE)          # the root frame may serve another space
         self.root = 0
         self.spaces.discard(self)

@@ -50,7 +50,7 @@ def map_image(aspace: AddressSpace, image) -> None:
             aspace.populate(seg.vaddr, seg.data)
     for seg in image.all_segments():
         for page in pages_in(seg.vaddr, len(seg.data)):
-            aspace.file_pages[page] = aspace.read(page, PAGE_4K)
+            aspace.keep_file_page(page, aspace.read(page, PAGE_4K))
     aspace.brk_start = aspace.brk = page_align_up(image.end)
 
 

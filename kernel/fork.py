@@ -52,6 +52,8 @@ def fork_address_space(parent: AddressSpace) -> AddressSpace:
                               if any(page in copy for _, copy in copied))
     child.brk_start, child.brk = parent.brk_start, parent.brk
     child.file_pages = dict(parent.file_pages)
+    child.file_span = parent.file_span
+    child.assist = parent.assist
     return child
 
 

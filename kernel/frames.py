@@ -11,6 +11,11 @@ less for every free(). It goes back when the count reaches 0.
 
 Frames are zeroed when handed out and poisoned with 0xDEADBEEF when freed, so a
 use-after-free reads as poison in the debugger (xv6's kfree does the same).
+
+The MMU's demand-zero assist (kernel/assist.py) borrows frames: lend() gives
+it the next frames alloc() would hand out, and the next use of the allocator
+settles the loan first, so every frame is handed out in the same order and
+counted the same as without the assist.
 """
 
 from __future__ import annotations
@@ -43,10 +48,50 @@ class FrameAllocator:
         self._with_free: list[tuple[int, int]] = []
         self._taken: dict[int, int] = {}          # chunk -> when it was taken
         self._clock = 0
+        self._loan: list[int] = []                # frames lent, in the order alloc() gives them
+        self._borrower = None
+
+    def lend(self, count: int, borrower) -> list[int]:
+        """Up to `count` free frames of the chunk alloc() takes from next, in
+        the order alloc() would hand them out, neither zeroed nor counted.
+        `borrower.taken()` tells how many of them, a prefix, it has used: at
+        the allocator's next use those are handed out as alloc() hands frames
+        out (the borrower zeroed them) and the rest come back
+        (borrower.take_back()). Nothing while a loan is out."""
+        if self._loan:
+            return []
+        chunk = self._chunk_with_a_free_frame()
+        if chunk is None:
+            return []
+        frames = self._free[chunk]
+        self._loan = frames[-count:][::-1]
+        del frames[-count:]
+        self._borrower = borrower
+        return self._loan
+
+    def settle(self) -> None:
+        """Settle the loan, if one is out (see lend)."""
+        if self._loan:
+            self._settle()
+
+    def _settle(self) -> None:
+        loan, borrower = self._loan, self._borrower
+        taken = borrower.taken()
+        borrower.take_back()
+        self._loan, self._borrower = [], None
+        chunk = layout.chunk_of(loan[0])
+        for frame in loan[:taken]:
+            self._refs[frame] = 1
+        self._in_use[chunk] += taken
+        # Every use of the allocator settles first, so the chunk is still
+        # where the heap has it even if the loan emptied its list.
+        self._free[chunk].extend(reversed(loan[taken:]))
 
     def alloc(self) -> int:
         """A zeroed frame's physical address (reference count 1), or 0 if no
         chunk can be had. O(1): a chunk with free frames is at hand."""
+        if self._loan:
+            self._settle()
         chunk = self._chunk_with_a_free_frame()
         if chunk is None:
             base = self._map.allocate(1)
@@ -80,17 +125,23 @@ class FrameAllocator:
     def share(self, frame: int) -> None:
         """One more reference to a frame that is handed out (a copy-on-write
         fork maps it in one more address space)."""
+        if self._loan:
+            self._settle()
         if frame not in self._refs:
             raise KernelPanic(f"share_frame: {frame:#x} is not an allocated frame")
         self._refs[frame] += 1
 
     def refcount(self, frame: int) -> int:
         """References to `frame` (0 when it is free)."""
+        if self._loan:
+            self._settle()
         return self._refs.get(frame, 0)
 
     def free(self, frame: int) -> None:
         """Drop a reference; at the last one, poison `frame` and take it back,
         and return its chunk to the os_MemoryMap when all 512 are free."""
+        if self._loan:
+            self._settle()
         refs = self._refs.get(frame)
         if refs is None:
             raise KernelPanic(f"free_frame: {frame:#x} is not an allocated frame")
@@ -98,8 +149,12 @@ class FrameAllocator:
             self._refs[frame] = refs - 1
             return
         del self._refs[frame]
-        chunk = layout.chunk_of(frame)
         self._ram.fill_page(frame, _POISON_FRAME)
+        self._take_back(frame)
+
+    def _take_back(self, frame: int) -> None:
+        """Put a poisoned frame with no reference left back on its chunk's list."""
+        chunk = layout.chunk_of(frame)
         frames = self._free[chunk]
         frames.append(frame)
         if len(frames) == 1:                      # it had none: offer it again
@@ -110,25 +165,48 @@ class FrameAllocator:
             if self._map.release(layout.chunk_base(chunk), 1) != 1:
                 raise KernelPanic(f"free_frame: chunk {chunk} was not marked used")
 
+    def free_many(self, frames: list[int]) -> None:
+        """free(frame) for each of `frames`, in order, faster (munmap)."""
+        if self._loan:
+            self._settle()
+        refs, last = self._refs, []
+        for frame in frames:
+            count = refs.get(frame)
+            if count is None:
+                raise KernelPanic(f"free_frame: {frame:#x} is not an allocated frame")
+            if count > 1:
+                refs[frame] = count - 1
+            else:
+                del refs[frame]
+                last.append(frame)
+        self._ram.fill_pages(last, _POISON_FRAME)
+        for frame in last:
+            self._take_back(frame)
+
     @property
     def frames_in_use(self) -> int:
+        self.settle()
         return len(self._refs)
 
     def available(self) -> int:
         """Frames that alloc() could still hand out."""
+        self.settle()
         held_free = sum(len(frames) for frames in self._free.values())
         return held_free + self._map.free_count() * layout.FRAMES_PER_CHUNK
 
     @property
     def chunks_held(self) -> int:
+        self.settle()
         return len(self._in_use)
 
     def snapshot(self):
         """The allocator's state, for the debugger's undo."""
+        self.settle()
         return ({c: list(f) for c, f in self._free.items()}, dict(self._in_use),
                 dict(self._refs), list(self._with_free), dict(self._taken), self._clock)
 
     def restore(self, state) -> None:
+        self.settle()
         free, in_use, refs, with_free, taken, self._clock = state
         self._free = {c: list(f) for c, f in free.items()}
         self._in_use, self._refs = dict(in_use), dict(refs)
@@ -136,4 +214,6 @@ class FrameAllocator:
 
     def owns(self, frame: int) -> bool:
         """True if `frame` is currently handed out by this allocator."""
+        if self._loan:
+            self._settle()
         return frame in self._refs

@@ -174,11 +174,23 @@ class VMA:
 _start = operator.attrgetter("start")      # the sort key of VMAList (C, not a Python call)
 
 
-class VMAList:
-    """Non-overlapping VMAs sorted by start address."""
+EVERYWHERE = (0, 1 << 64)
 
-    def __init__(self):
+
+class VMAList:
+    """Non-overlapping VMAs sorted by start address.
+
+    `on_change(start, end, vma)`, when given, is called after every change:
+    [start, end) holds everything that changed, and `vma` is the VMA that now
+    covers all of it, or None."""
+
+    def __init__(self, on_change=None):
         self._vmas: list[VMA] = []
+        self._on_change = on_change
+
+    def _changed(self, start: int, end: int, vma: VMA | None = None) -> None:
+        if self._on_change is not None:
+            self._on_change(start, end, vma)
 
     def __iter__(self):
         return iter(list(self._vmas))
@@ -191,6 +203,7 @@ class VMAList:
 
     def restore(self, vmas: list[VMA]) -> None:
         self._vmas = list(vmas)
+        self._changed(*EVERYWHERE)
 
     def find(self, addr: int) -> VMA | None:
         """The VMA containing `addr`, or None."""
@@ -219,7 +232,8 @@ class VMAList:
             raise KernelPanic(f"vma_insert: [{vma.start:#x}, {vma.end:#x}) overlaps or is empty")
         i = bisect.bisect_left(self._vmas, vma.start, key=_start)
         self._vmas.insert(i, vma)
-        self._merge_around(i)
+        merged = self._vmas[self._merge_around(i)]
+        self._changed(merged.start, merged.end, merged)
 
     def remove(self, start: int, end: int) -> list[VMA]:
         """Take [start, end) out of every VMA, splitting those it cuts; returns
@@ -240,6 +254,8 @@ class VMAList:
                 kept.append(v.clip(end, v.end))
             removed.append(v.clip(start, end))
         vmas[first:last] = kept            # in address order already
+        if removed:
+            self._changed(start, end)
         return removed
 
     def covered(self, start: int, end: int) -> bool:
@@ -265,6 +281,7 @@ class VMAList:
         """Put `new` (the same range) where `old` is, merging nothing (Linux
         gives a VMA its anon_vma without merging it)."""
         self._vmas[self._index(old)] = new
+        self._changed(new.start, new.end, new)
 
     def _index(self, vma: VMA) -> int:
         """Where `vma` is in the list (found by its start: no two VMAs share one)."""
@@ -286,11 +303,11 @@ class VMAList:
         start = window_end - length
         return start if start >= floor else None
 
-    def _merge_around(self, i: int) -> None:
+    def _merge_around(self, i: int) -> int:
         """Join the VMA at index `i` with the neighbours it continues or that
         continue it: the one before first, then the one after if it still
         fits (Linux's vma_merge_new_range: prev and next with different
-        anon_vmas leave next apart)."""
+        anon_vmas leave next apart). Returns the index of the result."""
         vma = self._vmas[i]
         if i > 0 and vma.continues(self._vmas[i - 1]):
             vma = self._vmas[i - 1].joined(vma)
@@ -298,14 +315,16 @@ class VMAList:
             i -= 1
         if i + 1 < len(self._vmas) and self._vmas[i + 1].continues(vma):
             self._vmas[i:i + 2] = [vma.joined(self._vmas[i + 1])]
+        return i
 
 
 class GuardPages:
     """The guard pages of an address space (MADV_GUARD_INSTALL): sorted page
     addresses, each faulting on every access whatever its VMA allows."""
 
-    def __init__(self, pages=()):
+    def __init__(self, pages=(), on_change=None):
         self._pages: list[int] = sorted(pages)
+        self.on_change = on_change        # called with no argument after every change
 
     def __iter__(self):
         return iter(list(self._pages))
@@ -327,10 +346,14 @@ class GuardPages:
 
     def add_pages(self, pages) -> None:
         self._pages = sorted(set(self._pages).union(pages))
+        if self.on_change is not None:
+            self.on_change()
 
     def remove(self, start: int, end: int) -> list[int]:
         """Take the guard pages of [start, end) out; returns them."""
         lo, hi = bisect.bisect_left(self._pages, start), bisect.bisect_left(self._pages, end)
         taken = self._pages[lo:hi]
         del self._pages[lo:hi]
+        if taken and self.on_change is not None:
+            self.on_change()
         return taken

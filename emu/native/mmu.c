@@ -29,6 +29,9 @@
  *
  * `code_map` has one byte per physical page: 1 once the page has been filled
  * executable since translated code was last dropped (Machine._code_written).
+ *
+ * The demand-zero assist (below) maps a first touch of private anonymous
+ * memory here, without Python, where the kernel has said how.
  */
 
 #include <stdbool.h>
@@ -69,6 +72,17 @@ typedef struct {
     uint64_t value;                      /* physical page | perms */
 } tlb_slot;
 
+/* A VMA whose not-present pages the assist may map (kernel/assist.py). */
+typedef struct {
+    uint64_t root;                       /* the address space: its PML4 */
+    uint64_t start, end;                 /* [start, end), page-aligned */
+    uint64_t flags;                      /* leaf flags of a new page (P added) */
+    uint64_t write_flags;                /* flags from the first write on, when that write
+                                            gives the VMA its anon_vma; 0 when it has one */
+    uint64_t allow;                      /* PROT_READ|WRITE|EXEC: the accesses the VMA allows */
+    uint64_t written;                    /* 0, or when a write gave it its anon_vma (a clock) */
+} emu_region;
+
 typedef struct {
     tlb_slot *slots;
     uint64_t mask;                       /* slots - 1 (a power of two) */
@@ -89,6 +103,14 @@ typedef struct {
     uint64_t reason;                     /* why the last walk refused */
     uint64_t leaf;                       /* its leaf entry, 0 when no leaf maps the page */
     tlb tlbs[2];                         /* [0] supervisor, [1] user */
+    /* the demand-zero assist: frames lent by the kernel's allocator, its regions */
+    uint64_t *pool;                      /* free frames, in the order alloc() gives them */
+    uint64_t pool_count;
+    uint64_t pool_used;                  /* a prefix of pool: taken (the kernel accounts) */
+    emu_region *regions;
+    uint64_t region_count, region_cap;
+    uint64_t assisted;                   /* faults handled here since the kernel looked */
+    uint64_t write_clock;                /* ticks at each `written` */
 } emu_mmu;
 
 /* -- the software TLB --------------------------------------------------------- */
@@ -320,6 +342,125 @@ static void give(emu_mmu *m, uint64_t value, uc_tlb_entry *out)
     }
 }
 
+/* -- the demand-zero assist -----------------------------------------------------
+ *
+ * The kernel's commonest fault, a first touch of private anonymous memory,
+ * done without Python. The kernel (kernel/assist.py) lists regions, VMAs whose
+ * not-present pages are fresh zeroed frames with fixed leaf flags, and lends a
+ * pool of free frames in the order its allocator would hand them out. A
+ * not-present user access inside a region takes the pool's next frame for the
+ * page and the ones after it for missing tables (kernel/address_space.py's
+ * _map_new_page allocates in that order), zeroes them and maps the page as the
+ * kernel's fault() would, tables with P|RW|US. The kernel accounts for the
+ * frames taken (pool_used), the faults (assisted) and the anon_vmas given
+ * (written) the next time it runs. Anything else is left to Python: a frame
+ * that may hold translated code, a pool too short, a large page in the way,
+ * an access the VMA does not allow.
+ */
+
+static emu_region *region_of(emu_mmu *m, uint64_t vaddr)
+{
+    for (uint64_t i = 0; i < m->region_count; i++) {
+        emu_region *r = &m->regions[i];
+        if (r->root == m->cr3 && r->start <= vaddr && vaddr < r->end)
+            return r;
+    }
+    return NULL;
+}
+
+static uint64_t take_frame(emu_mmu *m)
+{
+    uint64_t frame = m->pool[m->pool_used++];
+    memset(m->ram + frame, 0, PAGE_4K);
+    return frame;
+}
+
+/* Map the not-present page `vaddr` as a demand-zero fault; false (nothing
+ * changed) when Python must handle it. */
+static bool assist(emu_mmu *m, uint64_t vaddr, int access)
+{
+    static const int shifts[4] = {39, 30, 21, 12};
+    emu_region *r = region_of(m, vaddr);
+    if (r == NULL || !(r->allow & needed(access)))
+        return false;
+    uint64_t limit = m->ram_size - PAGE_4K, table = m->cr3, wanted = 1;
+    for (int level = 0; level < 4; level++) {      /* what is missing on the way down */
+        uint64_t e = read_entry(m, table + ((vaddr >> shifts[level]) & 0x1FF) * 8);
+        if (!(e & PTE_P)) {
+            wanted += 3 - level;
+            break;
+        }
+        if (level == 3 || (e & PTE_PS))
+            return false;                /* mapped after all, or a large page */
+        table = e & PTE_ADDR_MASK;
+        if (table > limit)
+            return false;
+    }
+    if (m->pool_count - m->pool_used < wanted)
+        return false;
+    for (uint64_t i = m->pool_used; i < m->pool_used + wanted; i++)
+        if (m->code_map[m->pool[i] / PAGE_4K])
+            return false;                /* translated code must be dropped first */
+    uint64_t page = take_frame(m), flags = r->flags;
+    table = m->cr3;
+    for (int level = 0; level < 3; level++) {
+        uint64_t slot = table + ((vaddr >> shifts[level]) & 0x1FF) * 8, e = read_entry(m, slot);
+        if (!(e & PTE_P))
+            e = take_frame(m) | PTE_P | PTE_RW | PTE_US;
+        else
+            e |= PTE_US;
+        write_entry(m, slot, e);
+        table = e & PTE_ADDR_MASK;
+    }
+    if (access == UC_MEM_WRITE && r->write_flags) {   /* the write gives it its anon_vma */
+        flags = r->flags = r->write_flags;
+        r->write_flags = 0;
+        r->written = ++m->write_clock;
+    }
+    write_entry(m, table + ((vaddr >> 12) & 0x1FF) * 8, page | flags | PTE_P);
+    m->assisted++;
+    return true;
+}
+
+/* Add a region (false when the table is full: its faults then go to Python). */
+int emu_region_add(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end, uint64_t flags,
+                   uint64_t write_flags, uint64_t allow)
+{
+    if (m->region_count == m->region_cap)
+        return 0;
+    m->regions[m->region_count++] = (emu_region){root, start, end, flags, write_flags, allow, 0};
+    return 1;
+}
+
+/* Drop the regions of `root` that share a byte with [start, end). */
+void emu_region_drop(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end)
+{
+    uint64_t kept = 0;
+    for (uint64_t i = 0; i < m->region_count; i++) {
+        emu_region *r = &m->regions[i];
+        if (!(r->root == root && r->start < end && start < r->end))
+            m->regions[kept++] = *r;
+    }
+    m->region_count = kept;
+}
+
+/* The regions a write gave an anon_vma since the last call, oldest first:
+ * their starts into `starts` (at most `room`), their roots into `roots`;
+ * returns how many, and forgets them. */
+uint64_t emu_region_written(emu_mmu *m, uint64_t *roots, uint64_t *starts, uint64_t room)
+{
+    uint64_t found = 0;
+    for (uint64_t tick = 1; tick <= m->write_clock && found < room; tick++)
+        for (uint64_t i = 0; i < m->region_count; i++)
+            if (m->regions[i].written == tick) {
+                roots[found] = m->regions[i].root;
+                starts[found++] = m->regions[i].start;
+                m->regions[i].written = 0;
+            }
+    m->write_clock = 0;
+    return found;
+}
+
 /* -- what emu/native_mmu.py calls --------------------------------------------------- */
 
 /* The UC_HOOK_TLB_FILL callback; `data` is the emu_mmu. */
@@ -336,7 +477,8 @@ bool emu_tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *out, void 
     }
     m->fills++;
     if (!translate(m, vaddr, access, &value)) {
-        if (!m->refused(vaddr, access, 0))
+        bool demand_zero = m->reason == NOT_PRESENT && m->leaf == 0 && m->user;
+        if (!(demand_zero && assist(m, vaddr, access)) && !m->refused(vaddr, access, 0))
             return false;                /* refused: Python recorded why */
         if (!translate(m, vaddr, access, &value)) {
             m->refused(vaddr, access, 1);

@@ -103,7 +103,15 @@ def leaves(runner):
     return [(m.vaddr, m.paddr, m.entry) for m in space.tables.mappings(space.root)]
 
 
-def run_both(path, argv, *, libc="musl", kernel=None, **options):
+def vma_summary(space):
+    """Each VMA's range, protection and which anon_vma it has (numbered in
+    order of first appearance, so that sharing shows)."""
+    numbers = {}
+    return [(v.start, v.end, v.prot, v.anon and numbers.setdefault(id(v.anon), len(numbers) + 1))
+            for v in space.vmas]
+
+
+def run_both(path, argv, *, libc="musl", kernel=None, assisted=None, **options):
     """Run `path` on a machine with each walker; what the first process
     left: output, fault counts, and every leaf entry of its address space."""
     image = load_program(path, libc=libc)
@@ -117,8 +125,10 @@ def run_both(path, argv, *, libc="musl", kernel=None, **options):
         runner.resume(Budget(seconds=120))
         outcome = (runner.exit_code, bytes(runner.process.output[1]),
                    runner.aspace.page_faults, runner.aspace.cow_faults, leaves(runner),
-                   machine.frames.frames_in_use)
+                   machine.frames.frames_in_use, vma_summary(runner.aspace))
         result = runner.finish()
+        if native and assisted is not None:
+            assisted.append(machine.mmu.assist.handled)
         seen.append((outcome, [(p.pid, p.page_faults, p.cow_faults, p.syscalls)
                                for p in result.processes]))
     assert seen[0] == seen[1]
@@ -133,9 +143,24 @@ def run_both(path, argv, *, libc="musl", kernel=None, **options):
     (FIXTURES / "munmap_all.c", []),
 ])
 def test_programs_run_the_same_on_both_walkers(path, argv):
-    (_code, _out, faults, _cow, entries, _frames), _ = run_both(path, argv)
+    (_code, _out, faults, _cow, entries, _frames, _vmas), _ = run_both(path, argv)
     assert faults > 0 and entries
     assert any(entry & PTE_D for _, _, entry in entries)
+
+
+def test_the_demand_zero_assist_maps_what_the_kernel_would():
+    """kernel/assist.py: first touches the C walker maps itself give the same
+    frames, tables, flags, fault counts and anon_vmas as the Python kernel
+    mapping each (the Python walker has no assist), over every kind of page
+    it must leave alone: guard pages, file pages after MADV_DONTNEED,
+    mprotect, mremap, fork and copy-on-write."""
+    assisted = []
+    (code, out, faults, cow, entries, _frames, vmas), processes = run_both(
+        FIXTURES / "assist_mix.c", [], assisted=assisted)
+    assert code == 0 and b"data after DONTNEED: file bytes 0\n" in out
+    assert cow > 0 and len(processes) == 2
+    assert faults > 100 and 0 < assisted[0] < faults     # most, not all, in C
+    assert any(anon for *_, anon in vmas)
 
 
 @pytest.mark.parametrize("pager", ["demand_pager.asm", "demand_pager.c"])
@@ -143,7 +168,7 @@ def test_a_guest_page_fault_handler_pages_the_same_on_both_walkers(pager):
     """--on-fault: the student's handler maps every page; both walkers must
     hand it the same faults and leave the same tables."""
     kernel = (FIXTURES / "kernel" / pager, {"on_fault": "os_page_fault"})
-    (code, out, faults, _cow, entries, _frames), _ = run_both(
+    (code, out, faults, _cow, entries, _frames, _vmas), _ = run_both(
         EXAMPLES / "allocators" / "implicit.c", ["300"], kernel=kernel)
     assert code == 0 and faults > 0 and entries
 
