@@ -9,14 +9,11 @@ Anything else is refused with one line saying why.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from elftools.elf.constants import P_FLAGS
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
-
+from .elf_format import (EI_CLASS, ELFCLASS32, EM_X86_64, ET_DYN, ET_EXEC, PF_R, PF_W, PF_X,
+                         PT_INTERP, PT_LOAD, PT_PHDR, ProgramHeader, RawELF)
 from .errors import ELFLoadError, EmuError
 from .userfiles import read_user_file
 
@@ -24,8 +21,8 @@ STATIC_PIE_BASE = 0x5555_5555_4000
 LOWEST_SEGMENT = 0x10000                  # mmap_min_addr: the NULL pages stay unmapped
 HIGHEST_SEGMENT_END = 0x7FFF_F7FF_F000    # below the stack's 8 MiB and the mmap area
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
-_MACHINES = {"EM_386": "i386", "EM_ARM": "ARM", "EM_AARCH64": "AArch64",
-             "EM_RISCV": "RISC-V", "EM_MIPS": "MIPS", "EM_PPC64": "PowerPC"}
+_MACHINES = {3: "i386", 40: "ARM", 183: "AArch64", 243: "RISC-V", 8: "MIPS", 21: "PowerPC"}
+_TYPES = {0: "ET_NONE", 1: "ET_REL", 4: "ET_CORE"}
 
 
 @dataclass(frozen=True)
@@ -72,30 +69,30 @@ def read_elf(path) -> Image:
         return _parse(path, raw)
     except EmuError:
         raise
-    except Exception as exc:    # pyelftools on a malformed file: any exception at all
+    except Exception as exc:    # a header that points nowhere sensible: any error at all
         raise ELFLoadError(f"{path}: corrupt ELF file: {type(exc).__name__}: "
                            f"{str(exc)[:200]}") from None
 
 
 def _parse(path: Path, raw: bytes) -> Image:
-    import io
-    elf = ELFFile(io.BytesIO(raw))
-    if elf.elfclass != 64:
+    if len(raw) > EI_CLASS and raw[EI_CLASS] == ELFCLASS32:
         raise ELFLoadError(f"{path}: 32-bit ELF; only x86-64 (64-bit) programs run here")
-    machine = elf["e_machine"]
-    if machine != "EM_X86_64":
-        raise ELFLoadError(f"{path}: ELF for {_MACHINES.get(machine, machine)}, not x86-64")
-    kind = elf["e_type"]
-    if kind not in ("ET_EXEC", "ET_DYN"):
+    elf = RawELF(raw)
+    if elf.machine != EM_X86_64:
+        name = _MACHINES.get(elf.machine, f"machine {elf.machine}")
+        raise ELFLoadError(f"{path}: ELF for {name}, not x86-64")
+    if elf.type not in (ET_EXEC, ET_DYN):
+        kind = _TYPES.get(elf.type, f"{elf.type:#x}")
         raise ELFLoadError(f"{path}: ELF type {kind} is not an executable")
-    headers = list(elf.iter_segments())
+    headers = elf.program_headers()
     for seg in headers:
-        if seg["p_type"] == "PT_INTERP":
-            interp = seg.get_interp_name()
+        if seg.type == PT_INTERP:
+            interp = raw[seg.offset:seg.offset + seg.filesz].split(b"\0")[0].decode(
+                errors="replace")
             raise ELFLoadError(f"{path}: dynamically linked (needs {interp}); "
                                f"build it with -static")
-    base = STATIC_PIE_BASE if kind == "ET_DYN" else 0
-    segments = [_segment(path, raw, seg, base) for seg in headers if seg["p_type"] == "PT_LOAD"]
+    base = STATIC_PIE_BASE if elf.type == ET_DYN else 0
+    segments = [_segment(path, raw, seg, base) for seg in headers if seg.type == PT_LOAD]
     if not segments:
         raise ELFLoadError(f"{path}: no loadable segments")
     for seg in segments:
@@ -103,12 +100,12 @@ def _parse(path: Path, raw: bytes) -> Image:
             raise ELFLoadError(f"{path}: a segment at {seg.vaddr:#x}..{seg.vaddr + seg.memsz:#x} "
                                f"lies outside user memory ({LOWEST_SEGMENT:#x}.."
                                f"{HIGHEST_SEGMENT_END:#x})")
-    entry = elf["e_entry"] + base
+    entry = elf.entry + base
     if not entry < HIGHEST_SEGMENT_END:        # Linux's execve: BAD_ADDR(e_entry) -> EINVAL
         raise ELFLoadError(f"{path}: the entry point {entry:#x} lies outside user memory")
     return Image(path=str(path.resolve()), entry=entry, segments=segments,
                  symbols=_symbols(elf, base), phdr=_phdr_address(elf, headers, base),
-                 phent=elf["e_phentsize"], phnum=elf["e_phnum"], base=base,
+                 phent=elf.phentsize, phnum=len(headers), base=base,
                  kind="pie" if base else "exec", elf_path=str(path))
 
 
@@ -118,10 +115,9 @@ def read_kernel_elf(path, low: int, high: int) -> tuple[list[Segment], dict[str,
     path = Path(path)
     raw = read_user_file(path)
     try:
-        import io
-        elf = ELFFile(io.BytesIO(raw))
-        segments = [_segment(path, raw, seg, 0) for seg in elf.iter_segments()
-                    if seg["p_type"] == "PT_LOAD"]
+        elf = RawELF(raw)
+        segments = [_segment(path, raw, seg, 0) for seg in elf.program_headers()
+                    if seg.type == PT_LOAD]
         symbols = _symbols(elf, 0)
     except EmuError:
         raise
@@ -134,52 +130,45 @@ def read_kernel_elf(path, low: int, high: int) -> tuple[list[Segment], dict[str,
     return segments, symbols
 
 
-def _segment(path: Path, raw: bytes, seg, base: int) -> Segment:
-    offset, filesz, memsz = seg["p_offset"], seg["p_filesz"], seg["p_memsz"]
-    if offset + filesz > len(raw) or filesz > memsz:
+def _segment(path: Path, raw: bytes, seg: ProgramHeader, base: int) -> Segment:
+    if seg.offset + seg.filesz > len(raw) or seg.filesz > seg.memsz:
         raise ELFLoadError(f"{path}: corrupt ELF file: a PT_LOAD segment runs past the file")
-    flags = seg["p_flags"]
-    prot = (PROT_READ if flags & P_FLAGS.PF_R else 0) | \
-           (PROT_WRITE if flags & P_FLAGS.PF_W else 0) | \
-           (PROT_EXEC if flags & P_FLAGS.PF_X else 0)
-    return Segment(seg["p_vaddr"] + base, memsz, raw[offset:offset + filesz], prot)
+    prot = (PROT_READ if seg.flags & PF_R else 0) | (PROT_WRITE if seg.flags & PF_W else 0) | \
+           (PROT_EXEC if seg.flags & PF_X else 0)
+    return Segment(seg.vaddr + base, seg.memsz, raw[seg.offset:seg.offset + seg.filesz], prot)
 
 
-def _phdr_address(elf, headers, base: int) -> int:
+def _phdr_address(elf: RawELF, headers: list[ProgramHeader], base: int) -> int:
     for seg in headers:
-        if seg["p_type"] == "PT_PHDR":
-            return seg["p_vaddr"] + base
-    phoff = elf["e_phoff"]
+        if seg.type == PT_PHDR:
+            return seg.vaddr + base
     for seg in headers:
-        if seg["p_type"] == "PT_LOAD" and seg["p_offset"] <= phoff < seg["p_offset"] + seg["p_filesz"]:
-            return seg["p_vaddr"] + phoff - seg["p_offset"] + base
+        if seg.type == PT_LOAD and seg.offset <= elf.phoff < seg.offset + seg.filesz:
+            return seg.vaddr + elf.phoff - seg.offset + base
     return 0
 
 
-ELF64_SYM = struct.Struct("<IBBHQQ")     # st_name st_info st_other st_shndx st_value st_size
 SYMBOL_TYPES = (0, 1, 2)                 # STT_NOTYPE, STT_OBJECT, STT_FUNC
 SHN_UNDEF = 0
 
 
-def _symbols(elf, base: int) -> dict[str, int]:
+def _symbols(elf: RawELF, base: int) -> dict[str, int]:
     """The symbol table's functions and objects. Linux runs a program whatever
     its sections say, so a missing or corrupt .symtab gives no symbols, not a
-    refusal. The entries are unpacked with struct, not pyelftools: a static
-    glibc program has ~2,000, which pyelftools takes 0.3 s to parse."""
+    refusal."""
     try:
-        table = elf.get_section_by_name(".symtab")
-        if not isinstance(table, SymbolTableSection):
+        table = elf.symbol_table()
+        if table is None:
             return {}
-        names = elf.get_section(table["sh_link"]).data()
+        entries, names = table
         out = {}
-        for name_at, info, _other, shndx, value, _size in \
-                ELF64_SYM.iter_unpack(table.data()[:table.data_size // 24 * 24]):
+        for name_at, info, _other, shndx, value, _size in entries:
             if name_at and info & 0xF in SYMBOL_TYPES and shndx != SHN_UNDEF and value:
                 name = names[name_at:names.index(b"\0", name_at)].decode("utf-8", "replace")
                 if name:
                     out.setdefault(name, value + base)
         return out
-    except Exception:          # pyelftools on a malformed section table
+    except Exception:          # a malformed section table
         return {}
 
 

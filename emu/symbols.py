@@ -13,13 +13,10 @@ address is never `<emu_mmap_observer+0x930>`: it is past every symbol's end.
 from __future__ import annotations
 
 import bisect
-import struct
 
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
+from .elf_format import RawELF
 
 UNBOUNDED = 0x10000            # how far past a symbol without a known end it names addresses
-SYMBOL = struct.Struct("<IBBHQQ")  # Elf64_Sym: name, info, other, shndx, value, size
 SYMBOL_KINDS = (0, 1, 2)       # STT_NOTYPE, STT_OBJECT, STT_FUNC
 SHF_ALLOC = 0x2
 
@@ -130,23 +127,19 @@ class SymbolTable:
 
 def _elf_extents(path: str, bias: int) -> dict[str, int]:
     """name -> end of each function and object symbol of an ELF: value + st_size,
-    or for size 0 the next symbol's address or its section's end. The symbol
-    table is read raw (Elf64_Sym, 24 bytes each): pyelftools takes ~0.3 s on
-    glibc's 2,000 symbols."""
+    or for size 0 the next symbol's address or its section's end."""
     try:
         with open(path, "rb") as f:
-            elf = ELFFile(f)
-            table = elf.get_section_by_name(".symtab")
-            if not isinstance(table, SymbolTableSection):
-                return {}
-            strings = elf.get_section(table["sh_link"]).data()
-            raw = table.data()
-            sections = [(s["sh_addr"], s["sh_addr"] + s["sh_size"]) for s in elf.iter_sections()
-                        if s["sh_flags"] & SHF_ALLOC]
-    except Exception:           # pyelftools on a malformed file: names stay unbounded
+            elf = RawELF(f.read())
+        table = elf.symbol_table()
+        if table is None:
+            return {}
+        entries, strings = table
+        sections = [(s.addr, s.addr + s.size) for s in elf.sections() if s.flags & SHF_ALLOC]
+    except Exception:           # a malformed file: names stay unbounded
         return {}
     symbols = []
-    for name_at, info, _other, shndx, value, size in SYMBOL.iter_unpack(raw[:len(raw) // 24 * 24]):
+    for name_at, info, _other, shndx, value, size in entries:
         if value and shndx and info & 0xF in SYMBOL_KINDS:
             end = strings.find(b"\0", name_at)
             name = strings[name_at:end].decode(errors="replace")
