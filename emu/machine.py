@@ -47,7 +47,7 @@ from .errors import BudgetExceeded, UsageError
 from .faults import GENERAL_PROTECTION, FaultReporter
 from .mmu import MMU
 from .register_batch import RegisterBatch
-from .paging import U64
+from .paging import PAGE_4K, U64
 from .ram import PhysicalRAM
 from .registers import GPRS, REGISTER_FILE, RFLAGS_RESERVED, UC_REGS, parse_value
 from .symbols import SymbolTable
@@ -131,7 +131,7 @@ class Machine:
         self._uc.reg_write(UC_X86_REG_CR4, CR4_SSE)
         self._engine = self._uc._uch           # the C handle, for the C API calls below
         self._batches: dict[tuple, RegisterBatch] = {}
-        self.ram = PhysicalRAM(ram_mib * layout.MiB, self._code_written)
+        self.ram = PhysicalRAM(ram_mib * layout.MiB, self._code_written, self._pages_written)
         self._uc.mem_map_ptr(0, self.ram.size, UC_PROT_ALL, self.ram.host_address)
         self.memory_map, self.frames, self.page_tables = boot(self.ram, ram_mib)
         self.mmu = MMU(self._uc, self.ram, native)
@@ -298,6 +298,12 @@ class Machine:
         reused by a new process kept running its previous owner's code
         (measured here: exit() code ran again in the next process)."""
         if self.mmu.may_hold_code(paddr, length):
+            self.code_changed()
+
+    def _pages_written(self, paddrs: list[int]) -> None:
+        """_code_written for whole pages, many at once (munmap's poisoning)."""
+        code_map = self.mmu.code_map
+        if any(code_map[paddr // PAGE_4K] for paddr in paddrs):
             self.code_changed()
 
     def count_instructions(self, *, begin_at: int = 0, end_at: int = 0, capacity: int = 0,

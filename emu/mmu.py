@@ -167,6 +167,8 @@ class MMU:
         first, end = page_align_down(vaddr), vaddr + size
         if self._native:
             self._native.invalidate(first, end)
+            self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+            return
         for tlb in self._tlbs.values():
             if (end - first) // PAGE_4K > len(tlb):
                 for page in [p for p in tlb if first <= p < end]:

@@ -76,6 +76,7 @@ def library():
                                       ctypes.POINTER(ctypes.c_uint64)]
         lib.emu_region_add.argtypes = [state] + [ctypes.c_uint64] * 6
         lib.emu_region_drop.argtypes = [state] + [ctypes.c_uint64] * 3
+        lib.emu_region_holds.argtypes = [state, ctypes.c_uint64, ctypes.c_uint64]
         words = ctypes.POINTER(ctypes.c_uint64)
         lib.emu_region_written.argtypes = [state, words, words, ctypes.c_uint64]
         lib.emu_region_written.restype = ctypes.c_uint64
@@ -213,6 +214,11 @@ class DemandZeroAssist:
         walker holds as many regions as it can."""
         return bool(self._lib.emu_region_add(self._ref, root, start, end, flags, write_flags,
                                              allow))
+
+    def holds(self, root: int, vaddr: int) -> bool:
+        """Does a region of `root` hold `vaddr`?"""
+        return bool(self._state.region_count) and \
+            bool(self._lib.emu_region_holds(self._ref, root, vaddr))
 
     def drop_regions(self, root: int, start: int, end: int) -> None:
         """Forget the regions of `root` that share a byte with [start, end)."""

@@ -33,7 +33,7 @@ _U64 = struct.Struct("<Q")
 class PhysicalRAM:
     """`size` bytes of guest physical memory at physical address 0."""
 
-    def __init__(self, size: int, code_written):
+    def __init__(self, size: int, code_written, pages_written=None):
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
         try:
             self._host = mmap.mmap(-1, size, flags=flags)
@@ -42,6 +42,9 @@ class PhysicalRAM:
                              f"{exc.strerror}") from None
         self.host_address = ctypes.addressof(ctypes.c_char.from_buffer(self._host))
         self._code_written = code_written
+        # pages_written(paddrs): code_written for whole 4 KiB pages, in one call
+        self._pages_written = pages_written or (
+            lambda paddrs: [code_written(p, PAGE_4K) for p in paddrs])
         self.size = size
         self.view = memoryview(self._host)
         self.observers: list = []
@@ -90,9 +93,7 @@ class PhysicalRAM:
             if self.observers:
                 self._changing(paddr, PAGE_4K)
             view[paddr:paddr + PAGE_4K] = page
-        written = self._code_written
-        for paddr in paddrs:
-            written(paddr, PAGE_4K)
+        self._pages_written(paddrs)
 
     def fill(self, paddr: int, length: int, byte: int = 0) -> None:
         """Set `length` bytes at `paddr` to `byte` (through Unicorn, see write)."""

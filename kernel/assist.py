@@ -40,7 +40,6 @@ class AssistedFaults:
         self._hw = hardware
         self._frames = frames
         self._may_lend = may_lend           # callable: may the walker map pages now?
-        self._listed: dict[int, list[tuple[int, int]]] = {}    # root -> ranges listed
 
     def watch(self, space: AddressSpace) -> None:
         """Take `space`'s faults from now on (its VMAs are listed at their next
@@ -51,21 +50,17 @@ class AssistedFaults:
 
     def layout_changed(self, space: AddressSpace, start: int, end: int, vma: VMA | None) -> None:
         """[start, end) of `space` changed; `vma` now covers all of it, or None."""
-        listed = self._listed.get(space.root)
-        if listed:
-            kept = [r for r in listed if not (r[0] < end and start < r[1])]
-            if len(kept) != len(listed):
-                self._hw.drop_regions(space.root, start, end)
-                self._listed[space.root] = kept
+        self._hw.drop_regions(space.root, start, end)
         if vma is not None:
             self._list(space, vma)
 
     def faulted(self, space: AddressSpace, vaddr: int) -> None:
         """Python handled a user fault at `vaddr`: list its VMA if it is not
         listed, and lend frames if the walker has none."""
-        vma = space.vmas.find(vaddr)
-        if vma is not None and (vma.start, vma.end) not in self._listed.get(space.root, ()):
-            self._list(space, vma)
+        if not self._hw.holds(space.root, vaddr):
+            vma = space.vmas.find(vaddr)
+            if vma is not None:
+                self._list(space, vma)
         self.refill()
 
     def _list(self, space: AddressSpace, vma: VMA) -> None:
@@ -76,9 +71,8 @@ class AssistedFaults:
         if lo < vma.end and vma.start < hi:
             return                          # a page may come back from the file
         write_flags = pte_flags(vma.prot) if vma.anon is None and vma.prot & PROT_WRITE else 0
-        if self._hw.add_region(space.root, vma.start, vma.end, vma_pte_flags(vma), write_flags,
-                               vma.prot | PROT_READ):
-            self._listed.setdefault(space.root, []).append((vma.start, vma.end))
+        self._hw.add_region(space.root, vma.start, vma.end, vma_pte_flags(vma), write_flags,
+                            vma.prot | PROT_READ)
 
     # -- frames and counts --------------------------------------------------------------
 

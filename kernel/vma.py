@@ -156,7 +156,8 @@ class VMA:
 
     def joined(self, after: VMA) -> VMA:
         """This VMA and `after`, which continues it, as one."""
-        return replace(self, end=after.end, anon=self.anon or after.anon)
+        return VMA(self.start, after.end, self.prot, self.name, self.shmem, self.pgoff,
+                   self.flags, self.anon or after.anon)
 
     def allows(self, access: str) -> bool:
         """May the process make this access ('read' | 'write' | 'fetch')? On x86

@@ -432,6 +432,16 @@ int emu_region_add(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end, uint
     return 1;
 }
 
+/* 1 when a region of `root` holds vaddr. */
+int emu_region_holds(emu_mmu *m, uint64_t root, uint64_t vaddr)
+{
+    for (uint64_t i = 0; i < m->region_count; i++)
+        if (m->regions[i].root == root && m->regions[i].start <= vaddr &&
+                vaddr < m->regions[i].end)
+            return 1;
+    return 0;
+}
+
 /* Drop the regions of `root` that share a byte with [start, end). */
 void emu_region_drop(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end)
 {
