@@ -22,9 +22,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from .toolchain import cache_dir
@@ -53,7 +51,7 @@ def load(name: str) -> ctypes.CDLL | None:
     try:
         library = ctypes.CDLL(str(_build(SOURCES / f"{name}.c")))
         _failures.pop(name, None)
-    except (OSError, subprocess.SubprocessError) as exc:
+    except OSError as exc:
         library = None
         _failures[name] = str(exc)
     _loaded[name] = library
@@ -72,6 +70,8 @@ def _build(source: Path) -> Path:
     out = cache_dir() / "native" / f"{source.stem}-{key}{SUFFIX}"
     if out.is_file():
         return out
+    import subprocess        # only a first build needs these: start-up stays light
+    import tempfile
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(dir=out.parent, suffix=SUFFIX)
     os.close(fd)
@@ -83,6 +83,8 @@ def _build(source: Path) -> Path:
             lines = (proc.stderr or proc.stdout).strip().splitlines()
             raise OSError(lines[-1] if lines else f"zig cc failed (status {proc.returncode})")
         os.replace(partial, out)
+    except subprocess.SubprocessError as exc:
+        raise OSError(f"zig cc: {exc}") from None
     finally:
         if os.path.exists(partial):
             os.unlink(partial)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from . import toolchain
 from .elf import Image, image_from_program, read_elf
 from .errors import AssemblyError, BudgetExceeded, UsageError
 from .userfiles import require_file
@@ -52,6 +51,7 @@ def load_program(path, *, libc: str = "runtime", cc: str | None = None,
 
 def _c_program(path: Path, extra: list[Path], link: list[Path], *, libc, cc, defines,
                seconds) -> Image:
+    from . import toolchain        # only C needs it: `emu run ELF` starts without it
     if not link:
         image = read_elf(toolchain.build([path, *extra], libc=libc, cc=cc, defines=defines,
                                          seconds=seconds))

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from . import ASM_DIR
@@ -46,6 +43,7 @@ def cache_dir() -> Path:
 def compiler(cc: str | None) -> list[str]:
     """The compiler command: --cc split like a shell would, or zig's clang."""
     if cc:
+        import shlex
         return shlex.split(cc)
     return [sys.executable, "-m", "ziglang", "cc"]
 
@@ -105,6 +103,7 @@ def _cached(command: list[str], main_source: Path, name: str, seconds: float | N
     if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         partial = Path(tmp) / out.name
         said = _run(command + ["-o", str(partial)], main_source, seconds)
@@ -157,6 +156,7 @@ def _warnings_file(executable: Path) -> Path:
 
 def _run(command: list[str], main_source: Path, seconds: float | None) -> str:
     """Run the compiler; returns what it printed (warnings) when it succeeds."""
+    import subprocess
     try:
         proc = subprocess.run(command, capture_output=True, text=True,
                               timeout=seconds or COMPILE_TIMEOUT, cwd=main_source.parent)

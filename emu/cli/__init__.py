@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 
 from importlib import import_module
 
@@ -81,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 def report_bug(command: str, exc: BaseException) -> int:
     """One line for a person, the traceback only when EMU_DEBUG is set."""
     if os.environ.get("EMU_DEBUG"):
+        import traceback
         traceback.print_exception(exc)
     first = str(exc).splitlines()[0] if str(exc) else ""
     sys.stderr.write(f"emu {command}: internal error: {type(exc).__name__}"

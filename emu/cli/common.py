@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 
@@ -94,6 +93,7 @@ def print_lines(lines) -> None:
 
 
 def print_json(data) -> None:
+    import json
     sys.stdout.write(json.dumps(data) + "\n")
 
 
