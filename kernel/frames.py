@@ -70,7 +70,8 @@ class FrameAllocator:
         return self._loan
 
     def settle(self) -> None:
-        """Settle the loan, if one is out (see lend)."""
+        """Settle the loan, if one is out (see lend): every other use of the
+        allocator does this first."""
         if self._loan:
             self._settle()
 
@@ -90,8 +91,7 @@ class FrameAllocator:
     def alloc(self) -> int:
         """A zeroed frame's physical address (reference count 1), or 0 if no
         chunk can be had. O(1): a chunk with free frames is at hand."""
-        if self._loan:
-            self._settle()
+        self.settle()
         chunk = self._chunk_with_a_free_frame()
         if chunk is None:
             base = self._map.allocate(1)
@@ -125,23 +125,20 @@ class FrameAllocator:
     def share(self, frame: int) -> None:
         """One more reference to a frame that is handed out (a copy-on-write
         fork maps it in one more address space)."""
-        if self._loan:
-            self._settle()
+        self.settle()
         if frame not in self._refs:
             raise KernelPanic(f"share_frame: {frame:#x} is not an allocated frame")
         self._refs[frame] += 1
 
     def refcount(self, frame: int) -> int:
         """References to `frame` (0 when it is free)."""
-        if self._loan:
-            self._settle()
+        self.settle()
         return self._refs.get(frame, 0)
 
     def free(self, frame: int) -> None:
         """Drop a reference; at the last one, poison `frame` and take it back,
         and return its chunk to the os_MemoryMap when all 512 are free."""
-        if self._loan:
-            self._settle()
+        self.settle()
         refs = self._refs.get(frame)
         if refs is None:
             raise KernelPanic(f"free_frame: {frame:#x} is not an allocated frame")
@@ -167,8 +164,7 @@ class FrameAllocator:
 
     def free_many(self, frames: list[int]) -> None:
         """free(frame) for each of `frames`, in order, faster (munmap)."""
-        if self._loan:
-            self._settle()
+        self.settle()
         refs, last = self._refs, []
         for frame in frames:
             count = refs.get(frame)
@@ -216,6 +212,5 @@ class FrameAllocator:
 
     def owns(self, frame: int) -> bool:
         """True if `frame` is currently handed out by this allocator."""
-        if self._loan:
-            self._settle()
+        self.settle()
         return frame in self._refs
