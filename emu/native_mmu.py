@@ -25,7 +25,7 @@ from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
 from . import hostlib
 from .paging import (BAD_PHYSICAL, NO_EXECUTE, NON_CANONICAL, NOT_PRESENT, PAGE_4K,
-                     READ_ONLY, SUPERVISOR)
+                     READ_ONLY, SUPERVISOR, U64)
 
 # mmu.c's reason codes, in its enum's order
 REASONS = (None, NOT_PRESENT, BAD_PHYSICAL, NON_CANONICAL, SUPERVISOR, READ_ONLY, NO_EXECUTE)
@@ -221,9 +221,10 @@ class DemandZeroAssist:
             bool(self._lib.emu_region_holds(self._ref, root, vaddr))
 
     def drop_regions(self, root: int, start: int, end: int) -> None:
-        """Forget the regions of `root` that share a byte with [start, end)."""
+        """Forget the regions of `root` that share a byte with [start, end)
+        (`end` may be 2^64: everything)."""
         if self._state.region_count:
-            self._lib.emu_region_drop(self._ref, root, start, end)
+            self._lib.emu_region_drop(self._ref, root, start, min(end, U64))
 
     def written(self) -> list[tuple[int, int]]:
         """(root, start) of each region a write gave its anon_vma since the

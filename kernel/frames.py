@@ -58,7 +58,7 @@ class FrameAllocator:
         the allocator's next use those are handed out as alloc() hands frames
         out (the borrower zeroed them) and the rest come back
         (borrower.take_back()). Nothing while a loan is out."""
-        if self._loan:
+        if self._loan or count <= 0:
             return []
         chunk = self._chunk_with_a_free_frame()
         if chunk is None:

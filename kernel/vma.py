@@ -175,7 +175,7 @@ class VMA:
 _start = operator.attrgetter("start")      # the sort key of VMAList (C, not a Python call)
 
 
-EVERYWHERE = (0, 1 << 64)
+EVERYWHERE = (0, 1 << 64)                  # on_change's range for "anything may have changed"
 
 
 class VMAList:
@@ -346,8 +346,9 @@ class GuardPages:
         self.add_pages(range(start, end, PAGE_4K))
 
     def add_pages(self, pages) -> None:
+        before = len(self._pages)
         self._pages = sorted(set(self._pages).union(pages))
-        if self.on_change is not None:
+        if len(self._pages) != before and self.on_change is not None:
             self.on_change()
 
     def remove(self, start: int, end: int) -> list[int]:

@@ -4,6 +4,7 @@ refusals with the same reasons, and programs that run the same, with the same
 page-fault counts and the same page tables at the end."""
 
 import random
+import signal
 
 import pytest
 
@@ -13,6 +14,7 @@ from emu.loader import load_program
 from emu.paging import (PAGE_4K, PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, make_pte,
                         refusal)
 from emu.runner import ProcessRunner
+from kernel.vma import EVERYWHERE
 from tests.conftest import EXAMPLES, FIXTURES
 
 ACCESSES = {16: "read", 17: "write", 18: "fetch"}
@@ -129,8 +131,8 @@ def run_both(path, argv, *, libc="musl", kernel=None, assisted=None, **options):
         result = runner.finish()
         if native and assisted is not None:
             assisted.append(machine.mmu.assist.handled)
-        seen.append((outcome, [(p.pid, p.page_faults, p.cow_faults, p.syscalls)
-                               for p in result.processes]))
+        seen.append((outcome, [(p.pid, p.page_faults, p.cow_faults, p.syscalls,
+                                p.outcome.signal) for p in result.processes]))
     assert seen[0] == seen[1]
     return seen[0]
 
@@ -161,6 +163,26 @@ def test_the_demand_zero_assist_maps_what_the_kernel_would():
     assert cow > 0 and len(processes) == 2
     assert faults > 100 and 0 < assisted[0] < faults     # most, not all, in C
     assert any(anon for *_, anon in vmas)
+
+
+@pytest.mark.parametrize("argv", [[], ["moved"]])
+def test_a_guard_page_on_listed_memory_faults_on_both_walkers(argv):
+    """MADV_GUARD_INSTALL after the assist listed the VMA (and mremap moving
+    the guard): the region must be forgotten, so the write is SIGSEGV as in
+    Python's fault() and on Linux, not a fresh zero page."""
+    (code, out, *_), processes = run_both(FIXTURES / "guard_after_mmap.c", argv)
+    (_pid, faults, _cow, _calls, signo), = processes
+    assert out == b"before the guard page\n" and signo == signal.SIGSEGV and faults > 0
+
+
+def test_forgetting_every_region_forgets_every_region():
+    """drop_regions over EVERYWHERE, whose end is 2^64 (one past a c_uint64)."""
+    machine = native_machine()
+    assist = machine.mmu.assist
+    assist.add_region(0x5000, 0x10000, 0x20000, PTE_US, 0, 1)
+    assert assist.holds(0x5000, 0x10000)
+    assist.drop_regions(0x5000, *EVERYWHERE)
+    assert not assist.holds(0x5000, 0x10000)
 
 
 @pytest.mark.parametrize("pager", ["demand_pager.asm", "demand_pager.c"])
