@@ -1,0 +1,127 @@
+"""Fuzz target: the C walker with its demand-zero assist against the Python walker.
+
+A random program of memory calls (mmap private or shared, munmap, mprotect,
+madvise with DONTNEED, FREE and guard pages, mremap) over an 8-page window (few pages, so calls and touches meet often),
+mixed with reads and writes of its pages by the guest itself, runs once on a
+machine with the C walker (whose assist maps first touches without Python,
+kernel/assist.py) and once on a machine with the Python walker, the
+reference. Everything must come out the same: how the process ended (a fault
+too, with its address and reason), its fault counts, every leaf entry (frame,
+flags, A/D bits), the frames in use and the VMAs with their anon_vma sharing;
+and both machines must be back at their boot values afterwards.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from emu import Budget, Machine
+from emu.runner import ProcessRunner
+from tests.fuzz.conftest import FUZZ, record
+from tests.fuzz.machines import RAM_MIB, BootState, assert_back_at_boot, image_of_bytes
+
+WINDOW = 0x2000_0000                     # the pages the program plays with
+PAGES = 8
+PAGE = 4096
+MAP_FIXED_PRIVATE, MAP_FIXED_SHARED = 0x32, 0x31
+MREMAP_MAYMOVE_FIXED = 3
+ADVICE = [4, 8, 102, 103]                # DONTNEED, FREE, GUARD_INSTALL, GUARD_REMOVE
+PROTS = [0, 1, 3, 3, 3, 5, 7]            # NONE, R, RW (often), RX, RWX
+
+# x86-64 encodings: mov r64, imm64 for the syscall registers; syscall
+_MOV = {"rax": b"\x48\xb8", "rdi": b"\x48\xbf", "rsi": b"\x48\xbe", "rdx": b"\x48\xba",
+        "r10": b"\x49\xba", "r8": b"\x49\xb8", "r9": b"\x49\xb9", "rbx": b"\x48\xbb"}
+_SYSCALL = b"\x0f\x05"
+_WRITE_BYTE_AT_RBX = b"\xc6\x03\x01"     # mov byte [rbx], 1
+_READ_BYTE_AT_RBX = b"\x8a\x03"          # mov al, [rbx]
+
+OFFSET = st.integers(0, PAGES - 1)
+LENGTH = st.integers(1, 4)
+STEP = st.one_of(
+    st.tuples(st.just("mmap"), OFFSET, LENGTH, st.sampled_from(PROTS), st.booleans()),
+    st.tuples(st.just("munmap"), OFFSET, LENGTH),
+    st.tuples(st.just("mprotect"), OFFSET, LENGTH, st.sampled_from(PROTS)),
+    st.tuples(st.just("madvise"), OFFSET, LENGTH, st.sampled_from(ADVICE)),
+    st.tuples(st.just("mremap"), OFFSET, LENGTH, LENGTH, OFFSET),
+    st.tuples(st.just("touch"), OFFSET, st.booleans()),
+    st.tuples(st.just("touch"), OFFSET, st.booleans()),
+)
+
+
+def _set(register: str, value: int) -> bytes:
+    return _MOV[register] + (value & (2**64 - 1)).to_bytes(8, "little")
+
+
+def _call(number: int, *args: int) -> bytes:
+    code = _set("rax", number)
+    for register, value in zip(("rdi", "rsi", "rdx", "r10", "r8", "r9"), args):
+        code += _set(register, value)
+    return code + _SYSCALL
+
+
+def program(steps) -> bytes:
+    """The steps as machine code, ending in exit(0)."""
+    code = b""
+    for kind, *a in steps:
+        at = WINDOW + a[0] * PAGE
+        if kind == "mmap":
+            pages, prot, shared = a[1:]
+            code += _call(9, at, pages * PAGE, prot,
+                          MAP_FIXED_SHARED if shared else MAP_FIXED_PRIVATE, -1, 0)
+        elif kind == "munmap":
+            code += _call(11, at, a[1] * PAGE)
+        elif kind == "mprotect":
+            code += _call(10, at, a[1] * PAGE, a[2])
+        elif kind == "madvise":
+            code += _call(28, at, a[1] * PAGE, a[2])
+        elif kind == "mremap":
+            old, new, to = a[1:]
+            code += _call(25, at, old * PAGE, new * PAGE, MREMAP_MAYMOVE_FIXED,
+                          WINDOW + to * PAGE)
+        else:
+            code += _set("rbx", at + 8 * a[0]) + (_WRITE_BYTE_AT_RBX if a[1] else _READ_BYTE_AT_RBX)
+    return code + _call(60, 0)
+
+
+_MACHINES: dict[bool, tuple[Machine, BootState]] = {}
+
+
+def machine(native: bool) -> tuple[Machine, BootState]:
+    if native not in _MACHINES:
+        m = Machine(ram_mib=RAM_MIB, native=native)
+        if native and not m.mmu.native:
+            pytest.skip("the native walker could not be built here")
+        _MACHINES[native] = (m, BootState.of(m))
+    return _MACHINES[native]
+
+
+def run(image, native: bool):
+    """What one walker made of the program."""
+    m, boot = machine(native)
+    runner = ProcessRunner(m, image, ["walkers"])
+    try:
+        runner.resume(Budget(instructions=100_000, seconds=30))
+        space = runner.aspace
+        numbers = {}
+        seen = (runner.exit_code, runner.signal, str(runner.fault) if runner.fault else None,
+                space.page_faults, space.cow_faults,
+                [(x.vaddr, x.paddr, x.entry) for x in space.tables.mappings(space.root)],
+                m.frames.frames_in_use,
+                [(v.start, v.end, v.prot, v.shared,
+                  v.anon and numbers.setdefault(id(v.anon), len(numbers) + 1))
+                 for v in space.vmas])
+    finally:
+        runner.finish()
+    assert_back_at_boot(m, boot)
+    return seen
+
+
+@FUZZ
+@given(steps=st.lists(STEP, min_size=1, max_size=24))
+def test_both_walkers_page_a_program_alike(steps):
+    image = image_of_bytes(program(steps))
+    native, python = run(image, True), run(image, False)
+    assert native == python
+    record("walkers", "fault" if native[1] else f"exit {native[0]}")
