@@ -92,5 +92,7 @@ class AssistedFaults:
         if faults:
             space.page_faults += faults
         for root, start in self._hw.written():
-            if root == space.root:
-                space.give_anon(start)
+            owner = space if root == space.root else \
+                next((s for s in space.spaces if s.root == root), None)
+            if owner is not None:
+                owner.give_anon(start)

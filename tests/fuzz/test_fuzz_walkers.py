@@ -1,7 +1,7 @@
 """Fuzz target: the C walker with its demand-zero assist against the Python walker.
 
 A random program of memory calls (mmap private or shared, munmap, mprotect,
-madvise with DONTNEED, FREE and guard pages, mremap) over an 8-page window (few pages, so calls and touches meet often),
+madvise with DONTNEED, FREE and guard pages, mremap, fork) over an 8-page window (few pages, so calls and touches meet often),
 mixed with reads and writes of its pages by the guest itself, runs once on a
 machine with the C walker (whose assist maps first touches without Python,
 kernel/assist.py) and once on a machine with the Python walker, the
@@ -47,6 +47,7 @@ STEP = st.one_of(
     st.tuples(st.just("mremap"), OFFSET, LENGTH, LENGTH, OFFSET),
     st.tuples(st.just("touch"), OFFSET, st.booleans()),
     st.tuples(st.just("touch"), OFFSET, st.booleans()),
+    st.tuples(st.just("fork"), st.just(0)),
 )
 
 
@@ -76,6 +77,8 @@ def program(steps) -> bytes:
             code += _call(10, at, a[1] * PAGE, a[2])
         elif kind == "madvise":
             code += _call(28, at, a[1] * PAGE, a[2])
+        elif kind == "fork":                 # both go on with the steps after it
+            code += _call(57)
         elif kind == "mremap":
             old, new, to = a[1:]
             code += _call(25, at, old * PAGE, new * PAGE, MREMAP_MAYMOVE_FIXED,
@@ -113,9 +116,10 @@ def run(image, native: bool):
                   v.anon and numbers.setdefault(id(v.anon), len(numbers) + 1))
                  for v in space.vmas])
     finally:
-        runner.finish()
+        result = runner.finish()
     assert_back_at_boot(m, boot)
-    return seen
+    return seen, [(p.pid, p.page_faults, p.cow_faults, p.outcome.signal, p.outcome.exit_code)
+                  for p in result.processes]
 
 
 @FUZZ
@@ -124,4 +128,6 @@ def test_both_walkers_page_a_program_alike(steps):
     image = image_of_bytes(program(steps))
     native, python = run(image, True), run(image, False)
     assert native == python
-    record("walkers", "fault" if native[1] else f"exit {native[0]}")
+    (code, signo, *_), processes = native
+    record("walkers", ("fault" if signo else f"exit {code}") +
+           (", forked" if len(processes) > 1 else ""))
