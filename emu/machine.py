@@ -43,7 +43,7 @@ from kernel import layout
 from kernel.boot import boot
 
 from . import disasm, icount
-from .errors import BudgetExceeded, UsageError
+from .errors import BudgetExceeded, UnmappedAccess, UsageError
 from .faults import GENERAL_PROTECTION, FaultReporter
 from .mmu import MMU
 from .register_batch import RegisterBatch
@@ -109,7 +109,7 @@ WIDE_REGISTERS = frozenset(REGISTER_FILE + ("fs_base", "gs_base", "cr3"))   # 64
 _SAVE_CONTEXT = uclib.uc_context_save
 NEVER = 1 << 63          # "no stop address": run to exit, fault or budget
 NO_TRAPS = Traps()
-RETURN_TRAP_CODE = b"\xf4"    # hlt: where a called routine returns to (test_startup checks it)
+RETURN_TRAP_CODE = HLT = b"\xf4"    # hlt: where a called routine returns to (test_startup checks it)
 ENOSYS = 38
 
 
@@ -164,6 +164,9 @@ class Machine:
         return dict(zip(REGISTER_FILE, self.read_regs(REGISTER_FILE)))
 
     def reg(self, name: str):
+        batch = self._batches.get((name,)) or self._batch((name,))
+        if batch is not None:                 # a 64-bit register: one C call, no binding
+            return batch.read()[0]
         return self._uc.reg_read(UC_REGS[name])
 
     def set_reg(self, name: str, value) -> None:
@@ -467,13 +470,12 @@ class Machine:
         instruction is known; otherwise the byte before rip is looked at, which
         an instruction ending in 0xF4 at the exact end of a count budget could
         fool."""
-        if budget.instructions == 1:
-            if rip != begin + 1:          # hlt is one byte long
-                return False
-            insn = self.faults.instruction_at(begin)
-            return insn is not None and insn.mnemonic == "hlt"
-        insn = self.faults.instruction_at(rip - 1)
-        return insn is not None and insn.mnemonic == "hlt"
+        if budget.instructions == 1 and rip != begin + 1:
+            return False                  # hlt is one byte long
+        try:                              # and decodes from F4 alone: no disassembler needed
+            return self.mmu.read_virtual(rip - 1, 1) == HLT
+        except UnmappedAccess:
+            return False
 
     def _fault_from(self, exc: UcError) -> BaseException:
         if self.mmu.handler_error is not None:
