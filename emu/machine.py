@@ -146,6 +146,7 @@ class Machine:
         self._counting: bool | None = None
         self._traps = NO_TRAPS
         self._uc.ctl_exits_enabled(True)
+        self._exits: tuple[int, ...] | None = None   # what Unicorn's exits are set to
         self._install_return_trap()
         self._uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         self._uc.hook_add(UC_HOOK_INSN, self._on_syscall_insn, None, 1, 0, UC_X86_INS_SYSCALL)
@@ -418,7 +419,10 @@ class Machine:
             self._counting = counting
         if until != NEVER:
             self.drop_translation(until)
-        self._uc.ctl_set_exits([until] if until != NEVER else [])
+        exits = (until,) if until != NEVER else ()
+        if exits != self._exits:              # Unicorn keeps them between runs
+            self._uc.ctl_set_exits(list(exits))
+            self._exits = exits
         self.mmu.pending_fault = None
         self.mmu.handler_error = None
         self.mmu.fault_handler = traps.page_fault
