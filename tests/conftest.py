@@ -39,6 +39,19 @@ STANDARD_SET = (ALL_STANDARD if os.environ.get("EMU_ALL_TRACES")
 ALLOCATOR_ROUTINES = ("os_mem_allocate.asm", "os_mem_release.asm", "os_mem_get_free.asm")
 
 
+def leaf_entries(space) -> list[tuple[int, int, int]]:
+    """(vaddr, frame, entry) of every leaf of an address space's user half."""
+    return [(m.vaddr, m.paddr, m.entry) for m in space.tables.mappings(space.root)]
+
+
+def vma_summary(space) -> list[tuple]:
+    """Each VMA's range, protection, sharing and which anon_vma it has
+    (numbered in order of first appearance, so that sharing shows)."""
+    numbers: dict[int, int] = {}
+    return [(v.start, v.end, v.prot, v.shared,
+             v.anon and numbers.setdefault(id(v.anon), len(numbers) + 1)) for v in space.vmas]
+
+
 def boot_with_routines(ram_mib: int = 64) -> Machine:
     machine = Machine(ram_mib=ram_mib)
     for name in ALLOCATOR_ROUTINES:

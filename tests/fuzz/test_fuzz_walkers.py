@@ -1,8 +1,9 @@
 """Fuzz target: the C walker with its demand-zero assist against the Python walker.
 
 A random program of memory calls (mmap private or shared, munmap, mprotect,
-madvise with DONTNEED, FREE and guard pages, mremap, fork) over an 8-page window (few pages, so calls and touches meet often),
-mixed with reads and writes of its pages by the guest itself, runs once on a
+madvise with DONTNEED, FREE and guard pages, mremap, fork) over an 8-page
+window (few pages, so calls and touches meet often), mixed with reads and
+writes of its pages by the guest itself, runs once on a
 machine with the C walker (whose assist maps first touches without Python,
 kernel/assist.py) and once on a machine with the Python walker, the
 reference. Everything must come out the same: how the process ended (a fault
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from emu import Budget, Machine
 from emu.runner import ProcessRunner
+from tests.conftest import leaf_entries, vma_summary
 from tests.fuzz.conftest import FUZZ, record
 from tests.fuzz.machines import RAM_MIB, BootState, assert_back_at_boot, image_of_bytes
 
@@ -107,14 +109,9 @@ def run(image, native: bool):
     try:
         runner.resume(Budget(instructions=100_000, seconds=30))
         space = runner.aspace
-        numbers = {}
         seen = (runner.exit_code, runner.signal, str(runner.fault) if runner.fault else None,
-                space.page_faults, space.cow_faults,
-                [(x.vaddr, x.paddr, x.entry) for x in space.tables.mappings(space.root)],
-                m.frames.frames_in_use,
-                [(v.start, v.end, v.prot, v.shared,
-                  v.anon and numbers.setdefault(id(v.anon), len(numbers) + 1))
-                 for v in space.vmas])
+                space.page_faults, space.cow_faults, leaf_entries(space),
+                m.frames.frames_in_use, vma_summary(space))
     finally:
         result = runner.finish()
     assert_back_at_boot(m, boot)

@@ -15,7 +15,7 @@ from emu.paging import (PAGE_4K, PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW, PT
                         refusal)
 from emu.runner import ProcessRunner
 from kernel.vma import EVERYWHERE
-from tests.conftest import EXAMPLES, FIXTURES
+from tests.conftest import EXAMPLES, FIXTURES, leaf_entries, vma_summary
 
 ACCESSES = {16: "read", 17: "write", 18: "fetch"}
 TABLES = 12                      # table frames in the random trees
@@ -100,19 +100,6 @@ def test_both_walkers_translate_refuse_and_mark_a_and_d_alike():
     assert compared == 4000 and 500 < refused < 3500      # both outcomes well covered
 
 
-def leaves(runner):
-    space = runner.aspace
-    return [(m.vaddr, m.paddr, m.entry) for m in space.tables.mappings(space.root)]
-
-
-def vma_summary(space):
-    """Each VMA's range, protection and which anon_vma it has (numbered in
-    order of first appearance, so that sharing shows)."""
-    numbers = {}
-    return [(v.start, v.end, v.prot, v.anon and numbers.setdefault(id(v.anon), len(numbers) + 1))
-            for v in space.vmas]
-
-
 def run_both(path, argv, *, libc="musl", kernel=None, assisted=None, **options):
     """Run `path` on a machine with each walker; what the first process
     left: output, fault counts, and every leaf entry of its address space."""
@@ -126,7 +113,7 @@ def run_both(path, argv, *, libc="musl", kernel=None, assisted=None, **options):
         runner = ProcessRunner(machine, image, [str(path), *argv], kernel=guest, **options)
         runner.resume(Budget(seconds=120))
         outcome = (runner.exit_code, bytes(runner.process.output[1]),
-                   runner.aspace.page_faults, runner.aspace.cow_faults, leaves(runner),
+                   runner.aspace.page_faults, runner.aspace.cow_faults, leaf_entries(runner.aspace),
                    machine.frames.frames_in_use, vma_summary(runner.aspace))
         result = runner.finish()
         if native and assisted is not None:
