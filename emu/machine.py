@@ -109,7 +109,8 @@ WIDE_REGISTERS = frozenset(REGISTER_FILE + ("fs_base", "gs_base", "cr3"))   # 64
 _SAVE_CONTEXT = uclib.uc_context_save
 NEVER = 1 << 63          # "no stop address": run to exit, fault or budget
 NO_TRAPS = Traps()
-RETURN_TRAP_CODE = HLT = b"\xf4"    # hlt: where a called routine returns to (test_startup checks it)
+# hlt: where a called routine returns to (test_startup checks it)
+RETURN_TRAP_CODE = HLT = b"\xf4"
 ENOSYS = 38
 
 
