@@ -136,6 +136,7 @@ class Machine:
         self._uc.mem_map_ptr(0, self.ram.size, UC_PROT_ALL, self.ram.host_address)
         self.memory_map, self.frames, self.page_tables = boot(self.ram, ram_mib)
         self.mmu = MMU(self._uc, self.ram, native)
+        self.page_tables.unmap_leaves = self.mmu.unmap_leaves
         self.mmu.switch(layout.KERNEL_PML4, user=False)
         self.symbols = SymbolTable()
         for name, value in layout.KERNEL_SYMBOLS.items():

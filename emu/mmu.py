@@ -106,6 +106,12 @@ class MMU:
         return self._native.assist if self._native else None
 
     @property
+    def unmap_leaves(self):
+        """The C walker's unmap of 4 KiB leaves (kernel/page_tables.py uses
+        it), or None."""
+        return self._native.unmap_leaves if self._native else None
+
+    @property
     def fills(self) -> int:
         """Walks since the machine booted (fills the software TLB could not serve)."""
         return self._native.counts[0] if self._native else self._walks

@@ -80,6 +80,9 @@ def library():
         words = ctypes.POINTER(ctypes.c_uint64)
         lib.emu_region_written.argtypes = [state, words, words, ctypes.c_uint64]
         lib.emu_region_written.restype = ctypes.c_uint64
+        lib.emu_unmap_leaves.argtypes = [state, ctypes.c_uint64, ctypes.c_uint64,
+                                         ctypes.c_uint64, words, words, ctypes.c_uint64, words]
+        lib.emu_unmap_leaves.restype = ctypes.c_int64
         _prototyped.add(id(lib))
     return lib
 
@@ -89,6 +92,7 @@ class NativeWalker:
 
     def __init__(self, lib, engine, ram, code_map: bytearray, refused):
         self._lib = lib
+        self._unmapped = None                        # unmap_leaves' C arrays, made on first use
         self._state = state = _State()
         self._code_map = (ctypes.c_char * len(code_map)).from_buffer(code_map)
         state.ram, state.ram_size = ram.host_address, ram.size
@@ -149,6 +153,27 @@ class NativeWalker:
     def refusal(self) -> tuple[str | None, int]:
         """(reason, leaf entry or 0) of the last walk that refused."""
         return REASONS[self._state.reason], self._state.leaf
+
+    UNMAP_ROOM = 512            # leaves cleared per call of emu_unmap_leaves
+
+    def unmap_leaves(self, root: int, start: int, end: int) -> list[tuple[int, int]] | None:
+        """Clear the present leaves of [start, end) under `root` in guest RAM
+        (page-aligned): (virtual page, entry) of each, in address order; None,
+        having changed nothing, when a large page or a table outside RAM lies in
+        the range (kernel/page_tables.py's unmap handles those)."""
+        if self._unmapped is None:
+            words = ctypes.c_uint64 * self.UNMAP_ROOM
+            self._unmapped = (words(), words(), ctypes.c_uint64())
+        vaddrs, entries, reached = self._unmapped
+        found: list[tuple[int, int]] = []
+        while start < end:
+            count = self._lib.emu_unmap_leaves(self._ref, root, start, end, vaddrs, entries,
+                                               self.UNMAP_ROOM, ctypes.byref(reached))
+            if count < 0:
+                return None
+            found += zip(vaddrs[:count], entries[:count])
+            start = reached.value
+        return found
 
     @property
     def counts(self) -> tuple[int, int]:

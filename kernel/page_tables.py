@@ -50,6 +50,10 @@ class PageTables:
         self.ram = ram
         self.frames = frames
         self.kernel_half = dict(kernel_half or {})
+        # The machine's unmap in C, when it has one (emu/native_mmu.py's
+        # unmap_leaves(root, start, end) -> [(vaddr, entry)], or None when a
+        # large page is in the range); unmap() below is the reference.
+        self.unmap_leaves = None
 
     def read_entry(self, paddr: int) -> int:
         return self.ram.read_u64(paddr)
@@ -204,6 +208,10 @@ class PageTables:
         """
         if (vaddr | size) % PAGE_4K:
             raise KernelPanic(f"unmap: {vaddr:#x} size {size:#x} is not page-aligned")
+        if self.unmap_leaves is not None and not self.ram.observers:
+            cleared = self.unmap_leaves(root, vaddr, vaddr + size)
+            if cleared is not None:
+                return [Mapping(page, pte_addr(entry), PAGE_4K, entry) for page, entry in cleared]
         removed = []
         for slot, mapping in self.leaves(root, vaddr, size):
             self.ram.write_u64(slot, 0)

@@ -471,6 +471,74 @@ uint64_t emu_region_written(emu_mmu *m, uint64_t *roots, uint64_t *starts, uint6
     return found;
 }
 
+/* -- unmapping: kernel/page_tables.py's unmap, for ranges of 4 KiB pages ----------- */
+
+/* The page table (PT) that maps `vaddr` under `root`, or 0 when a level above
+ * has no entry there (*reach is then how far that missing entry reaches), or 1
+ * when a large page maps it or a table lies outside RAM (Python's unmap then
+ * splits the page or reports the table). */
+static uint64_t page_table_of(const emu_mmu *m, uint64_t root, uint64_t vaddr, uint64_t *reach)
+{
+    static const int shifts[3] = {39, 30, 21};
+    uint64_t table = root;
+    for (int level = 0; level < 3; level++) {
+        if (table > m->ram_size - PAGE_4K)
+            return 1;
+        uint64_t e = read_entry(m, table + ((vaddr >> shifts[level]) & 0x1FF) * 8);
+        *reach = 1ULL << shifts[level];
+        if (!(e & PTE_P))
+            return 0;
+        if ((e & PTE_PS) && level != 0)
+            return 1;
+        table = e & PTE_ADDR_MASK;
+    }
+    return table > m->ram_size - PAGE_4K ? 1 : table;
+}
+
+/* The start of the next `reach`-sized block after vaddr's, or `end` when that
+ * is past it (or past the top of the address space). */
+static uint64_t next_block(uint64_t vaddr, uint64_t reach, uint64_t end)
+{
+    uint64_t next = (vaddr & ~(reach - 1)) + reach;
+    return next <= vaddr || next > end ? end : next;
+}
+
+/* Clear the present leaves of [start, end) under `root` (page-aligned, user
+ * half), in address order, as PageTables.unmap does: each one's virtual page
+ * into `vaddrs` and its entry into `entries`, at most `room` of them. Returns
+ * how many, with *next where to go on from (end when done); or -1, having
+ * changed nothing, when a 2 MiB or 1 GiB page, or a table outside RAM, lies in
+ * [start, end): those are left to Python. */
+int64_t emu_unmap_leaves(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end,
+                         uint64_t *vaddrs, uint64_t *entries, uint64_t room, uint64_t *next)
+{
+    uint64_t reach, vaddr;
+    for (vaddr = start; vaddr < end; vaddr = next_block(vaddr, reach, end)) {
+        reach = PAGE_4K * 512;
+        if (page_table_of(m, root, vaddr, &reach) == 1)
+            return -1;
+    }
+    int64_t found = 0;
+    for (vaddr = start; vaddr < end && (uint64_t)found < room; ) {
+        uint64_t table = page_table_of(m, root, vaddr, &reach);
+        if (table == 0) {
+            vaddr = next_block(vaddr, reach, end);
+            continue;
+        }
+        uint64_t stop = next_block(vaddr, PAGE_4K * 512, end);
+        for (; vaddr < stop && (uint64_t)found < room; vaddr += PAGE_4K) {
+            uint64_t slot = table + ((vaddr >> 12) & 0x1FF) * 8, e = read_entry(m, slot);
+            if (e & PTE_P) {
+                write_entry(m, slot, 0);
+                vaddrs[found] = vaddr;
+                entries[found++] = e;
+            }
+        }
+    }
+    *next = vaddr;
+    return found;
+}
+
 /* -- what emu/native_mmu.py calls --------------------------------------------------- */
 
 /* The UC_HOOK_TLB_FILL callback; `data` is the emu_mmu. */

@@ -100,6 +100,43 @@ def test_both_walkers_translate_refuse_and_mark_a_and_d_alike():
     assert compared == 4000 and 500 < refused < 3500      # both outcomes well covered
 
 
+def test_unmapping_in_c_clears_what_the_python_unmap_clears():
+    """The same random maps (4 KiB and 2 MiB pages) and unmaps on two machines,
+    one unmapping in C (emu_unmap_leaves) and one in Python: the same leaves
+    removed, and after each unmap the same tables. A range that holds a 2 MiB
+    page is left to the Python unmap on both (C refuses it, changing nothing)."""
+    by_c, by_python = native_machine(), Machine(ram_mib=64)
+    by_python.page_tables.unmap_leaves = None
+    answers = []
+    in_c = by_c.page_tables.unmap_leaves
+    by_c.page_tables.unmap_leaves = lambda *args: answers.append(in_c(*args)) or answers[-1]
+    rng = random.Random(1505)
+    pairs = [(m.page_tables, m.page_tables.new_root()) for m in (by_c, by_python)]
+    base, large = 0x7F00_0000_0000, 2 << 20
+    for _ in range(500):
+        start = base + rng.randrange(64) * PAGE_4K * 64
+        if rng.random() < .5:       # some 4 KiB pages below base + 8 MiB, or a 2 MiB page above
+            size = large if rng.random() < .1 else PAGE_4K * rng.randrange(1, 40)
+            start = base + (large * rng.randrange(4, 8) if size == large else
+                            (start - base) % (8 << 20))
+            for tables, root in pairs:
+                if not any(m.vaddr < start + size and start < m.vaddr + m.size
+                           for m in tables.mappings(root)) and \
+                        (size != large or not any(step.level == "PD" and step.present
+                                                  for step in tables.walk(root, start).steps)):
+                    tables.map(root, start, 0x400000, size, PTE_US | PTE_RW,
+                               page_size=large if size == large else PAGE_4K)
+            continue
+        size = PAGE_4K * rng.choice((1, 16, 512, 3000))
+        removed = [tables.unmap(root, start, size) for tables, root in pairs]
+        assert removed[0] == removed[1]
+        assert [(m.vaddr, m.entry) for m in pairs[0][0].mappings(pairs[0][1])] == \
+            [(m.vaddr, m.entry) for m in pairs[1][0].mappings(pairs[1][1])]
+    refused = sum(answer is None for answer in answers)
+    cleared = sum(len(answer) for answer in answers if answer is not None)
+    assert 0 < refused < len(answers) / 2 and cleared > 300, (refused, len(answers), cleared)
+
+
 def run_both(path, argv, *, libc="musl", kernel=None, assisted=None, **options):
     """Run `path` on a machine with each walker; what the first process
     left: output, fault counts, and every leaf entry of its address space."""
