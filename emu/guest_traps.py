@@ -164,7 +164,7 @@ class GuestTraps:
 
     # -- what a routine may not do, and may ------------------------------------------------
 
-    def _syscall_in_routine(self) -> None:
+    def _syscall_in_routine(self, _regs) -> None:
         raise Oops("a system call from inside a kernel routine")
 
     def _routine_fault(self, builtin_fault):

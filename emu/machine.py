@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from unicorn import (UC_ARCH_X86, UC_ERR_FETCH_UNMAPPED, UC_ERR_INSN_INVALID,
-                     UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_HOOK_CODE, UC_HOOK_INSN,
+                     UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_HOOK_CODE,
                      UC_HOOK_INTR, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_64, UC_PROT_ALL,
                      Uc, UcError)
 from unicorn.unicorn_py3.unicorn import HOOK_CODE_CFUNC, HOOK_MEM_ACCESS_CFUNC, uc_hook_h, uclib
-from unicorn.x86_const import UC_CPU_X86_NEHALEM, UC_X86_INS_SYSCALL, UC_X86_REG_CR4
+from unicorn.x86_const import UC_CPU_X86_NEHALEM, UC_X86_REG_CR4
 
 from kernel import layout
 from kernel.boot import boot
@@ -51,6 +51,7 @@ from .paging import PAGE_4K, U64
 from .ram import PhysicalRAM
 from .registers import GPRS, REGISTER_FILE, RFLAGS_RESERVED, UC_REGS, parse_value
 from .symbols import SymbolTable
+from .syscall_entry import SyscallEntry
 from .watchdog import RunTimer
 
 if TYPE_CHECKING:            # the assembler (keystone) loads when asm is loaded, not at boot
@@ -68,8 +69,10 @@ class Budget:
 class Traps:
     """Where the CPU goes when the guest traps to the kernel during one run.
 
-    syscall()                               the guest ran `syscall`; the call is in
-                                            the registers, the result goes in rax
+    syscall(regs)                           the guest ran `syscall`; regs holds the
+                                            call (emu/syscall_entry.py's SYSCALL_REGS);
+                                            returns the result for rax, or None when
+                                            the call does not return now
     page_fault(vaddr, access, leaf, reason) the MMU refused an access: True when
                                             the kernel mapped the page (the access
                                             is retried), else the reason to report;
@@ -79,7 +82,7 @@ class Traps:
     Without a syscall handler, `syscall` returns -ENOSYS; without a fault
     handler, every refused access is a GuestFault.
     """
-    syscall: Callable[[], None] | None = None
+    syscall: Callable[[list[int]], int | None] | None = None
     page_fault: Callable | None = None
     symbols: SymbolTable | None = None
 
@@ -151,7 +154,7 @@ class Machine:
         self._exits: tuple[int, ...] | None = None   # what Unicorn's exits are set to
         self._install_return_trap()
         self._uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
-        self._uc.hook_add(UC_HOOK_INSN, self._on_syscall_insn, None, 1, 0, UC_X86_INS_SYSCALL)
+        self._syscall_entry = SyscallEntry(self._uc, self._on_syscall_insn, self.stop, native)
 
     def _install_return_trap(self) -> None:
         """One hlt at RETURN_TRAP, named kernel_return_trap. Written as its
@@ -500,14 +503,10 @@ class Machine:
             return self.faults.other("physical address outside RAM", signal.SIGBUS)
         return self.faults.other(f"CPU exception ({exc})")
 
-    def _on_syscall_insn(self, _uc, _data) -> None:
+    def _on_syscall_insn(self, regs: list[int]) -> int | None:
         if self._traps.syscall is None:
-            self.set_reg("rax", -ENOSYS & U64)
-            return
-        try:
-            self._traps.syscall()
-        except Exception as exc:          # raised again by run(), after the stop
-            self.stop(exc)
+            return -ENOSYS
+        return self._traps.syscall(regs)
 
     def _on_interrupt(self, _uc, vector: int, _data) -> None:
         # Never resume after an exception here: Unicorn 2.1 keeps its exception

@@ -172,8 +172,7 @@ class MMU:
         """Forget the translations of [vaddr, vaddr+size) (INVLPG over a range)."""
         first, end = page_align_down(vaddr), vaddr + size
         if self._native:
-            self._native.invalidate(first, end)
-            self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+            self._native.invalidate(first, end)       # Unicorn's TLB flushed too, in C
             return
         for tlb in self._tlbs.values():
             if (end - first) // PAGE_4K > len(tlb):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ctypes
 
-from unicorn import UC_HOOK_TLB_FILL
+from unicorn import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_TLB_FILL
 from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
 from . import hostlib
@@ -54,7 +54,8 @@ class _State(ctypes.Structure):
                 ("pool", ctypes.c_void_p), ("pool_count", ctypes.c_uint64),
                 ("pool_used", ctypes.c_uint64), ("regions", ctypes.c_void_p),
                 ("region_count", ctypes.c_uint64), ("region_cap", ctypes.c_uint64),
-                ("assisted", ctypes.c_uint64), ("write_clock", ctypes.c_uint64)]
+                ("assisted", ctypes.c_uint64), ("write_clock", ctypes.c_uint64),
+                ("uc", ctypes.c_void_p), ("uc_ctl", ctypes.c_void_p), ("flush", ctypes.c_uint64)]
 
 
 _prototyped: set[int] = set()       # libraries whose functions have their argtypes
@@ -69,6 +70,7 @@ def library():
         lib.emu_mmu_free.argtypes = [state]
         lib.emu_tlb_flush.argtypes = [state]
         lib.emu_tlb_invalidate.argtypes = [state, ctypes.c_uint64, ctypes.c_uint64]
+        lib.emu_invalidate.argtypes = [state, ctypes.c_uint64, ctypes.c_uint64]
         lib.emu_tlb_mark_code.argtypes = [state]
         lib.emu_tlb_count.argtypes = [state, ctypes.c_int]
         lib.emu_tlb_count.restype = ctypes.c_uint64
@@ -96,6 +98,8 @@ class NativeWalker:
         self._state = state = _State()
         self._code_map = (ctypes.c_char * len(code_map)).from_buffer(code_map)
         state.ram, state.ram_size = ram.host_address, ram.size
+        state.uc, state.uc_ctl = engine, ctypes.cast(uclib.uc_ctl, ctypes.c_void_p)
+        state.flush = UC_CTL_TLB_FLUSH | UC_CTL_IO_WRITE << 30    # unicorn.h's UC_CTL_WRITE
         state.code_map = ctypes.addressof(self._code_map)
         self._refused = REFUSED_CFUNC(refused)        # kept alive with the walker
         state.refused = self._refused
@@ -132,7 +136,8 @@ class NativeWalker:
         self._lib.emu_tlb_flush(self._ref)
 
     def invalidate(self, first: int, end: int) -> None:
-        self._lib.emu_tlb_invalidate(self._ref, first, end)
+        """Drop [first, end) from the software TLBs and flush Unicorn's."""
+        self._lib.emu_invalidate(self._ref, first, end)
 
     def mark_code(self) -> None:
         """Mark in the code map every page the TLBs can fetch from."""

@@ -54,9 +54,8 @@ from .paging import U64
 from .registers import GPRS
 from .run_result import Outcome, ProcessReport, RunResult
 from .symbols import SymbolTable
+from .syscall_entry import SYSCALL_SIZE
 
-SYSCALL_REGS = ("rax", "rdi", "rsi", "rdx", "r10", "r8", "r9", "rip", "rflags")
-SYSCALL_SIZE = 2                      # bytes of the syscall instruction
 RFLAGS_AT_START = 0x202
 FPU_AT_START = {"fpcw": 0x37F, "fptag": 0xFFFF, "mxcsr": 0x1F80}   # what Linux gives
 DEFAULT_QUANTUM = 100_000             # instructions in a time slice when several can run
@@ -448,23 +447,23 @@ class ProcessRunner:
         """The built-in demand paging, for a kernel routine's own accesses."""
         return self.current.aspace.fault(vaddr, access, leaf, reason)
 
-    def _on_syscall(self) -> None:
+    def _on_syscall(self, regs: list[int]) -> int | None:
+        """The machine's syscall trap: the result for rax (the machine sets rcx
+        and r11 as the instruction does), or None when the call does not
+        return now."""
         self._entering_kernel()
         m, proc = self.machine, self.current
-        rax, rdi, rsi, rdx, r10, r8, r9, rip, rflags = m.read_regs(SYSCALL_REGS)
+        rax, rdi, rsi, rdx, r10, r8, r9, rip, rflags = regs
         if self.guest is not None and rax in self.guest.kernel.syscalls:
             proc.guest_syscall = (rax, (rdi, rsi, rdx, r10, r8, r9), rip, rflags)
             m.stop(_Left("guest-syscall"))
-            return
+            return None
         result = dispatch(proc, rax, (rdi, rsi, rdx, r10, r8, r9), trace=self.trace is not None)
         if isinstance(result, Blocked):
             self.table.scheduler.block(proc.pid)
             proc.restart_at = rip                # made again when the process is woken
             m.stop(_Left("blocked"))
-            return
-        # As the syscall instruction does: rcx = the return address (rip still
-        # points at the 2-byte syscall here), r11 = rflags.
-        m.write_regs({"rax": result & U64, "rcx": rip + SYSCALL_SIZE, "r11": rflags})
+            return None
         if self._assist is not None:
             self._assist.refill()
         if self.trace is not None and proc.syscalls:
@@ -479,6 +478,7 @@ class ProcessRunner:
         elif proc.yield_requested:
             proc.yield_requested = False
             m.stop(_Left("yield"))
+        return result
 
     def _trace(self, proc: Process, line: str) -> None:
         self.trace(line if proc is self.process else f"[pid {proc.pid}] {line}")

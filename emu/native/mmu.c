@@ -111,6 +111,10 @@ typedef struct {
     uint64_t region_count, region_cap;
     uint64_t assisted;                   /* faults handled here since the kernel looked */
     uint64_t write_clock;                /* ticks at each `written` */
+    /* Unicorn's own TLB, flushed by emu_invalidate: uc_ctl(uc, flush) */
+    void *uc;
+    int (*uc_ctl)(void *uc, int control, ...);
+    uint64_t flush;                      /* UC_CTL_TLB_FLUSH as a write, encoded */
 } emu_mmu;
 
 /* -- the software TLB --------------------------------------------------------- */
@@ -597,6 +601,14 @@ void emu_tlb_invalidate(emu_mmu *m, uint64_t first, uint64_t end)
 {
     tlb_invalidate(&m->tlbs[0], first, end);
     tlb_invalidate(&m->tlbs[1], first, end);
+}
+
+/* INVLPG over [first, end): drop the pages from both software TLBs, and flush
+ * Unicorn's TLB (it has no per-page flush in UC_TLB_VIRTUAL mode). */
+void emu_invalidate(emu_mmu *m, uint64_t first, uint64_t end)
+{
+    emu_tlb_invalidate(m, first, end);
+    m->uc_ctl(m->uc, (int)m->flush);
 }
 
 uint64_t emu_tlb_count(emu_mmu *m, int user)

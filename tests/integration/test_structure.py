@@ -48,11 +48,12 @@ def test_the_kernel_does_not_load_the_tools_layer():
 
 # Only the machine and its MMU hold the Unicorn object; registers.py names the
 # CPU's register ids. Everything else goes through Machine's API.
-# emu/native_mmu.py, emu/register_batch.py: the C TLB fill and register
-# batches are added through libunicorn's C API, which only that layer may call;
-# emu/icount.py: the machine's instruction counter, a hook given to libunicorn.
+# emu/native_mmu.py, emu/register_batch.py, emu/syscall_entry.py: the C TLB
+# fill, register batches and the syscall hook are added through libunicorn's C
+# API, which only that layer may call; emu/icount.py: the machine's
+# instruction counter, a hook given to libunicorn.
 UNICORN_OWNERS = {"emu/machine.py", "emu/mmu.py", "emu/native_mmu.py", "emu/register_batch.py",
-                   "emu/icount.py"}
+                   "emu/syscall_entry.py", "emu/icount.py"}
 REGISTER_TABLE = "emu/registers.py"
 
 
