@@ -45,8 +45,6 @@ and mprotect, move with mremap, and go with munmap or MADV_GUARD_REMOVE.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from emu.errors import KernelPanic, OutOfMemory
 from emu.paging import (NO_EXECUTE, NOT_PRESENT, PAGE_4K, PTE_ADDR_MASK, PTE_NX, PTE_RW,
                         PTE_US, READ_ONLY, page_align_down, pages_in)
@@ -232,7 +230,7 @@ class AddressSpace:
             anon = before.anon
         else:
             anon = AnonVMA()
-        given = replace(vma, anon=anon)
+        given = vma._replace(anon=anon)
         self.vmas.replace(vma, given)
         return given
 
@@ -369,7 +367,7 @@ class AddressSpace:
 
     def protect(self, start: int, end: int, prot: int) -> None:
         """Set the protection of [start, end) (which must be covered by VMAs)."""
-        self.restyle(start, end, lambda vma: replace(vma, prot=prot))
+        self.restyle(start, end, lambda vma: vma._replace(prot=prot))
 
     def restyle(self, start: int, end: int, change) -> None:
         """Replace each VMA's part of [start, end) by change(part) (a new
@@ -407,14 +405,14 @@ class AddressSpace:
             pieces = [v.clip(old, end) for v in self.vmas.overlapping(old, end)]
             for vma in self.vmas.overlapping(old, end):
                 whole = old <= vma.start and vma.end <= end
-                self.vmas.replace(vma, replace(vma, flags=vma.flags & ~VM_ACCOUNT,
-                                               anon=None if whole else vma.anon))
+                self.vmas.replace(vma, vma._replace(flags=vma.flags & ~VM_ACCOUNT,
+                                                    anon=None if whole else vma.anon))
         else:
             pieces = self.vmas.remove(old, end)
         for piece in pieces:
             moved = piece.shifted(new - old)
             if piece.anonymous and piece.anon is None:
-                moved = replace(moved, pgoff=moved.start // PAGE_4K)
+                moved = moved._replace(pgoff=moved.start // PAGE_4K)
             self.vmas.insert(moved)
         self.guards.add_pages([page - old + new for page in self.guards.remove(old, end)])
         for mapping in self.tables.unmap(self.root, old, length):

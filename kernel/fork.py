@@ -22,7 +22,6 @@ the child's VMAs merge among themselves as the parent's did.
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from emu.errors import OutOfMemory
 from emu.paging import PAGE_4K, PTE_NX, PTE_RW, PTE_US
@@ -67,7 +66,7 @@ def _copy_vmas(parent: AddressSpace, child: AddressSpace) -> list[tuple[VMA, VMA
         anon = None
         if vma.anon is not None and not vma.flags & VM_WIPEONFORK:
             anon = anon_copies.setdefault(id(vma.anon), AnonVMA())
-        copied.append((vma, replace(vma, anon=anon)))
+        copied.append((vma, vma._replace(anon=anon)))
     child.vmas.restore([copy for _, copy in copied])
     return copied
 

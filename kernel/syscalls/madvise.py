@@ -34,7 +34,6 @@ What each advice does here (advise_vma):
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from emu.paging import PAGE_4K, page_align_up
 
@@ -142,7 +141,7 @@ def _set_flags(space, vma, advice: int) -> None:
     if advice == MADV_MERGEABLE and (vma.shared or vma.droppable):
         return                          # vma_ksm_compatible(): KSM ignores these
     on, off = FLAG_ADVICE[advice]
-    space.restyle(vma.start, vma.end, lambda part: replace(part, flags=part.flags & ~off | on))
+    space.restyle(vma.start, vma.end, lambda part: part._replace(flags=part.flags & ~off | on))
 
 
 def _remove(space, vma) -> int:

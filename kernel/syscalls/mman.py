@@ -14,7 +14,6 @@ first touch.
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from emu.paging import PAGE_4K, page_align_down, page_align_up
 
@@ -338,7 +337,7 @@ def _protect_vmas(proc, vmas, start: int, end: int, prot: int) -> int:
         if vm_flags < 0:
             return vm_flags
         proc.aspace.restyle(piece.start, piece.end,
-                            lambda part, f=vm_flags: replace(part, prot=prot, flags=f))
+                            lambda part, f=vm_flags: part._replace(prot=prot, flags=f))
         reach = piece.end
     return 0 if reach >= end else -ENOMEM
 

@@ -1,7 +1,6 @@
 """VMAs and VMA lists, pure: splitting keeps page offsets, merging follows
 Linux's rules (kernel/vma.py), guard pages are a sorted set."""
 
-from dataclasses import replace
 
 from kernel.vma import (SHARED_NAME, VM_ACCOUNT, VM_DROPPABLE, VM_NORESERVE, VM_SEQ_READ, VMA,
                         AnonVMA, GuardPages, SharedMemory, VMAList)
@@ -102,7 +101,7 @@ def test_heap_and_anonymous_maps_are_one_kind_but_flags_keep_them_apart():
 def test_updating_flags_splits_a_vma_and_clearing_them_merges_it_back():
     vmas = VMAList()
     vmas.insert(anon_vma(0x10000, 0x14000))
-    vmas.update(0x11000, 0x12000, lambda v: replace(v, flags=VM_SEQ_READ))
+    vmas.update(0x11000, 0x12000, lambda v: v._replace(flags=VM_SEQ_READ))
     assert len(vmas) == 3
-    vmas.update(0x11000, 0x12000, lambda v: replace(v, flags=0))
+    vmas.update(0x11000, 0x12000, lambda v: v._replace(flags=0))
     assert [(v.start, v.end) for v in vmas] == [(0x10000, 0x14000)]
