@@ -12,7 +12,7 @@ since the wall clock of a shared machine also counts other people's work.
 Every runner must print the same first line, or the run is marked.
 
 Besides the workloads: the time of `emu run` for a program that does nothing
-(start-up to first instruction, plus exit), and from the page-fault and
+(start-up to first instruction, plus exit) and to its first instruction alone, and from the page-fault and
 system-call workloads, all-in microseconds per fault and per system call
 (the workload's time less that start-up, over emu's own counts).
 """
@@ -154,7 +154,7 @@ def report(timings, elfs, commands) -> list[str]:
     if any(t.ok and t.first_line != timings[w]["emu"][0].first_line
            for w in WORKLOADS for r in commands for t in timings[w][r]):
         lines.append("  ! = that runner's output differs from emu's")
-    return lines + [""] + figures(timings, commands)
+    return lines + [""] + figures(timings, commands, elfs)
 
 
 def ratio(runs_by_runner: dict, other: str) -> str:
@@ -166,12 +166,44 @@ def ratio(runs_by_runner: dict, other: str) -> str:
             f"{median(mine, 'cpu') / max(median(theirs, 'cpu'), 1e-3):5.2f}x")
 
 
-def figures(timings, commands) -> list[str]:
+# `emu run` with Machine.run wrapped to print the wall clock at its first call
+# (on stderr, last line), when the first guest instruction is about to run.
+FIRST_RUN = """
+import sys, time
+import emu.machine
+from emu.cli import main
+run = emu.machine.Machine.run
+def first(self, *args, **kw):
+    if not getattr(first, "seen", False):
+        first.seen = True
+        print(repr(time.time()), file=sys.stderr)
+    return run(self, *args, **kw)
+emu.machine.Machine.run = first
+sys.argv = ["emu", "run", *sys.argv[1:]]
+main()
+"""
+
+
+def first_instruction(elf: Path, args: tuple[str, ...]) -> float:
+    """Median wall seconds from starting `emu run` to its first guest
+    instruction (REPEAT runs)."""
+    seconds = []
+    for _ in range(REPEAT):
+        started = time.time()
+        proc = subprocess.run([sys.executable, "-c", FIRST_RUN, str(elf), "--", *args],
+                              capture_output=True, text=True, check=True)
+        seconds.append(float(proc.stderr.splitlines()[-1]) - started)
+    return statistics.median(seconds)
+
+
+def figures(timings, commands, elfs) -> list[str]:
     """Start-up, and all-in cost per page fault and per system call."""
     start = median(timings[EMPTY]["emu"])
     lines = [f"  emu run, a program that does nothing: {start:.3f} s wall"
              + "".join(f"; {r} {median(timings[EMPTY][r]):.3f} s" for r in commands
-                       if r != "emu")]
+                       if r != "emu"),
+             f"  emu run, from its start to the first guest instruction: "
+             f"{first_instruction(elfs[EMPTY][0], EMPTY.args):.3f} s wall"]
     faults = WORKLOADS[-1]
     count = timings[faults]["emu"][0].counts["page_faults"]
     per_fault = (median(timings[faults]["emu"]) - start) / count * 1e6

@@ -227,7 +227,10 @@ class VMAList:
         return found
 
     def is_free(self, start: int, end: int) -> bool:
-        return not self.overlapping(start, end)
+        """No VMA shares a byte with [start, end) (start < end): the last VMA
+        that starts below `end` ends by `start`, as every one before it does."""
+        i = bisect.bisect_left(self._vmas, end, key=_start)
+        return i == 0 or self._vmas[i - 1].end <= start
 
     def insert(self, vma: VMA) -> None:
         """Add `vma`; the range must be free (callers remove() first)."""

@@ -1,6 +1,7 @@
 """VMAs and VMA lists, pure: splitting keeps page offsets, merging follows
 Linux's rules (kernel/vma.py), guard pages are a sorted set."""
 
+import random
 
 from kernel.vma import (SHARED_NAME, VM_ACCOUNT, VM_DROPPABLE, VM_NORESERVE, VM_SEQ_READ, VMA,
                         AnonVMA, GuardPages, SharedMemory, VMAList)
@@ -105,3 +106,18 @@ def test_updating_flags_splits_a_vma_and_clearing_them_merges_it_back():
     assert len(vmas) == 3
     vmas.update(0x11000, 0x12000, lambda v: v._replace(flags=0))
     assert [(v.start, v.end) for v in vmas] == [(0x10000, 0x14000)]
+
+
+def test_a_range_is_free_exactly_when_no_vma_overlaps_it():
+    rng = random.Random(7)
+    for _ in range(200):
+        vmas, start = VMAList(), 0
+        for _ in range(rng.randrange(6)):
+            start += PAGE * rng.randrange(1, 4)
+            end = start + PAGE * rng.randrange(1, 4)
+            vmas.insert(VMA(start, end, rng.choice((0, 1, 3)), f"[v{start}]"))
+            start = end
+        for _ in range(20):
+            lo = PAGE * rng.randrange(16)
+            hi = lo + PAGE * rng.randrange(-1, 6)
+            assert vmas.is_free(lo, hi) == (not vmas.overlapping(lo, hi)), (lo, hi, list(vmas))
