@@ -256,8 +256,8 @@ def main() -> dict:
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start)")
     with tempfile.TemporaryDirectory() as folder:
         timings, elfs, commands = run_all(Path(folder))
-    for line in report(timings, elfs, commands):
-        print(line)
+        for line in report(timings, elfs, commands):    # the binaries are needed again
+            print(line)
     load = os.getloadavg()
     print(f"  (load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end; "
           f"children's CPU {resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime:.0f} s user)")
