@@ -165,7 +165,10 @@ class NativeWalker:
         """Clear the present leaves of [start, end) under `root` in guest RAM
         (page-aligned): (virtual page, entry) of each, in address order; None,
         having changed nothing, when a large page or a table outside RAM lies in
-        the range (kernel/page_tables.py's unmap handles those)."""
+        the range (kernel/page_tables.py's unmap handles those), or when the
+        range runs past 2^64 (a c_uint64 would wrap it)."""
+        if end > U64:
+            return None
         if self._unmapped is None:
             words = ctypes.c_uint64 * self.UNMAP_ROOM
             self._unmapped = (words(), words(), ctypes.c_uint64())

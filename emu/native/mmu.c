@@ -477,26 +477,32 @@ uint64_t emu_region_written(emu_mmu *m, uint64_t *roots, uint64_t *starts, uint6
 
 /* -- unmapping: kernel/page_tables.py's unmap, for ranges of 4 KiB pages ----------- */
 
-/* The page table (PT) that maps `vaddr` under `root`, or 0 when a level above
- * has no entry there (*reach is then how far that missing entry reaches), or 1
- * when a large page maps it or a table lies outside RAM (Python's unmap then
- * splits the page or reports the table). */
-static uint64_t page_table_of(const emu_mmu *m, uint64_t root, uint64_t vaddr, uint64_t *reach)
+/* What page_table_of() found on the way to a page table. */
+enum { NO_TABLE, TABLE, LEFT_TO_PYTHON };
+
+/* The page table (PT) that maps `vaddr` under `root`: TABLE and its address in
+ * *table; NO_TABLE when a level above has no entry there (*reach is then how
+ * far that missing entry reaches); LEFT_TO_PYTHON when a large page maps it or
+ * a table lies outside RAM (Python's unmap splits the page or reports the
+ * table). */
+static int page_table_of(const emu_mmu *m, uint64_t root, uint64_t vaddr, uint64_t *table,
+                         uint64_t *reach)
 {
     static const int shifts[3] = {39, 30, 21};
-    uint64_t table = root;
+    uint64_t at = root;
     for (int level = 0; level < 3; level++) {
-        if (table > m->ram_size - PAGE_4K)
-            return 1;
-        uint64_t e = read_entry(m, table + ((vaddr >> shifts[level]) & 0x1FF) * 8);
+        if (at > m->ram_size - PAGE_4K)
+            return LEFT_TO_PYTHON;
+        uint64_t e = read_entry(m, at + ((vaddr >> shifts[level]) & 0x1FF) * 8);
         *reach = 1ULL << shifts[level];
         if (!(e & PTE_P))
-            return 0;
+            return NO_TABLE;
         if ((e & PTE_PS) && level != 0)
-            return 1;
-        table = e & PTE_ADDR_MASK;
+            return LEFT_TO_PYTHON;
+        at = e & PTE_ADDR_MASK;
     }
-    return table > m->ram_size - PAGE_4K ? 1 : table;
+    *table = at;
+    return at > m->ram_size - PAGE_4K ? LEFT_TO_PYTHON : TABLE;
 }
 
 /* The start of the next `reach`-sized block after vaddr's, or `end` when that
@@ -516,16 +522,13 @@ static uint64_t next_block(uint64_t vaddr, uint64_t reach, uint64_t end)
 int64_t emu_unmap_leaves(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end,
                          uint64_t *vaddrs, uint64_t *entries, uint64_t room, uint64_t *next)
 {
-    uint64_t reach, vaddr;
-    for (vaddr = start; vaddr < end; vaddr = next_block(vaddr, reach, end)) {
-        reach = PAGE_4K * 512;
-        if (page_table_of(m, root, vaddr, &reach) == 1)
+    uint64_t reach, vaddr, table;
+    for (vaddr = start; vaddr < end; vaddr = next_block(vaddr, reach, end))
+        if (page_table_of(m, root, vaddr, &table, &reach) == LEFT_TO_PYTHON)
             return -1;
-    }
     int64_t found = 0;
     for (vaddr = start; vaddr < end && (uint64_t)found < room; ) {
-        uint64_t table = page_table_of(m, root, vaddr, &reach);
-        if (table == 0) {
+        if (page_table_of(m, root, vaddr, &table, &reach) == NO_TABLE) {
             vaddr = next_block(vaddr, reach, end);
             continue;
         }
