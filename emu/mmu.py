@@ -19,8 +19,10 @@ Behind Unicorn's small TLB sits a second one in Python (`_tlb`, virtual page ->
 (the checks differ). Like a hardware TLB it may hold a translation until it is
 invalidated: all of it on CR3 changes (switch), the pages of a range on
 unmap/protect (invalidate), never on a change of privilege. Unicorn's own TLB
-can only be flushed whole, which is cheap: its misses refill from `_tlb`; it
-is flushed when the privilege changes, since Unicorn keeps one for both here.
+loses the pages of a range too, one by one through QEMU's tlb_flush_page
+(emu/page_flush.py; a long range, or a Unicorn where that cannot be found,
+flushes it whole, and its misses refill from `_tlb`); it is flushed whole
+when the privilege changes, since Unicorn keeps one for both here.
 A guest that edits its own tables must invalidate, as on hardware (guest
 kernel routines' invlpg and CR3 writes are followed: emu/guest_kernel.py).
 
@@ -51,6 +53,7 @@ from unicorn.x86_const import UC_X86_REG_CR3
 
 from .errors import KernelPanic, UnmappedAccess
 from .native_mmu import NativeWalker
+from .page_flush import PageFlush
 from .paging import (PAGE_4K, PTE_A, PTE_ADDR_MASK, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW,
                      PTE_US, NOT_PRESENT, Walk, page_align_down, refusal, translate_range, walk)
 
@@ -90,8 +93,9 @@ class MMU:
         self.code_map = bytearray(ram.size // PAGE_4K)
         self._code_bytes = (ctypes.c_char * len(self.code_map)).from_buffer(self.code_map)
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
-        self._native = NativeWalker.install(uc._uch, ram, self.code_map,
-                                            self._on_native_refusal) if native else None
+        self._page_flush = PageFlush.find(uc._uch)     # None: whole flushes only
+        self._native = NativeWalker.install(uc._uch, ram, self.code_map, self._on_native_refusal,
+                                            self._page_flush) if native else None
         if self._native is None:
             uc.hook_add(UC_HOOK_TLB_FILL, self._on_tlb_fill)
 
@@ -181,7 +185,14 @@ class MMU:
             else:
                 for page in range(first, end, PAGE_4K):
                     tlb.pop(page, None)
-        self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+        if self._page_flush is None or not self._page_flush.pages(first, end):
+            self._uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    @property
+    def flushes_pages(self) -> bool:
+        """True when short invalidations flush Unicorn's TLB page by page
+        (emu/page_flush.py), False when they flush it whole."""
+        return self._page_flush is not None
 
     # -- walking (root defaults to the current CR3) ------------------------------------
 

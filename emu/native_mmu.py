@@ -55,7 +55,9 @@ class _State(ctypes.Structure):
                 ("pool_used", ctypes.c_uint64), ("regions", ctypes.c_void_p),
                 ("region_count", ctypes.c_uint64), ("region_cap", ctypes.c_uint64),
                 ("assisted", ctypes.c_uint64), ("write_clock", ctypes.c_uint64),
-                ("uc", ctypes.c_void_p), ("uc_ctl", ctypes.c_void_p), ("flush", ctypes.c_uint64)]
+                ("uc", ctypes.c_void_p), ("uc_ctl", ctypes.c_void_p), ("flush", ctypes.c_uint64),
+                ("cpu", ctypes.c_void_p), ("flush_page", ctypes.c_void_p),
+                ("flush_page_max", ctypes.c_uint64)]
 
 
 _prototyped: set[int] = set()       # libraries whose functions have their argtypes
@@ -92,7 +94,7 @@ def library():
 class NativeWalker:
     """emu_tlb_fill installed on one Unicorn engine, with its software TLBs."""
 
-    def __init__(self, lib, engine, ram, code_map: bytearray, refused):
+    def __init__(self, lib, engine, ram, code_map: bytearray, refused, page_flush=None):
         self._lib = lib
         self._unmapped = None                        # unmap_leaves' C arrays, made on first use
         self._state = state = _State()
@@ -101,6 +103,9 @@ class NativeWalker:
         state.uc, state.uc_ctl = engine, ctypes.cast(uclib.uc_ctl, ctypes.c_void_p)
         state.flush = UC_CTL_TLB_FLUSH | UC_CTL_IO_WRITE << 30    # unicorn.h's UC_CTL_WRITE
         state.code_map = ctypes.addressof(self._code_map)
+        if page_flush is not None:                    # emu/page_flush.py
+            state.cpu, state.flush_page = page_flush.cpu, page_flush.function
+            state.flush_page_max = page_flush.MAX_PAGES
         self._refused = REFUSED_CFUNC(refused)        # kept alive with the walker
         state.refused = self._refused
         if not lib.emu_mmu_init(state):
@@ -117,11 +122,14 @@ class NativeWalker:
             raise OSError(f"native TLB: uc_hook_add failed ({status})")
 
     @classmethod
-    def install(cls, engine, ram, code_map: bytearray, refused) -> NativeWalker | None:
+    def install(cls, engine, ram, code_map: bytearray, refused,
+                page_flush=None) -> NativeWalker | None:
         """The native walker on `engine`, or None when it cannot be had (or
-        EMU_NATIVE=0): the caller then installs the Python walker."""
+        EMU_NATIVE=0): the caller then installs the Python walker. With
+        `page_flush` (emu/page_flush.py) short invalidations flush Unicorn's
+        TLB page by page."""
         lib = library()
-        return None if lib is None else cls(lib, engine, ram, code_map, refused)
+        return None if lib is None else cls(lib, engine, ram, code_map, refused, page_flush)
 
     def __del__(self):
         state = getattr(self, "_state", None)
@@ -136,7 +144,8 @@ class NativeWalker:
         self._lib.emu_tlb_flush(self._ref)
 
     def invalidate(self, first: int, end: int) -> None:
-        """Drop [first, end) from the software TLBs and flush Unicorn's."""
+        """Drop [first, end) from the software TLBs and from Unicorn's (those
+        pages, or all of it)."""
         self._lib.emu_invalidate(self._ref, first, end)
 
     def mark_code(self) -> None:

@@ -111,10 +111,15 @@ typedef struct {
     uint64_t region_count, region_cap;
     uint64_t assisted;                   /* faults handled here since the kernel looked */
     uint64_t write_clock;                /* ticks at each `written` */
-    /* Unicorn's own TLB, flushed by emu_invalidate: uc_ctl(uc, flush) */
+    /* Unicorn's own TLB, flushed by emu_invalidate: page by page through
+       flush_page(cpu, page) (QEMU's tlb_flush_page; NULL when emu/page_flush.py
+       found none), or whole through uc_ctl(uc, flush) */
     void *uc;
     int (*uc_ctl)(void *uc, int control, ...);
     uint64_t flush;                      /* UC_CTL_TLB_FLUSH as a write, encoded */
+    void *cpu;
+    void (*flush_page)(void *cpu, uint64_t page);
+    uint64_t flush_page_max;             /* longer ranges are flushed whole */
 } emu_mmu;
 
 /* -- the software TLB --------------------------------------------------------- */
@@ -606,12 +611,18 @@ void emu_tlb_invalidate(emu_mmu *m, uint64_t first, uint64_t end)
     tlb_invalidate(&m->tlbs[1], first, end);
 }
 
-/* INVLPG over [first, end): drop the pages from both software TLBs, and flush
- * Unicorn's TLB (it has no per-page flush in UC_TLB_VIRTUAL mode). */
+/* INVLPG over [first, end), `first` page-aligned: drop the pages from both software
+ * TLBs, then from Unicorn's, page by page when it can be done so and the range
+ * is short, else all of Unicorn's TLB (its API has only the whole flush). */
 void emu_invalidate(emu_mmu *m, uint64_t first, uint64_t end)
 {
     emu_tlb_invalidate(m, first, end);
-    m->uc_ctl(m->uc, (int)m->flush);
+    if (m->flush_page != NULL && first < end && (end - first) / PAGE_4K <= m->flush_page_max) {
+        for (uint64_t page = first; page < end; page += PAGE_4K)
+            m->flush_page(m->cpu, page);
+    } else {
+        m->uc_ctl(m->uc, (int)m->flush);
+    }
 }
 
 uint64_t emu_tlb_count(emu_mmu *m, int user)
