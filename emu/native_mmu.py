@@ -80,6 +80,7 @@ def library():
                                       ctypes.POINTER(ctypes.c_uint64)]
         lib.emu_region_add.argtypes = [state] + [ctypes.c_uint64] * 6
         lib.emu_region_drop.argtypes = [state] + [ctypes.c_uint64] * 3
+        lib.emu_region_set.argtypes = [state] + [ctypes.c_uint64] * 6
         lib.emu_region_holds.argtypes = [state, ctypes.c_uint64, ctypes.c_uint64]
         words = ctypes.POINTER(ctypes.c_uint64)
         lib.emu_region_written.argtypes = [state, words, words, ctypes.c_uint64]
@@ -255,6 +256,13 @@ class DemandZeroAssist:
         `allow` holds the UC_PROT bits of the accesses allowed. False when the
         walker holds as many regions as it can."""
         return bool(self._lib.emu_region_add(self._ref, root, start, end, flags, write_flags,
+                                             allow))
+
+    def set_region(self, root: int, start: int, end: int, flags: int, write_flags: int,
+                   allow: int) -> bool:
+        """drop_regions(root, start, end), then add_region(...) with the same
+        arguments, in one call."""
+        return bool(self._lib.emu_region_set(self._ref, root, start, end, flags, write_flags,
                                              allow))
 
     def holds(self, root: int, vaddr: int) -> bool:

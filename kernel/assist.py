@@ -15,7 +15,9 @@ the VMAs this module lists and with frames this module lends it:
     the frames and tables are the ones fault() would have used;
   * at every kernel entry and after every run (enter()), the faults the
     walker handled are added to the address space's count, and the VMAs a
-    first write gave an anon_vma get it here, in the order of the writes.
+    first write gave an anon_vma get it here, in the order of the writes
+    (their regions stay listed: the walker gave them the flags that follow
+    that write itself).
 
 So what a program, the debugger and a grader see is what fault() alone would
 give: the same frames, tables, A/D bits, leaf flags, fault counts and
@@ -49,30 +51,37 @@ class AssistedFaults:
     # -- regions ---------------------------------------------------------------------
 
     def layout_changed(self, space: AddressSpace, start: int, end: int, vma: VMA | None) -> None:
-        """[start, end) of `space` changed; `vma` now covers all of it, or None."""
-        self._hw.drop_regions(space.root, start, end)
-        if vma is not None:
-            self._list(space, vma)
+        """[start, end) of `space` changed; `vma` now covers all of it, or None.
+        The regions there are forgotten, and `vma` listed if it can be (one
+        call into the walker for both)."""
+        listing = None if vma is None else self._listing(space, vma)
+        if listing is None:
+            self._hw.drop_regions(space.root, start, end)
+        else:
+            self._hw.set_region(space.root, vma.start, vma.end, *listing)
 
     def faulted(self, space: AddressSpace, vaddr: int) -> None:
         """Python handled a user fault at `vaddr`: list its VMA if it is not
         listed, and lend frames if the walker has none."""
         if not self._hw.holds(space.root, vaddr):
             vma = space.vmas.find(vaddr)
-            if vma is not None:
-                self._list(space, vma)
+            listing = None if vma is None else self._listing(space, vma)
+            if listing is not None:
+                self._hw.add_region(space.root, vma.start, vma.end, *listing)
         self.refill()
 
-    def _list(self, space: AddressSpace, vma: VMA) -> None:
-        if vma.shared or vma.prot == PROT_NONE or \
+    @staticmethod
+    def _listing(space: AddressSpace, vma: VMA) -> tuple[int, int, int] | None:
+        """The region `vma` is listed as: (leaf flags, flags from the first
+        write on or 0, the accesses allowed), or None when it is not listed."""
+        if vma.shmem is not None or vma.prot == PROT_NONE or \
                 space.guards.first_in(vma.start, vma.end) is not None:
-            return
+            return None
         lo, hi = space.file_span
         if lo < vma.end and vma.start < hi:
-            return                          # a page may come back from the file
+            return None                     # a page may come back from the file
         write_flags = pte_flags(vma.prot) if vma.anon is None and vma.prot & PROT_WRITE else 0
-        self._hw.add_region(space.root, vma.start, vma.end, vma_pte_flags(vma), write_flags,
-                            vma.prot | PROT_READ)
+        return vma_pte_flags(vma), write_flags, vma.prot | PROT_READ
 
     # -- frames and counts --------------------------------------------------------------
 

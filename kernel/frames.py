@@ -187,7 +187,7 @@ class FrameAllocator:
     def available(self) -> int:
         """Frames that alloc() could still hand out (lent ones the borrower
         has not taken included: asking does not settle a loan)."""
-        held_free = sum(len(frames) for frames in self._free.values())
+        held_free = sum(map(len, self._free.values()))
         if self._loan:
             held_free += len(self._loan) - self._borrower.taken()
         return held_free + self._map.free_count() * layout.FRAMES_PER_CHUNK
