@@ -94,23 +94,50 @@ class InputFile(OpenFile):
 
 class Console:
     """The run's output: what every process writes to stdout and stderr, in
-    the order written, and `echo(fd, bytes)` to show it as it comes."""
+    the order written, and `echo(fd, bytes)` to show it as it comes.
+
+    The debugger's reverse execution takes output back (restore) and its
+    replay writes it again: what was echoed once is not echoed again, as gdb's
+    record replays a write without showing it twice. `_shown_ahead[fd]` holds
+    what the echo showed past the end of the output (what restore took back);
+    a write that repeats it is not echoed, and the first that differs from it
+    is echoed from there on (the replay took another way, after a register
+    was changed, say)."""
 
     def __init__(self, echo=None):
         self.output = {STDOUT: bytearray(), STDERR: bytearray()}
         self.echo = echo
+        self._shown_ahead = {STDOUT: b"", STDERR: b""}
 
     def emit(self, fd: int, data: bytes) -> None:
         self.output[fd] += data
-        if self.echo is not None:
+        if self.echo is None:
+            return
+        ahead = self._shown_ahead[fd]
+        if ahead:
+            same = _common_prefix(ahead, data)
+            self._shown_ahead[fd] = ahead[same:] if same == len(data) else b""
+            data = data[same:]
+        if data:
             self.echo(fd, data)
 
     def snapshot(self):
         return len(self.output[STDOUT]), len(self.output[STDERR])
 
     def restore(self, state) -> None:
-        del self.output[STDOUT][state[0]:]
-        del self.output[STDERR][state[1]:]
+        for fd, length in zip((STDOUT, STDERR), state):
+            taken = bytes(self.output[fd][length:])
+            if taken:
+                self._shown_ahead[fd] = taken + self._shown_ahead[fd]
+            del self.output[fd][length:]
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """How many leading bytes `a` and `b` share."""
+    n = min(len(a), len(b))
+    if a[:n] == b[:n]:
+        return n
+    return next(i for i in range(n) if a[i] != b[i])
 
 
 class ConsoleFile(OpenFile):

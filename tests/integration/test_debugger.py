@@ -219,6 +219,30 @@ def test_forward_after_reverse_replays_to_the_end_of_the_log(repl):
     assert "exited with code 0226" in run(repl, "continue")
 
 
+def test_a_replayed_write_is_not_shown_again():
+    """hello.asm's write, stepped over, undone and stepped over again: the
+    program's output holds it once and the terminal saw it once, as under
+    gdb's record; a replay that writes something else is shown."""
+    shown = []
+    dbg = Debugger.start(EXAMPLES / "hello.asm", ["hello"], ram_mib=64,
+                         echo=lambda fd, data: shown.append((fd, bytes(data))))
+    target = dbg.target
+    for _ in range(5):                                   # ... through the write syscall
+        target.step()
+    hello = [(1, b"Hello from the guest!\n")]
+    assert shown == hello
+    assert target.reverse_step().kind == "step" and target.reverse_step().kind == "step"
+    assert bytes(dbg.runner.process.output[1]) == b""
+    target.step()
+    target.step()
+    assert shown == hello and bytes(dbg.runner.process.output[1]) == hello[0][1]
+    target.reverse_step()                                # before the syscall again
+    dbg.machine.set_reg("rsi", dbg.machine.reg("rsi") + 6)       # "from the guest!\n"...
+    target.step()
+    assert shown == hello + [(1, b"from the guest!\n\0\0\0\0\0\0")]
+    dbg.runner.finish()
+
+
 # -- the command line ---------------------------------------------------------------------
 
 def test_batch_command_file_and_bad_commands(tmp_path):

@@ -70,3 +70,27 @@ def test_the_console_keeps_every_process_output_in_order():
     child.get(1).write(None, b"child\n")
     child.get(2).write(None, b"oops")
     assert console.output[1] == b"parent child\n" and console.output[2] == b"oops"
+
+
+def test_output_taken_back_and_written_again_is_echoed_once():
+    """The debugger's reverse execution restores the console and its replay
+    writes the same bytes again: echoed once. Writes that differ from what
+    was shown are echoed from the first byte that differs."""
+    shown = []
+    console = Console(echo=lambda fd, data: shown.append((fd, bytes(data))))
+    console.emit(1, b"one\n")
+    mark = console.snapshot()
+    console.emit(1, b"two\n")
+    console.emit(2, b"err\n")
+    console.emit(1, b"three\n")
+    console.restore(mark)                       # back before "two"
+    assert bytes(console.output[1]) == b"one\n" and bytes(console.output[2]) == b""
+    console.emit(1, b"tw")                      # the replay, in other pieces
+    console.emit(1, b"o\nthr")
+    console.emit(2, b"err\n")
+    assert shown == [(1, b"one\n"), (1, b"two\n"), (2, b"err\n"), (1, b"three\n")]
+    console.restore(mark)                       # back again, before what is pending
+    console.emit(1, b"two\nTHREE\n")            # differs at "T": echoed from there
+    console.emit(1, b"four\n")                  # past everything shown
+    assert shown[4:] == [(1, b"THREE\n"), (1, b"four\n")]
+    assert bytes(console.output[1]) == b"one\ntwo\nTHREE\nfour\n"
