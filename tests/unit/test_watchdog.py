@@ -35,3 +35,32 @@ def test_no_thread_is_left_behind():
             pass
     time.sleep(0.1)
     assert threading.active_count() <= before + 1
+
+
+def test_timers_on_several_threads_keep_their_own_deadlines_on_one_thread():
+    """Runs of several machines at once (threads): each is stopped at its own
+    deadline, in order, by the one watchdog thread."""
+    fired = []
+
+    def run(seconds, name):
+        done = threading.Event()
+        with RunTimer(seconds, lambda: (fired.append(name), done.set())):
+            assert done.wait(5)
+
+    threads = [threading.Thread(target=run, args=(s, n))
+               for s, n in ((0.3, "late"), (0.05, "early"), (0.15, "middle"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert fired == ["early", "middle", "late"]
+    assert sum(t.name == "emu-watchdog" for t in threading.enumerate()) == 1
+
+
+def test_an_ended_run_with_an_earlier_deadline_does_not_delay_the_others():
+    calls = []
+    with RunTimer(0.2, lambda: calls.append("outer")):
+        with RunTimer(0.05, lambda: calls.append("inner")):
+            pass                                       # ended long before its deadline
+        time.sleep(0.4)
+    assert calls == ["outer"]
