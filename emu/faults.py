@@ -11,6 +11,7 @@ straddles two pages), the page address is reported.
 from __future__ import annotations
 
 import signal
+from typing import NamedTuple
 
 from kernel.process import SignalInfo
 
@@ -60,33 +61,75 @@ _STACK_PUSHES = {"push", "call", "pushfq", "pushf", "enter"}
 _STACK_POPS = {"pop", "ret", "popfq", "popf", "leave", "iretq"}
 
 
+class MemoryOperand(NamedTuple):
+    """base + index*scale + disp (+ the FS or GS base): register names, or ""
+    when absent; base "rip" means the address after the instruction."""
+    base: str
+    index: str
+    scale: int
+    disp: int
+    segment: str
+
+
+class Accesses(NamedTuple):
+    """What a page-fault report needs of one decoded instruction: its text,
+    its length, its memory operands, and how it uses the stack ("push",
+    "pop" or ""). Decoding with capstone's details costs ~100 us, and a
+    --on-fault handler sees the same instruction fault page after page, so
+    these are kept per (address, bytes)."""
+    text: str
+    size: int
+    memory: tuple[MemoryOperand, ...]
+    stack: str
+
+
+DECODED_KEPT = 1024            # instructions whose Accesses are kept
+
+
 class FaultReporter:
     """Builds GuestFaults for one machine: `reg(name)` reads its registers,
     `describe(address)` names an address with the symbols in force."""
 
     def __init__(self, reg, mmu, describe):
         self._reg, self._mmu, self.describe = reg, mmu, describe
+        self._decoded: dict[tuple[int, bytes], Accesses | None] = {}
 
     def _mode(self, user: bool | None = None) -> str:
         return "user" if (self._mmu.user if user is None else user) else "kernel"
 
-    def instruction_at(self, rip: int):
-        """The decoded instruction at rip in the current address space, or None."""
+    def _code_at(self, rip: int) -> bytes | None:
         try:
-            code = self._mmu.read_virtual(rip, disasm.MAX_INSN)
+            return self._mmu.read_virtual(rip, disasm.MAX_INSN)
         except UnmappedAccess:
             try:   # the instruction may end on the page before an unmapped one
-                code = self._mmu.read_virtual(rip, PAGE_4K - page_offset(rip))
+                return self._mmu.read_virtual(rip, PAGE_4K - page_offset(rip))
             except UnmappedAccess:
                 return None
-        return disasm.decode(code, rip, detail=True)
+
+    def instruction_at(self, rip: int):
+        """The decoded instruction at rip in the current address space, or None."""
+        code = self._code_at(rip)
+        return None if code is None else disasm.decode(code, rip, detail=True)
+
+    def accesses_at(self, rip: int) -> Accesses | None:
+        """The Accesses of the instruction at rip, or None when it cannot be
+        read or decoded."""
+        code = self._code_at(rip)
+        if code is None:
+            return None
+        key = (rip, code)
+        if key not in self._decoded:
+            if len(self._decoded) >= DECODED_KEPT:
+                self._decoded.clear()
+            self._decoded[key] = _accesses(disasm.decode(code, rip, detail=True))
+        return self._decoded[key]
 
     def page_fault(self, refused: RefusedAccess) -> GuestFault:
         rip = self._reg("rip")
-        insn = self.instruction_at(rip)
+        insn = self.accesses_at(rip)
         address = self._exact_address(refused, insn, rip)
         return GuestFault(address=address, access=refused.access, rip=rip,
-                          reason=refused.reason, instruction=disasm.text(insn) if insn else "",
+                          reason=refused.reason, instruction=insn.text if insn else "",
                           mode=self._mode(refused.user), symbol=self.describe(rip))
 
     def exception(self, vector: int) -> GuestFault:
@@ -116,47 +159,53 @@ class FaultReporter:
                 return rip - size
         return rip
 
-    def _exact_address(self, refused: RefusedAccess, insn, rip: int) -> int:
+    def _exact_address(self, refused: RefusedAccess, insn: Accesses | None, rip: int) -> int:
         page = refused.vaddr
         if refused.access == "fetch":
             return rip if page_align_down(rip) == page else page
-        for candidate in self._candidates(insn):
+        for candidate in self._candidates(insn, rip):
             if page_align_down(candidate) == page:
                 return candidate
         return page
 
-    def _candidates(self, insn) -> list[int]:
-        from capstone.x86 import X86_OP_MEM       # only a fault report needs capstone
+    def _candidates(self, insn: Accesses | None, rip: int) -> list[int]:
         if insn is None:
             return []
-        found = []
-        for op in insn.operands:
-            if op.type == X86_OP_MEM:
-                found.append(self._effective(insn, op.mem))
-        mnemonic = insn.mnemonic.split()[-1]
-        if mnemonic in _STACK_PUSHES:
+        found = [self._effective(op, rip + insn.size) for op in insn.memory]
+        if insn.stack == "push":
             found.append((self._reg("rsp") - 8) & U64)
-        if mnemonic in _STACK_POPS:
+        elif insn.stack == "pop":
             found.append(self._reg("rsp"))
         return found
 
-    def _effective(self, insn, mem) -> int:
-        from capstone.x86 import X86_REG_FS, X86_REG_GS, X86_REG_INVALID, X86_REG_RIP
-        address = mem.disp
-        if mem.base == X86_REG_RIP:
-            address += insn.address + insn.size
-        elif mem.base != X86_REG_INVALID:
-            address += self._reg_by_capstone(insn, mem.base)
-        if mem.index != X86_REG_INVALID:
-            address += self._reg_by_capstone(insn, mem.index) * mem.scale
-        if mem.segment == X86_REG_FS:
-            address += self._reg("fs_base")
-        elif mem.segment == X86_REG_GS:
-            address += self._reg("gs_base")
+    def _effective(self, op: MemoryOperand, next_rip: int) -> int:
+        address = op.disp
+        if op.base == "rip":
+            address += next_rip
+        elif op.base:
+            address += self._value(op.base)
+        if op.index:
+            address += self._value(op.index) * op.scale
+        if op.segment:
+            address += self._reg(f"{op.segment}_base")
         return address & U64
 
-    def _reg_by_capstone(self, insn, reg_id: int) -> int:
-        name = insn.reg_name(reg_id)
-        if name in UC_REGS:
-            return self._reg(name)
-        return 0
+    def _value(self, name: str) -> int:
+        return self._reg(name) if name in UC_REGS else 0
+
+
+def _accesses(insn) -> Accesses | None:
+    """The Accesses of a capstone instruction decoded with details (or None)."""
+    from capstone.x86 import X86_OP_MEM, X86_REG_FS, X86_REG_GS, X86_REG_INVALID
+    if insn is None:
+        return None
+
+    def name(reg_id: int) -> str:
+        return "" if reg_id == X86_REG_INVALID else insn.reg_name(reg_id)
+    memory = tuple(MemoryOperand(name(op.mem.base), name(op.mem.index), op.mem.scale,
+                                 op.mem.disp, {X86_REG_FS: "fs", X86_REG_GS: "gs"}.get(
+                                     op.mem.segment, ""))
+                   for op in insn.operands if op.type == X86_OP_MEM)
+    mnemonic = insn.mnemonic.split()[-1]
+    stack = "push" if mnemonic in _STACK_PUSHES else "pop" if mnemonic in _STACK_POPS else ""
+    return Accesses(disasm.text(insn), insn.size, memory, stack)
