@@ -148,31 +148,42 @@ class Process:
     def read_prefix(self, vaddr: int, length: int) -> bytes:
         """copy_from_user as read(2)'s callers see it: the bytes from `vaddr` up
         to the first one a user read would fault on (maybe none)."""
-        count = self.accessible_length(vaddr, length, "read")
-        view = self.aspace.ram.view
-        return b"".join(view[p:p + n] for p, n in self._user_pieces(vaddr, count, "read"))
+        return self._copy_from(vaddr, self.accessible_length(vaddr, length, "read"))
 
     def write_prefix(self, vaddr: int, data: bytes) -> int:
         """copy_to_user that may stop short: writes `data` up to the first byte a
         user write would fault on; returns how many bytes it wrote."""
         count = self.accessible_length(vaddr, len(data), "write")
+        self._copy_to(vaddr, data[:count])
+        return count
+
+    def _copy_from(self, vaddr: int, count: int) -> bytes:
+        """The `count` bytes at `vaddr`, all accessible (accessible_length)."""
+        view = self.aspace.ram.view
+        return b"".join(view[p:p + n] for p, n in self._user_pieces(vaddr, count, "read"))
+
+    def _copy_to(self, vaddr: int, data: bytes) -> None:
+        """Write `data` at `vaddr`, every byte accessible (accessible_length)."""
         ram, done = self.aspace.ram, 0
-        for paddr, piece in self._user_pieces(vaddr, count, "write"):
+        for paddr, piece in self._user_pieces(vaddr, len(data), "write"):
             ram.write(paddr, data[done:done + piece])
             done += piece
-        return count
 
     def read(self, vaddr: int, length: int) -> bytes | None:
         """copy_from_user: the bytes, or None (-EFAULT) unless all are readable."""
-        if not self.can_access(vaddr, length, "read"):
+        if length <= 0:
+            return b""
+        if self.accessible_length(vaddr, length, "read") != length:
             return None
-        return self.read_prefix(vaddr, length)
+        return self._copy_from(vaddr, length)
 
     def write(self, vaddr: int, data: bytes) -> bool:
         """copy_to_user: False (-EFAULT) if any byte is not writable user memory."""
-        if not self.can_access(vaddr, len(data), "write"):
+        if not data:
+            return True
+        if self.accessible_length(vaddr, len(data), "write") != len(data):
             return False
-        self.write_prefix(vaddr, data)
+        self._copy_to(vaddr, data)
         return True
 
     def read_u64(self, vaddr: int) -> int | None:
