@@ -252,29 +252,35 @@ def translate_range(read_u64, root: int, vaddr: int, length: int, ram_size: int)
     are walked once per 2 MiB, so a large copy costs one entry read per page.
 
     The entry of a piece speaks for its whole path: RW and US are ANDed over
-    the levels, NX is ORed. Reads only, like walk()."""
+    the levels, NX is ORed. Reads only, like walk(). (Written out flat: the
+    kernel's copies to and from user memory call it for every buffer.)"""
     if not (is_canonical(vaddr) and is_canonical(vaddr + max(length, 1) - 1)):
         return [(None, count, 0) for count in _page_pieces(vaddr, length)]
-    pieces, regions = [], {}
-    for count in _page_pieces(vaddr, length):
-        region = vaddr >> LEVEL_SHIFT["PD"]
-        if region not in regions:
-            regions[region] = _directory_entry(read_u64, root, vaddr, ram_size)
-        pde = regions[region]
+    pieces = []
+    region, pde = -1, 0
+    while length > 0:
+        count = PAGE_4K - (vaddr & (PAGE_4K - 1))
+        if count > length:
+            count = length
+        if vaddr >> 21 != region:                    # a new 2 MiB region: walk to its PD entry
+            region = vaddr >> 21
+            pde = _directory_entry(read_u64, root, vaddr, ram_size)
         entry, paddr = 0, None
-        if pde & PTE_P and pde & PTE_PS:
-            entry = pde
-            paddr = page_align_down(pte_addr(pde), PAGE_2M) | page_offset(vaddr, PAGE_2M)
-        elif pde & PTE_P:
-            entry = read_u64(pte_addr(pde) + 8 * index_at(vaddr, "PT"))
-            if entry & PTE_P:
-                paddr = pte_addr(entry) | page_offset(vaddr)
-                entry = (entry & ~(PTE_RW | PTE_US)) | (entry & pde & (PTE_RW | PTE_US)) \
-                    | (pde & PTE_NX)
+        if pde & PTE_P:
+            if pde & PTE_PS:
+                entry = pde
+                paddr = (pde & PTE_ADDR_MASK & ~(PAGE_2M - 1)) | (vaddr & (PAGE_2M - 1))
+            else:
+                entry = read_u64((pde & PTE_ADDR_MASK) + ((vaddr >> 9) & 0xFF8))
+                if entry & PTE_P:
+                    paddr = (entry & PTE_ADDR_MASK) | (vaddr & (PAGE_4K - 1))
+                    entry = (entry & ~(PTE_RW | PTE_US)) | (entry & pde & (PTE_RW | PTE_US)) \
+                        | (pde & PTE_NX)
         if paddr is not None and paddr + count > ram_size:
             paddr = None
         pieces.append((paddr, count, entry))
         vaddr += count
+        length -= count
     return pieces
 
 
@@ -290,17 +296,15 @@ def _directory_entry(read_u64, root: int, vaddr: int, ram_size: int) -> int:
     """The PD entry for `vaddr` (a table or a 2 MiB page), or 0 when a level
     above it is missing or points outside RAM. RW and US of the upper levels
     are ANDed in and NX is ORed in, so the result speaks for the whole path."""
-    table, rw_us, nx = root, PTE_RW | PTE_US, 0
-    for level in ("PML4", "PDPT"):
-        entry = read_u64(table + 8 * index_at(vaddr, level))
-        if not entry & PTE_P or entry & PTE_PS:
-            return 0
-        rw_us &= entry
-        nx |= entry & PTE_NX
-        table = pte_addr(entry)
-        if table > ram_size - PAGE_4K:
-            return 0
-    pde = read_u64(table + 8 * index_at(vaddr, "PD"))
-    if pde & PTE_P and not pde & PTE_PS and pte_addr(pde) > ram_size - PAGE_4K:
+    limit = ram_size - PAGE_4K
+    pml4e = read_u64(root + ((vaddr >> 36) & 0xFF8))
+    if not pml4e & PTE_P or pml4e & PTE_PS or pml4e & PTE_ADDR_MASK > limit:
         return 0
-    return (pde & ~(PTE_RW | PTE_US)) | (pde & rw_us) | nx
+    pdpte = read_u64((pml4e & PTE_ADDR_MASK) + ((vaddr >> 27) & 0xFF8))
+    if not pdpte & PTE_P or pdpte & PTE_PS or pdpte & PTE_ADDR_MASK > limit:
+        return 0
+    pde = read_u64((pdpte & PTE_ADDR_MASK) + ((vaddr >> 18) & 0xFF8))
+    if pde & PTE_P and not pde & PTE_PS and pde & PTE_ADDR_MASK > limit:
+        return 0
+    return (pde & ~(PTE_RW | PTE_US)) | (pde & pml4e & pdpte & (PTE_RW | PTE_US)) \
+        | ((pml4e | pdpte) & PTE_NX)
