@@ -64,3 +64,23 @@ def test_an_ended_run_with_an_earlier_deadline_does_not_delay_the_others():
             pass                                       # ended long before its deadline
         time.sleep(0.4)
     assert calls == ["outer"]
+
+
+def test_a_forked_child_keeps_time_budgets():
+    """ProcessPoolExecutor forks its workers (emu lab grade --jobs): a child of
+    a process whose watchdog thread runs must get a thread of its own."""
+    import os
+    with RunTimer(10, lambda: None):
+        pass                                           # the parent's thread is running
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                       # the child: is a budget kept?
+        fired = threading.Event()
+        with RunTimer(0.05, fired.set):
+            ok = fired.wait(5)
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.waitpid(pid, 0)
+    assert answer == b"1"
