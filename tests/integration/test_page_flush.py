@@ -32,9 +32,14 @@ def run(case: str, native: bool, page_by_page: bool = True):
 
 
 def test_this_unicorn_flushes_single_pages():
-    """The struct layout emu/page_flush.py relies on holds for the Unicorn
-    installed (2.1.1 to 2.1.4): otherwise every munmap flushes the whole TLB,
-    correct but slow."""
+    """The struct layout emu/page_flush.py relies on holds for the Unicorns it
+    was read from (2.1.1 to 2.1.4): with another, every invalidation flushes
+    the whole TLB, correct but slow, and this says so."""
+    import unicorn
+    version = tuple(int(part) for part in unicorn.__version__.split(".")[:3])
+    if not (2, 1, 1) <= version <= (2, 1, 4):
+        pytest.skip(f"page_flush.py's layout was checked for Unicorn 2.1.1-2.1.4, not "
+                    f"{unicorn.__version__}")
     assert Machine(ram_mib=64).mmu.flushes_pages
 
 
