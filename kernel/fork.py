@@ -22,7 +22,6 @@ the child's VMAs merge among themselves as the parent's did.
 
 from __future__ import annotations
 
-
 from emu.errors import OutOfMemory
 from emu.paging import PAGE_4K, PTE_NX, PTE_RW, PTE_US
 

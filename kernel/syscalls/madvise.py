@@ -34,7 +34,6 @@ What each advice does here (advise_vma):
 
 from __future__ import annotations
 
-
 from emu.paging import PAGE_4K, page_align_up
 
 from ..errno import EACCES, EFAULT, EINVAL, ENOMEM, EPERM

@@ -14,7 +14,6 @@ first touch.
 
 from __future__ import annotations
 
-
 from emu.paging import PAGE_4K, page_align_down, page_align_up
 
 from ..address_space import MMAP_BASE, MMAP_MIN_ADDR, USER_TOP
