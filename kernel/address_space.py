@@ -211,14 +211,12 @@ class AddressSpace:
 
     def give_anon(self, vaddr: int) -> None:
         """What a first write does to the private VMA holding `vaddr`: give it
-        its anon_vma, for a write the MMU's assist mapped (kernel/assist.py).
-        The assist's region already gives the VMA's pages the flags that
-        follow, so the assist is not told of this change."""
+        its anon_vma (for writes the MMU's assist mapped, kernel/assist.py)."""
         vma = self.vmas.find(vaddr)
         if vma is not None:
-            self._give_anon(vma, tell_assist=False)
+            self._give_anon(vma)
 
-    def _give_anon(self, vma: VMA, tell_assist: bool = True) -> VMA:
+    def _give_anon(self, vma: VMA) -> VMA:
         """anon_vma_prepare(): a private VMA without an anon_vma takes its
         neighbour's, the next one's first, if that neighbour could share it
         (VMA.follows: only the protection may differ), else a new one."""
@@ -233,7 +231,7 @@ class AddressSpace:
         else:
             anon = AnonVMA()
         given = vma._replace(anon=anon)
-        self.vmas.replace(vma, given, tell=tell_assist)
+        self.vmas.replace(vma, given)
         return given
 
     def first_blocked(self, start: int, end: int) -> int | None:

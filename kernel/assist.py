@@ -15,9 +15,7 @@ the VMAs this module lists and with frames this module lends it:
     the frames and tables are the ones fault() would have used;
   * at every kernel entry and after every run (enter()), the faults the
     walker handled are added to the address space's count, and the VMAs a
-    first write gave an anon_vma get it here, in the order of the writes
-    (their regions stay listed: the walker gave them the flags that follow
-    that write itself).
+    first write gave an anon_vma get it here, in the order of the writes.
 
 So what a program, the debugger and a grader see is what fault() alone would
 give: the same frames, tables, A/D bits, leaf flags, fault counts and

@@ -283,13 +283,11 @@ class VMAList:
         for piece in self.remove(start, end):
             self.insert(change(piece))
 
-    def replace(self, old: VMA, new: VMA, tell: bool = True) -> None:
+    def replace(self, old: VMA, new: VMA) -> None:
         """Put `new` (the same range) where `old` is, merging nothing (Linux
-        gives a VMA its anon_vma without merging it). `tell` False: on_change
-        is not called (its listener made this change itself)."""
+        gives a VMA its anon_vma without merging it)."""
         self._vmas[self._index(old)] = new
-        if tell:
-            self._changed(new.start, new.end, new)
+        self._changed(new.start, new.end, new)
 
     def _index(self, vma: VMA) -> int:
         """Where `vma` is in the list (found by its start: no two VMAs share one)."""

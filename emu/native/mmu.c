@@ -431,8 +431,6 @@ static bool assist(emu_mmu *m, uint64_t vaddr, int access)
     return true;
 }
 
-void emu_region_drop(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end);
-
 /* Add a region (false when the table is full: its faults then go to Python). */
 int emu_region_add(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end, uint64_t flags,
                    uint64_t write_flags, uint64_t allow)
@@ -441,16 +439,6 @@ int emu_region_add(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end, uint
         return 0;
     m->regions[m->region_count++] = (emu_region){root, start, end, flags, write_flags, allow, 0};
     return 1;
-}
-
-/* Drop the regions of `root` that share a byte with [start, end), then add
- * [start, end) as a region (what a changed VMA needs, in one call); false when
- * the table is full. */
-int emu_region_set(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end, uint64_t flags,
-                   uint64_t write_flags, uint64_t allow)
-{
-    emu_region_drop(m, root, start, end);
-    return emu_region_add(m, root, start, end, flags, write_flags, allow);
 }
 
 /* 1 when a region of `root` holds vaddr. */
@@ -473,6 +461,16 @@ void emu_region_drop(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end)
             m->regions[kept++] = *r;
     }
     m->region_count = kept;
+}
+
+/* Drop the regions of `root` that share a byte with [start, end), then add
+ * [start, end) as a region (what a changed VMA needs, in one call); false when
+ * the table is full. */
+int emu_region_set(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end, uint64_t flags,
+                   uint64_t write_flags, uint64_t allow)
+{
+    emu_region_drop(m, root, start, end);
+    return emu_region_add(m, root, start, end, flags, write_flags, allow);
 }
 
 /* The regions a write gave an anon_vma since the last call, oldest first:
