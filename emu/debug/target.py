@@ -240,6 +240,7 @@ class Target(Reversing):
         if not self.alive:
             return self._dead_stop()
         self._skip_breakpoint_at = self.rip
+        replaying = record and self.history.future > 0
         if record:
             self.history.begin()
         try:
@@ -249,7 +250,12 @@ class Target(Reversing):
                 self.history.end()
         if record and isinstance(request, Hit) and request.watchpoint is not None:
             self.history.forget_last()      # _finish_watch records the real step
-        return self._after(request, stepped=True)
+        stop = self._after(request, stepped=True)
+        if replaying and self.history.future == 0 and stop.kind == "step":
+            # The step replayed the log's last instruction: gdb's record says so
+            # there ("No more reverse-execution history"); the next one runs live.
+            return Stop("history-end", stop.rip, message="no more reverse-execution history")
+        return stop
 
     def cont(self) -> Stop:
         """Run until a breakpoint, a watchpoint, a signal, exit or the time budget.

@@ -243,6 +243,20 @@ def test_a_replayed_write_is_not_shown_again():
     dbg.runner.finish()
 
 
+def test_stepi_onto_the_end_of_the_log_says_so_then_runs_live():
+    """As native gdb with `record full` on the same program (nasm + ld):
+    stepi 5, reverse-stepi 2, then single stepis: the one that replays the
+    log's last instruction reports "No more reverse-execution history.", the
+    next runs live."""
+    dbg = Debugger.start(EXAMPLES / "hello.asm", ["hello"], ram_mib=64, echo=lambda *_: None)
+    repl = Repl(dbg, show_context=False)
+    run(repl, "stepi 5", "reverse-stepi 2")
+    assert "No more reverse-execution history" not in run(repl, "stepi")     # the mov
+    assert "No more reverse-execution history." in run(repl, "stepi")        # the syscall
+    assert dbg.target.step().kind == "step"                                   # live again
+    dbg.runner.finish()
+
+
 # -- the command line ---------------------------------------------------------------------
 
 def test_batch_command_file_and_bad_commands(tmp_path):
