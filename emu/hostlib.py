@@ -4,7 +4,8 @@
     hostlib.failure("mmu")                 # why it is None ("" when loaded)
 
 Hot callbacks (the TLB fill, the instruction counter) are C functions given to
-libunicorn's uc_hook_add through ctypes. Each source in emu/native/ is compiled
+libunicorn's uc_hook_add through ctypes. Each library in emu/native/ (one
+source, or the several SOURCES names, with the headers there) is compiled
 once into a shared library with the clang inside the ziglang package
 (`python -m ziglang cc -shared`), so no system compiler is needed, and cached
 under the build cache (toolchain.cache_dir(), $EMU_CACHE_DIR) by a hash of its
@@ -30,6 +31,8 @@ from .toolchain import cache_dir
 SOURCES = Path(__file__).resolve().parent / "native"
 BUILD_SECONDS = 300
 SUFFIX = {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
+# libraries of more than one source: the rest share mmu.h with the first
+SOURCES_OF = {"mmu": ("mmu.c", "anon_maps.c")}
 _loaded: dict[str, ctypes.CDLL | None] = {}
 _failures: dict[str, str] = {}
 
@@ -49,7 +52,8 @@ def load(name: str) -> ctypes.CDLL | None:
     if name in _loaded:
         return _loaded[name]
     try:
-        library = ctypes.CDLL(str(_build(SOURCES / f"{name}.c")))
+        files = SOURCES_OF.get(name, (f"{name}.c",))
+        library = ctypes.CDLL(str(_build([SOURCES / file for file in files])))
         _failures.pop(name, None)
     except OSError as exc:
         library = None
@@ -63,11 +67,14 @@ def failure(name: str) -> str:
     return _failures.get(name, "")
 
 
-def _build(source: Path) -> Path:
-    """`source` as a host shared library, cached by its bytes; written whole
-    or not at all (parallel builds may race). OSError when zig fails."""
-    key = hashlib.sha256(source.read_bytes() + sys.platform.encode()).hexdigest()[:16]
-    out = cache_dir() / "native" / f"{source.stem}-{key}{SUFFIX}"
+def _build(sources: list[Path]) -> Path:
+    """`sources` as one host shared library, cached by their bytes and those
+    of the headers beside them; written whole or not at all (parallel builds
+    may race). OSError when zig fails."""
+    headers = sorted(sources[0].parent.glob("*.h"))
+    text = b"".join(path.read_bytes() for path in [*sources, *headers])
+    key = hashlib.sha256(text + sys.platform.encode()).hexdigest()[:16]
+    out = cache_dir() / "native" / f"{sources[0].stem}-{key}{SUFFIX}"
     if out.is_file():
         return out
     import subprocess        # only a first build needs these: start-up stays light
@@ -76,7 +83,7 @@ def _build(source: Path) -> Path:
     fd, partial = tempfile.mkstemp(dir=out.parent, suffix=SUFFIX)
     os.close(fd)
     command = [sys.executable, "-m", "ziglang", "cc", "-shared", "-fPIC", "-O2",
-               str(source), "-o", partial]
+               *map(str, sources), "-o", partial]
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_SECONDS)
         if proc.returncode != 0:

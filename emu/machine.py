@@ -157,7 +157,9 @@ class Machine:
         self._exits: tuple[int, ...] | None = None   # what Unicorn's exits are set to
         self._install_return_trap()
         self._uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
-        self._syscall_entry = SyscallEntry(self._uc, self._on_syscall_insn, self.stop, native)
+        fast = None if self.mmu.anon_maps is None else self.mmu.anon_maps.fast_syscall
+        self._syscall_entry = SyscallEntry(self._uc, self._on_syscall_insn, self.stop, native,
+                                           fast)
 
     def _install_return_trap(self) -> None:
         """One hlt at RETURN_TRAP, named kernel_return_trap. Written as its

@@ -110,6 +110,11 @@ class MMU:
         return self._native.assist if self._native else None
 
     @property
+    def anon_maps(self):
+        """The C mmap and munmap of anonymous memory (emu/native_anon.py), or None."""
+        return self._native.anon_maps if self._native else None
+
+    @property
     def unmap_leaves(self):
         """The C walker's unmap of 4 KiB leaves (kernel/page_tables.py uses
         it), or None."""

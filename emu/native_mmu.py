@@ -19,16 +19,19 @@ translations, A/D bits, faults and fault counts.
 from __future__ import annotations
 
 import ctypes
+from array import array
 
 from unicorn import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_TLB_FILL
 from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
 from . import hostlib
+from .native_anon import NativeAnonMaps
 from .paging import (BAD_PHYSICAL, NO_EXECUTE, NON_CANONICAL, NOT_PRESENT, PAGE_4K,
                      READ_ONLY, SUPERVISOR, U64)
 
 # mmu.c's reason codes, in its enum's order
 REASONS = (None, NOT_PRESENT, BAD_PHYSICAL, NON_CANONICAL, SUPERVISOR, READ_ONLY, NO_EXECUTE)
+NO_CHUNK = 1                # pool_chunk while nothing is lent: no chunk starts there
 REFUSED_CFUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int, ctypes.c_int)
 
 
@@ -44,7 +47,7 @@ class _Region(ctypes.Structure):
 
 
 class _State(ctypes.Structure):
-    """mmu.c's emu_mmu: keep the two in step."""
+    """mmu.h's emu_mmu: keep the two in step."""
     _fields_ = [("ram", ctypes.c_void_p), ("ram_size", ctypes.c_uint64),
                 ("cr3", ctypes.c_uint64), ("user", ctypes.c_uint64),
                 ("code_map", ctypes.c_void_p), ("code_count", ctypes.c_uint64),
@@ -52,12 +55,14 @@ class _State(ctypes.Structure):
                 ("refused", REFUSED_CFUNC), ("reason", ctypes.c_uint64),
                 ("leaf", ctypes.c_uint64), ("tlbs", _TLB * 2),
                 ("pool", ctypes.c_void_p), ("pool_count", ctypes.c_uint64),
-                ("pool_used", ctypes.c_uint64), ("regions", ctypes.c_void_p),
+                ("pool_chunk", ctypes.c_uint64), ("pool_shared", ctypes.c_void_p),
+                ("pool_changes", ctypes.c_uint64), ("pool_low", ctypes.c_uint64),
+                ("regions", ctypes.c_void_p),
                 ("region_count", ctypes.c_uint64), ("region_cap", ctypes.c_uint64),
                 ("assisted", ctypes.c_uint64), ("write_clock", ctypes.c_uint64),
                 ("uc", ctypes.c_void_p), ("uc_ctl", ctypes.c_void_p), ("flush", ctypes.c_uint64),
                 ("cpu", ctypes.c_void_p), ("flush_page", ctypes.c_void_p),
-                ("flush_page_max", ctypes.c_uint64)]
+                ("flush_page_max", ctypes.c_uint64), ("space", ctypes.c_void_p)]
 
 
 _prototyped: set[int] = set()       # libraries whose functions have their argtypes
@@ -113,6 +118,7 @@ class NativeWalker:
             raise MemoryError("native TLB: no memory for its tables")
         self._ref = ctypes.byref(state)
         self.assist = DemandZeroAssist(lib, state)
+        self.anon_maps = NativeAnonMaps(lib, state)
         handle = uc_hook_h()
         status = uclib.uc_hook_add(engine, ctypes.byref(handle), UC_HOOK_TLB_FILL,
                                    ctypes.cast(lib.emu_tlb_fill, ctypes.c_void_p),
@@ -205,12 +211,16 @@ class DemandZeroAssist:
     of those regions without Python and counts them. kernel/assist.py is the
     policy; this is the mechanism, one per NativeWalker."""
 
-    POOL = 64                   # frames lent at a time
+    POOL = 512                  # frames lent at most: a chunk's
     REGIONS = 512               # regions the walker can hold
 
     def __init__(self, lib, state: _State):
         self._lib, self._state, self._ref = lib, state, ctypes.byref(state)
         self._pool = (ctypes.c_uint64 * self.POOL)()
+        self._shared = (ctypes.c_uint8 * self.POOL)()
+        state.pool_shared = ctypes.addressof(self._shared)
+        state.pool_chunk = NO_CHUNK
+        self._some_shared = False
         self._regions = (_Region * self.REGIONS)()
         state.pool = ctypes.addressof(self._pool)
         state.regions = ctypes.addressof(self._regions)
@@ -220,23 +230,40 @@ class DemandZeroAssist:
 
     # -- frames ---------------------------------------------------------------------
 
-    def lend(self, frames: list[int]) -> None:
-        """Give the walker these free frames (at most POOL), to take in order."""
-        self._pool[:len(frames)] = frames
-        self._state.pool_used, self._state.pool_count = 0, len(frames)
+    def lend(self, chunk: int, frames: list[int], shared: list[int]) -> None:
+        """Give the walker the free list of the chunk at `chunk` (at most
+        POOL frames), to take from its end; `shared` are the chunk's frames
+        with more than one reference, which it must not free."""
+        state, count = self._state, len(frames)
+        ctypes.memmove(self._pool, array("Q", frames).tobytes(), 8 * count)
+        if shared or self._some_shared:
+            ctypes.memset(self._shared, 0, self.POOL)
+            for frame in shared:
+                self._shared[(frame - chunk) // PAGE_4K] = 1
+            self._some_shared = bool(shared)
+        state.pool_count = state.pool_low = count
+        state.pool_chunk, state.pool_changes = chunk, 0
 
     @property
     def lent(self) -> int:
-        """Frames lent and not taken yet."""
-        return self._state.pool_count - self._state.pool_used
+        """Frames in the pool now."""
+        return self._state.pool_count
 
-    def taken(self) -> int:
-        """How many of the lent frames the walker took: a prefix, in order."""
-        return self._state.pool_used
+    def changed(self) -> bool:
+        """Has the walker taken a frame from the pool, or put one back?"""
+        return bool(self._state.pool_changes)
+
+    def returned(self) -> tuple[int, list[int]]:
+        """The pool as it is, the chunk's free list: (n, the list after its
+        first n frames), where the first n are as lent."""
+        state = self._state
+        return state.pool_low, self._pool[state.pool_low:state.pool_count]
 
     def take_back(self) -> None:
         """The pool is empty again (the lender has settled it)."""
-        self._state.pool_used = self._state.pool_count = 0
+        state = self._state
+        state.pool_count = state.pool_changes = 0
+        state.pool_chunk = NO_CHUNK
 
     # -- faults and regions -----------------------------------------------------------
 

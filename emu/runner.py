@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kernel.address_space import AddressSpace
+from kernel.anon_maps import AnonMaps
 from kernel.assist import AssistedFaults
 from kernel.exec import build_stack, map_image
 from kernel.files import Blocked, Console
@@ -123,7 +124,8 @@ class ProcessRunner:
         aspace = AddressSpace(machine.page_tables, machine.frames, machine.mmu, self.spaces)
         # first touches of anonymous memory mapped by the C walker (kernel/assist.py)
         self._assist = None if machine.mmu.assist is None else \
-            AssistedFaults(machine.mmu.assist, machine.frames, self._may_lend)
+            AssistedFaults(machine.mmu.assist, machine.frames, self._may_lend,
+                           AnonMaps(machine.mmu.anon_maps, machine.frames, self._may_call))
         if self._assist is not None:
             self._assist.watch(aspace)
         self.process = Process(aspace, image.path, list(argv), cpu=_CpuPorts(machine),
@@ -298,6 +300,8 @@ class ProcessRunner:
                 raise verdict.fault                      # SIGSEGV, as if no handler had run
             return _Left("routine")
         m = self.machine
+        if self._assist is not None:
+            self._assist.leave(proc)
         try:
             return m.run(m.reg("rip"), until=until, budget=budget, root=proc.aspace.root,
                          user=True, traps=self._traps)
@@ -432,6 +436,11 @@ class ProcessRunner:
         return self.guest is None and not self.kernel_entry_observers and \
             not self.machine.ram.observers
 
+    def _may_call(self) -> bool:
+        """May C make mmap and munmap calls now (kernel/anon_maps.py)? When
+        the walker may map pages and no --strace line must be written."""
+        return self.trace is None and self._may_lend()
+
     def _fault(self, vaddr, access, leaf, reason):
         self._entering_kernel()
         if self.guest is not None and self.guest.kernel.on_fault is not None:
@@ -441,6 +450,7 @@ class ProcessRunner:
         verdict = space.fault(vaddr, access, leaf, reason)
         if verdict is True and self._assist is not None:
             self._assist.faulted(space, vaddr)
+            self._assist.leave(self.current)
         return verdict
 
     def _builtin_fault(self, vaddr, access, leaf, reason):
@@ -478,6 +488,8 @@ class ProcessRunner:
         elif proc.yield_requested:
             proc.yield_requested = False
             m.stop(_Left("yield"))
+        elif self._assist is not None:
+            self._assist.leave(proc)
         return result
 
     def _trace(self, proc: Process, line: str) -> None:

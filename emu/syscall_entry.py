@@ -48,7 +48,8 @@ class _Entry(ctypes.Structure):
                 ("reg_write_batch", ctypes.c_void_p), ("enter", _ENTER),
                 ("in_ids", ctypes.c_int * 9), ("in_", _U64s * 9), ("in_values", ctypes.c_void_p * 9),
                 ("out_ids", ctypes.c_int * 3), ("out", _U64s * 3),
-                ("out_values", ctypes.c_void_p * 3), ("status", _U64s)]
+                ("out_values", ctypes.c_void_p * 3), ("status", _U64s),
+                ("fast", ctypes.c_void_p), ("fast_data", ctypes.c_void_p)]
 
 
 class SyscallEntry:
@@ -56,7 +57,7 @@ class SyscallEntry:
     `kernel(regs)` (see the module docstring). `native` False, or no library,
     means the Python hook."""
 
-    def __init__(self, uc, kernel, stop, native: bool = True):
+    def __init__(self, uc, kernel, stop, native: bool = True, fast=None):
         self._kernel, self._stop = kernel, stop
         lib = hostlib.load("syscall") if native else None
         if lib is None:
@@ -75,6 +76,8 @@ class SyscallEntry:
         entry.in_values[:] = [base + _Entry.in_.offset + 8 * i for i in range(9)]
         entry.out_values[:] = [base + _Entry.out.offset + 8 * i for i in range(3)]
         entry.enter = self._enter = _ENTER(self._on_native_syscall)   # kept alive here
+        if fast is not None:
+            entry.fast, entry.fast_data = fast
         self._hook = uc_hook_h()
         status = uclib.uc_hook_add(uc._uch, ctypes.byref(self._hook), UC_HOOK_INSN,
                                    ctypes.cast(lib.emu_syscall_hook, ctypes.c_void_p),

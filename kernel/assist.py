@@ -10,9 +10,10 @@ the VMAs this module lists and with frames this module lends it:
     flags fault() would give, the accesses the VMA allows) when it is made or
     changed, and again at a fault Python handles in it; any change to the
     VMAs or guard pages of a range forgets the regions there first;
-  * frames: FrameAllocator.lend() gives the walker the frames alloc() would
-    hand out next, and the allocator settles the loan before its next use, so
-    the frames and tables are the ones fault() would have used;
+  * frames: FrameAllocator.lend() gives the walker the free list of the
+    chunk alloc() takes from next, and the allocator settles the loan before
+    its next use, so the frames and tables are the ones fault() would have
+    used;
   * at every kernel entry and after every run (enter()), the faults the
     walker handled are added to the address space's count, and the VMAs a
     first write gave an anon_vma get it here, in the order of the writes.
@@ -36,10 +37,11 @@ class AssistedFaults:
     """Lists regions and lends frames to `hardware` (emu/native_mmu.py's
     DemandZeroAssist) for the address spaces that take it as their assist."""
 
-    def __init__(self, hardware, frames, may_lend):
+    def __init__(self, hardware, frames, may_lend, maps=None):
         self._hw = hardware
         self._frames = frames
         self._may_lend = may_lend           # callable: may the walker map pages now?
+        self.maps = maps                    # kernel/anon_maps.py's AnonMaps, or None
 
     def watch(self, space: AddressSpace) -> None:
         """Take `space`'s faults from now on (its VMAs are listed at their next
@@ -52,6 +54,8 @@ class AssistedFaults:
         """[start, end) of `space` changed; `vma` now covers all of it, or None.
         The regions there are forgotten, and `vma` listed if it can be (one
         call into the walker for both)."""
+        if self.maps is not None:
+            self.maps.changed(space, start, end)
         listing = None if vma is None else self._listing(space, vma)
         if listing is None:
             self._hw.drop_regions(space.root, start, end)
@@ -88,13 +92,16 @@ class AssistedFaults:
         if self._hw.lent == 0:
             self._frames.settle()
             if self._may_lend():
-                frames = self._frames.lend(self._hw.POOL, self._hw)
-                if frames:
-                    self._hw.lend(frames)
+                loan = self._frames.lend(self._hw)
+                if loan is not None:
+                    self._hw.lend(*loan)
 
     def enter(self, space: AddressSpace) -> None:
         """The kernel runs for `space` (the address space that just ran): count
-        the faults the walker handled and give the anon_vmas its writes gave."""
+        the faults the walker handled and give the anon_vmas its writes gave
+        (after taking in what the C mmap and munmap did)."""
+        if self.maps is not None:
+            self.maps.pull()
         faults = self._hw.faults()
         if faults:
             space.page_faults += faults
@@ -103,3 +110,8 @@ class AssistedFaults:
                 next((s for s in space.spaces if s.root == root), None)
             if owner is not None:
                 owner.give_anon(start)
+
+    def leave(self, proc) -> None:
+        """The CPU runs `proc` next: the C mmap and munmap may make its calls."""
+        if self.maps is not None:
+            self.maps.push(proc)

@@ -13,9 +13,11 @@ Frames are zeroed when handed out and poisoned with 0xDEADBEEF when freed, so a
 use-after-free reads as poison in the debugger (xv6's kfree does the same).
 
 The MMU's demand-zero assist (kernel/assist.py) borrows frames: lend() gives
-it the next frames alloc() would hand out, and the next use of the allocator
-settles the loan first, so every frame is handed out in the same order and
-counted the same as without the assist.
+it the whole free list of the chunk alloc() takes from next, which it takes
+from the end as alloc() would, and to which the C munmap
+(emu/native/anon_maps.c) appends the frames it frees, as free() would. The
+next use of the allocator settles the loan first, so every frame is handed
+out and taken back in the same order and counted the same as without them.
 """
 
 from __future__ import annotations
@@ -48,45 +50,57 @@ class FrameAllocator:
         self._with_free: list[tuple[int, int]] = []
         self._taken: dict[int, int] = {}          # chunk -> when it was taken
         self._clock = 0
-        self._loan: list[int] = []                # frames lent, in the order alloc() gives them
+        self._shared: set[int] = set()            # frames with more than one reference
+        self._loan: list[int] = []                # the free list lent, as it was
+        self._loan_chunk = 0
         self._borrower = None
 
-    def lend(self, count: int, borrower) -> list[int]:
-        """Up to `count` free frames of the chunk alloc() takes from next, in
-        the order alloc() would hand them out, neither zeroed nor counted.
-        `borrower.taken()` tells how many of them, a prefix, it has used: at
-        the allocator's next use those are handed out as alloc() hands frames
-        out (the borrower zeroed them) and the rest come back
-        (borrower.take_back()). Nothing while a loan is out."""
-        if self._loan or count <= 0:
-            return []
+    def lend(self, borrower) -> tuple[int, list[int], list[int]] | None:
+        """The free list of the chunk alloc() takes from next, whole: (the
+        chunk's physical base, its free frames (alloc() hands out the last
+        first), the chunk's frames that are shared), or None when no chunk
+        has a free frame or a loan is out. The borrower takes frames from the
+        end, zeroing each, and may put frames of the chunk back on the end,
+        poisoned, as free() would, but never the last one handed out (the
+        chunk would go back to the os_MemoryMap). At the allocator's next use
+        `borrower.returned()` is the list as it then is: what left it is
+        handed out, what joined it is free (borrower.take_back() ends the
+        loan); returned() is (n, the list after its first n frames), whose
+        first n frames are as lent."""
+        if self._borrower is not None:
+            return None
         chunk = self._chunk_with_a_free_frame()
         if chunk is None:
-            return []
-        frames = self._free[chunk]
-        self._loan = frames[-count:][::-1]
-        del frames[-count:]
-        self._borrower = borrower
-        return self._loan
+            return None
+        self._loan, self._free[chunk] = self._free[chunk], []
+        self._loan_chunk, self._borrower = chunk, borrower
+        base = layout.chunk_base(chunk)
+        shared = [f for f in self._shared if layout.chunk_of(f) == chunk] if self._shared else []
+        return base, self._loan, shared
 
     def settle(self) -> None:
         """Settle the loan, if one is out (see lend): every other use of the
         allocator does this first."""
-        if self._loan:
+        if self._borrower is not None:
             self._settle()
 
     def _settle(self) -> None:
-        loan, borrower = self._loan, self._borrower
-        taken = borrower.taken()
+        loan, borrower, chunk = self._loan, self._borrower, self._loan_chunk
+        free = loan
+        if borrower.changed():
+            kept, tail = borrower.returned()       # the first `kept` are as lent
+            lent, now = set(loan[kept:]), set(tail)
+            for frame in lent - now:
+                self._refs[frame] = 1
+            for frame in now - lent:
+                del self._refs[frame]
+            self._in_use[chunk] += len(loan) - kept - len(tail)
+            free = loan[:kept] + tail
         borrower.take_back()
         self._loan, self._borrower = [], None
-        chunk = layout.chunk_of(loan[0])
-        for frame in loan[:taken]:
-            self._refs[frame] = 1
-        self._in_use[chunk] += taken
         # Every use of the allocator settles first, so the chunk is still
         # where the heap has it even if the loan emptied its list.
-        self._free[chunk].extend(reversed(loan[taken:]))
+        self._free[chunk] = free
 
     def alloc(self) -> int:
         """A zeroed frame's physical address (reference count 1), or 0 if no
@@ -129,6 +143,7 @@ class FrameAllocator:
         if frame not in self._refs:
             raise KernelPanic(f"share_frame: {frame:#x} is not an allocated frame")
         self._refs[frame] += 1
+        self._shared.add(frame)
 
     def refcount(self, frame: int) -> int:
         """References to `frame` (0 when it is free)."""
@@ -144,6 +159,8 @@ class FrameAllocator:
             raise KernelPanic(f"free_frame: {frame:#x} is not an allocated frame")
         if refs > 1:
             self._refs[frame] = refs - 1
+            if refs == 2:
+                self._shared.discard(frame)
             return
         del self._refs[frame]
         self._ram.fill_page(frame, _POISON_FRAME)
@@ -172,6 +189,8 @@ class FrameAllocator:
                 raise KernelPanic(f"free_frame: {frame:#x} is not an allocated frame")
             if count > 1:
                 refs[frame] = count - 1
+                if count == 2:
+                    self._shared.discard(frame)
             else:
                 del refs[frame]
                 last.append(frame)
@@ -188,8 +207,8 @@ class FrameAllocator:
         """Frames that alloc() could still hand out (lent ones the borrower
         has not taken included: asking does not settle a loan)."""
         held_free = sum(map(len, self._free.values()))
-        if self._loan:
-            held_free += len(self._loan) - self._borrower.taken()
+        if self._borrower is not None:
+            held_free += self._borrower.lent
         return held_free + self._map.free_count() * layout.FRAMES_PER_CHUNK
 
     @property
@@ -208,6 +227,7 @@ class FrameAllocator:
         free, in_use, refs, with_free, taken, self._clock = state
         self._free = {c: list(f) for c, f in free.items()}
         self._in_use, self._refs = dict(in_use), dict(refs)
+        self._shared = {frame for frame, count in self._refs.items() if count > 1}
         self._with_free, self._taken = list(with_free), dict(taken)
 
     def owns(self, frame: int) -> bool:

@@ -208,6 +208,17 @@ class VMAList:
         self._vmas = list(vmas)
         self._changed(*EVERYWHERE)
 
+    def splice(self, start: int, end: int, vmas: list[VMA]) -> None:
+        """Put `vmas` (sorted) in place of the VMAs that share a byte with
+        [start, end), which holds them all, without telling on_change: what
+        the C mmap and munmap made (kernel/anon_maps.py), which the MMU's
+        regions already show."""
+        first = max(bisect.bisect_right(self._vmas, start, key=_start) - 1, 0)
+        if first < len(self._vmas) and self._vmas[first].end <= start:
+            first += 1
+        last = bisect.bisect_left(self._vmas, end, key=_start)
+        self._vmas[first:last] = vmas
+
     def find(self, addr: int) -> VMA | None:
         """The VMA containing `addr`, or None."""
         i = bisect.bisect_right(self._vmas, addr, key=_start) - 1

@@ -45,10 +45,11 @@ def leaf_entries(space) -> list[tuple[int, int, int]]:
 
 
 def vma_summary(space) -> list[tuple]:
-    """Each VMA's range, protection, sharing and which anon_vma it has
-    (numbered in order of first appearance, so that sharing shows)."""
+    """Each VMA's range, protection, sharing, name, page offset, VM_* flags
+    and which anon_vma it has (numbered in order of first appearance, so
+    that sharing shows)."""
     numbers: dict[int, int] = {}
-    return [(v.start, v.end, v.prot, v.shared,
+    return [(v.start, v.end, v.prot, v.shared, v.name, v.pgoff, v.flags,
              v.anon and numbers.setdefault(id(v.anon), len(numbers) + 1)) for v in space.vmas]
 
 

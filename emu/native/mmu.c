@@ -34,93 +34,12 @@
  * memory here, without Python, where the kernel has said how.
  */
 
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#define PAGE_4K       4096ULL
-#define PTE_P         (1ULL << 0)
-#define PTE_RW        (1ULL << 1)
-#define PTE_US        (1ULL << 2)
-#define PTE_A         (1ULL << 5)
-#define PTE_D         (1ULL << 6)
-#define PTE_PS        (1ULL << 7)
-#define PTE_NX        (1ULL << 63)
-#define PTE_ADDR_MASK 0x000FFFFFFFFFF000ULL
-
-/* Unicorn's access kinds and permissions (unicorn.h: uc_mem_type, uc_prot) */
-#define UC_MEM_READ   16
-#define UC_MEM_WRITE  17
-#define UC_MEM_FETCH  18
-#define PROT_READ     1
-#define PROT_WRITE    2
-#define PROT_EXEC     4
+#include "mmu.h"
 
 /* Why a walk refused: the order of emu/paging.py's refusal() */
 enum { OK, NOT_PRESENT, BAD_PHYSICAL, NON_CANONICAL, SUPERVISOR, READ_ONLY, NO_EXECUTE };
 
 #define TLB_MIN_SLOTS 256
-
-typedef struct {
-    uint64_t paddr;
-    uint32_t perms;
-} uc_tlb_entry;                          /* unicorn.h's struct uc_tlb_entry */
-
-typedef struct {
-    uint64_t key;                        /* virtual page | 1; 0 marks an empty slot */
-    uint64_t value;                      /* physical page | perms */
-} tlb_slot;
-
-/* A VMA whose not-present pages the assist may map (kernel/assist.py). */
-typedef struct {
-    uint64_t root;                       /* the address space: its PML4 */
-    uint64_t start, end;                 /* [start, end), page-aligned */
-    uint64_t flags;                      /* leaf flags of a new page (P added) */
-    uint64_t write_flags;                /* flags from the first write on, when that write
-                                            gives the VMA its anon_vma; 0 when it has one */
-    uint64_t allow;                      /* PROT_READ|WRITE|EXEC: the accesses the VMA allows */
-    uint64_t written;                    /* 0, or when a write gave it its anon_vma (a clock) */
-} emu_region;
-
-typedef struct {
-    tlb_slot *slots;
-    uint64_t mask;                       /* slots - 1 (a power of two) */
-    uint64_t count;
-} tlb;
-
-/* Shared with emu/native_mmu.py (class _State): keep the two in step. */
-typedef struct {
-    uint8_t *ram;                        /* host address of guest physical 0 */
-    uint64_t ram_size;
-    uint64_t cr3;
-    uint64_t user;                       /* 1: US is enforced */
-    uint8_t *code_map;
-    uint64_t code_count;                 /* bytes of code_map set */
-    uint64_t fills;                      /* walks (software TLB misses) */
-    uint64_t refills;                    /* fills served by the software TLB */
-    int (*refused)(uint64_t vaddr, int access, int retry);
-    uint64_t reason;                     /* why the last walk refused */
-    uint64_t leaf;                       /* its leaf entry, 0 when no leaf maps the page */
-    tlb tlbs[2];                         /* [0] supervisor, [1] user */
-    /* the demand-zero assist: frames lent by the kernel's allocator, its regions */
-    uint64_t *pool;                      /* free frames, in the order alloc() gives them */
-    uint64_t pool_count;
-    uint64_t pool_used;                  /* a prefix of pool: taken (the kernel accounts) */
-    emu_region *regions;
-    uint64_t region_count, region_cap;
-    uint64_t assisted;                   /* faults handled here since the kernel looked */
-    uint64_t write_clock;                /* ticks at each `written` */
-    /* Unicorn's own TLB, flushed by emu_invalidate: page by page through
-       flush_page(cpu, page) (QEMU's tlb_flush_page; NULL when emu/page_flush.py
-       found none), or whole through uc_ctl(uc, flush) */
-    void *uc;
-    int (*uc_ctl)(void *uc, int control, ...);
-    uint64_t flush;                      /* UC_CTL_TLB_FLUSH as a write, encoded */
-    void *cpu;
-    void (*flush_page)(void *cpu, uint64_t page);
-    uint64_t flush_page_max;             /* longer ranges are flushed whole */
-} emu_mmu;
 
 /* -- the software TLB --------------------------------------------------------- */
 
@@ -252,18 +171,6 @@ static void tlb_invalidate(tlb *t, uint64_t first, uint64_t end)
 
 /* -- the walk ----------------------------------------------------------------- */
 
-static uint64_t read_entry(const emu_mmu *m, uint64_t paddr)
-{
-    uint64_t entry;
-    memcpy(&entry, m->ram + paddr, 8);
-    return entry;
-}
-
-static void write_entry(emu_mmu *m, uint64_t paddr, uint64_t entry)
-{
-    memcpy(m->ram + paddr, &entry, 8);
-}
-
 /* Walk for `vaddr` (page-aligned) and `access`. On success returns true with
  * *value = physical page | perms, having set A (and D on a write); else sets
  * m->reason and m->leaf and changes nothing. */
@@ -361,13 +268,15 @@ static void give(emu_mmu *m, uint64_t value, uc_tlb_entry *out)
  * page and the ones after it for missing tables (kernel/address_space.py's
  * _map_new_page allocates in that order), zeroes them and maps the page as the
  * kernel's fault() would, tables with P|RW|US. The kernel accounts for the
- * frames taken (pool_used), the faults (assisted) and the anon_vmas given
- * (written) the next time it runs. Anything else is left to Python: a frame
- * that may hold translated code, a pool too short, a large page in the way,
- * an access the VMA does not allow.
+ * frames taken and given back (what is left in the pool), the faults
+ * (assisted) and the anon_vmas given the next time it runs: a first write
+ * gives its VMA one here when anon_maps.c holds the VMA, else the region is
+ * marked `written` and Python gives it. Anything else is left to Python: a
+ * frame that may hold translated code, a pool too short, a large page in the
+ * way, an access the VMA does not allow.
  */
 
-static emu_region *region_of(emu_mmu *m, uint64_t vaddr)
+emu_region *region_of(emu_mmu *m, uint64_t vaddr)
 {
     for (uint64_t i = 0; i < m->region_count; i++) {
         emu_region *r = &m->regions[i];
@@ -379,7 +288,12 @@ static emu_region *region_of(emu_mmu *m, uint64_t vaddr)
 
 static uint64_t take_frame(emu_mmu *m)
 {
-    uint64_t frame = m->pool[m->pool_used++];
+    uint64_t frame = m->pool[--m->pool_count];
+    m->pool_changes++;
+    if (m->pool_count < m->pool_low)
+        m->pool_low = m->pool_count;
+    if (m->space != NULL && m->space->available)
+        m->space->available--;           /* what FrameAllocator.available() counts */
     memset(m->ram + frame, 0, PAGE_4K);
     return frame;
 }
@@ -405,11 +319,14 @@ static bool assist(emu_mmu *m, uint64_t vaddr, int access)
         if (table > limit)
             return false;
     }
-    if (m->pool_count - m->pool_used < wanted)
+    if (m->pool_count < wanted)
         return false;
-    for (uint64_t i = m->pool_used; i < m->pool_used + wanted; i++)
+    for (uint64_t i = m->pool_count - wanted; i < m->pool_count; i++)
         if (m->code_map[m->pool[i] / PAGE_4K])
             return false;                /* translated code must be dropped first */
+    int anon = GIVEN_BY_PYTHON;
+    if (access == UC_MEM_WRITE && r->write_flags && (anon = anon_first_write(m, vaddr)) == DECLINED)
+        return false;
     uint64_t page = take_frame(m), flags = r->flags;
     table = m->cr3;
     for (int level = 0; level < 3; level++) {
@@ -424,7 +341,8 @@ static bool assist(emu_mmu *m, uint64_t vaddr, int access)
     if (access == UC_MEM_WRITE && r->write_flags) {   /* the write gives it its anon_vma */
         flags = r->flags = r->write_flags;
         r->write_flags = 0;
-        r->written = ++m->write_clock;
+        if (anon == GIVEN_BY_PYTHON)
+            r->written = ++m->write_clock;
     }
     write_entry(m, table + ((vaddr >> 12) & 0x1FF) * 8, page | flags | PTE_P);
     m->assisted++;
@@ -528,6 +446,47 @@ static uint64_t next_block(uint64_t vaddr, uint64_t reach, uint64_t end)
     return next <= vaddr || next > end ? end : next;
 }
 
+bool each_leaf(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end,
+               bool (*visit)(emu_mmu *m, uint64_t vaddr, uint64_t slot, uint64_t entry,
+                             void *data),
+               void *data)
+{
+    uint64_t reach, vaddr, table;
+    for (vaddr = start; vaddr < end; vaddr = next_block(vaddr, reach, end))
+        if (page_table_of(m, root, vaddr, &table, &reach) == LEFT_TO_PYTHON)
+            return false;
+    for (vaddr = start; vaddr < end; ) {
+        if (page_table_of(m, root, vaddr, &table, &reach) == NO_TABLE) {
+            vaddr = next_block(vaddr, reach, end);
+            continue;
+        }
+        for (uint64_t stop = next_block(vaddr, PAGE_4K * 512, end); vaddr < stop;
+                vaddr += PAGE_4K) {
+            uint64_t slot = table + ((vaddr >> 12) & 0x1FF) * 8, e = read_entry(m, slot);
+            if ((e & PTE_P) && !visit(m, vaddr, slot, e, data))
+                return true;
+        }
+    }
+    return true;
+}
+
+typedef struct {
+    uint64_t *vaddrs, *entries, room, found, next;
+} cleared;
+
+static bool clear_leaf(emu_mmu *m, uint64_t vaddr, uint64_t slot, uint64_t entry, void *data)
+{
+    cleared *c = data;
+    if (c->found == c->room) {
+        c->next = vaddr;                 /* full: go on from here next time */
+        return false;
+    }
+    write_entry(m, slot, 0);
+    c->vaddrs[c->found] = vaddr;
+    c->entries[c->found++] = entry;
+    return true;
+}
+
 /* Clear the present leaves of [start, end) under `root` (page-aligned, user
  * half), in address order, as PageTables.unmap does: each one's virtual page
  * into `vaddrs` and its entry into `entries`, at most `room` of them. Returns
@@ -537,28 +496,11 @@ static uint64_t next_block(uint64_t vaddr, uint64_t reach, uint64_t end)
 int64_t emu_unmap_leaves(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end,
                          uint64_t *vaddrs, uint64_t *entries, uint64_t room, uint64_t *next)
 {
-    uint64_t reach, vaddr, table;
-    for (vaddr = start; vaddr < end; vaddr = next_block(vaddr, reach, end))
-        if (page_table_of(m, root, vaddr, &table, &reach) == LEFT_TO_PYTHON)
-            return -1;
-    int64_t found = 0;
-    for (vaddr = start; vaddr < end && (uint64_t)found < room; ) {
-        if (page_table_of(m, root, vaddr, &table, &reach) == NO_TABLE) {
-            vaddr = next_block(vaddr, reach, end);
-            continue;
-        }
-        uint64_t stop = next_block(vaddr, PAGE_4K * 512, end);
-        for (; vaddr < stop && (uint64_t)found < room; vaddr += PAGE_4K) {
-            uint64_t slot = table + ((vaddr >> 12) & 0x1FF) * 8, e = read_entry(m, slot);
-            if (e & PTE_P) {
-                write_entry(m, slot, 0);
-                vaddrs[found] = vaddr;
-                entries[found++] = e;
-            }
-        }
-    }
-    *next = vaddr;
-    return found;
+    cleared c = {vaddrs, entries, room, 0, end};
+    if (!each_leaf(m, root, start, end, clear_leaf, &c))
+        return -1;
+    *next = c.next;
+    return (int64_t)c.found;
 }
 
 /* -- what emu/native_mmu.py calls --------------------------------------------------- */

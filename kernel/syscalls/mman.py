@@ -83,6 +83,11 @@ def within_data_limit(proc, growth: int, counted: bool = True) -> bool:
     return _data_size(proc.aspace) + growth <= proc.data_limit
 
 
+def data_room(proc) -> int:
+    """Bytes the data may still grow by under RLIMIT_DATA (which must be set)."""
+    return max(proc.data_limit - _data_size(proc.aspace), 0)
+
+
 def placement(space, hint: int, size: int) -> int | None:
     """Where a mapping that need not be fixed goes: at the hint if [hint,
     hint+size) is free and inside user memory, else the highest free gap

@@ -1,15 +1,20 @@
-"""Fuzz target: the C walker with its demand-zero assist against the Python walker.
+"""Fuzz target: the C walker with its demand-zero assist, and the C mmap and
+munmap, against the Python walker and kernel.
 
 A random program of memory calls (mmap private or shared, munmap, mprotect,
 madvise with DONTNEED, FREE and guard pages, mremap, fork) over an 8-page
-window (few pages, so calls and touches meet often), mixed with reads and
-writes of its pages by the guest itself, runs once on a
-machine with the C walker (whose assist maps first touches without Python,
-kernel/assist.py) and once on a machine with the Python walker, the
+window (few pages, so calls and touches meet often), with mmaps the kernel
+places (a hint in the window, or none: top-down below the mmap base, where
+a second window is unmapped and touched), mixed with reads and writes of
+its pages by the guest itself, runs once on a machine with the C walker
+(whose assist maps first touches without Python, kernel/assist.py, and
+which makes private anonymous mmap and munmap calls in C,
+kernel/anon_maps.py) and once on a machine with the Python walker, the
 reference. Everything must come out the same: how the process ended (a fault
 too, with its address and reason), its fault counts, every leaf entry (frame,
-flags, A/D bits), the frames in use and the VMAs with their anon_vma sharing;
-and both machines must be back at their boot values afterwards.
+flags, A/D bits), the frames in use, the VMAs with their anon_vma sharing and
+the log of system calls; and both machines must be back at their boot values
+afterwards.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from emu import Budget, Machine
 from emu.runner import ProcessRunner
 from tests.conftest import leaf_entries, vma_summary
 from tests.fuzz.conftest import FUZZ, record
+from kernel.address_space import MMAP_BASE
 from tests.fuzz.machines import RAM_MIB, BootState, assert_back_at_boot, image_of_bytes
 
 WINDOW = 0x2000_0000                     # the pages the program plays with
+TOP = MMAP_BASE - 8 * 4096               # where mmaps without a hint land first
 PAGES = 8
 PAGE = 4096
 MAP_FIXED_PRIVATE, MAP_FIXED_SHARED = 0x32, 0x31
@@ -50,7 +57,13 @@ STEP = st.one_of(
     st.tuples(st.just("touch"), OFFSET, st.booleans()),
     st.tuples(st.just("touch"), OFFSET, st.booleans()),
     st.tuples(st.just("fork"), st.just(0)),
+    st.tuples(st.just("anon"), OFFSET, LENGTH, st.booleans()),
+    st.tuples(st.just("anon"), OFFSET, LENGTH, st.booleans()),
+    st.tuples(st.just("munmap_top"), OFFSET, LENGTH),
+    st.tuples(st.just("touch_top"), OFFSET, st.booleans()),
+    st.tuples(st.just("touch_top"), OFFSET, st.booleans()),
 )
+MAP_PRIVATE_ANONYMOUS = 0x22
 
 
 def _set(register: str, value: int) -> bytes:
@@ -75,6 +88,14 @@ def program(steps) -> bytes:
                           MAP_FIXED_SHARED if shared else MAP_FIXED_PRIVATE, -1, 0)
         elif kind == "munmap":
             code += _call(11, at, a[1] * PAGE)
+        elif kind == "anon":                 # mmap(hint or NULL, ...) as malloc makes it
+            pages, hinted = a[1:]
+            code += _call(9, at if hinted else 0, pages * PAGE, 3, MAP_PRIVATE_ANONYMOUS, -1, 0)
+        elif kind == "munmap_top":
+            code += _call(11, TOP + a[0] * PAGE, a[1] * PAGE)
+        elif kind == "touch_top":
+            code += _set("rbx", TOP + a[0] * PAGE + 8) + \
+                (_WRITE_BYTE_AT_RBX if a[1] else _READ_BYTE_AT_RBX)
         elif kind == "mprotect":
             code += _call(10, at, a[1] * PAGE, a[2])
         elif kind == "madvise":
@@ -105,18 +126,24 @@ def machine(native: bool) -> tuple[Machine, BootState]:
 def run(image, native: bool):
     """What one walker made of the program."""
     m, boot = machine(native)
+    made = m.mmu.anon_maps.made if native else 0
     runner = ProcessRunner(m, image, ["walkers"])
     try:
         runner.resume(Budget(instructions=100_000, seconds=30))
         space = runner.aspace
         seen = (runner.exit_code, runner.signal, str(runner.fault) if runner.fault else None,
                 space.page_faults, space.cow_faults, leaf_entries(space),
-                m.frames.frames_in_use, vma_summary(space))
+                m.frames.frames_in_use, vma_summary(space),
+                [(r.number, r.args, r.result) for r in runner.process.syscalls])
     finally:
         result = runner.finish()
     assert_back_at_boot(m, boot)
+    _MADE[native] = (m.mmu.anon_maps.made if native else 0) - made
     return seen, [(p.pid, p.page_faults, p.cow_faults, p.outcome.signal, p.outcome.exit_code)
                   for p in result.processes]
+
+
+_MADE = {True: 0, False: 0}              # calls the last run made in C
 
 
 @FUZZ
@@ -127,4 +154,4 @@ def test_both_walkers_page_a_program_alike(steps):
     assert native == python
     (code, signo, *_), processes = native
     record("walkers", ("fault" if signo else f"exit {code}") +
-           (", forked" if len(processes) > 1 else ""))
+           (", forked" if len(processes) > 1 else "") + (", calls in C" if _MADE[True] else ""))

@@ -15,7 +15,7 @@ from emu.paging import (PAGE_4K, PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW, PT
                         refusal)
 from emu.runner import ProcessRunner
 from kernel.vma import EVERYWHERE
-from tests.conftest import EXAMPLES, FIXTURES, leaf_entries, vma_summary
+from tests.conftest import EXAMPLES, FIXTURES, ROOT, leaf_entries, vma_summary
 
 ACCESSES = {16: "read", 17: "write", 18: "fetch"}
 TABLES = 12                      # table frames in the random trees
@@ -137,9 +137,11 @@ def test_unmapping_in_c_clears_what_the_python_unmap_clears():
     assert 0 < refused < len(answers) / 2 and cleared > 300, (refused, len(answers), cleared)
 
 
-def run_both(path, argv, *, libc="musl", kernel=None, assisted=None, **options):
+def run_both(path, argv, *, libc="musl", kernel=None, assisted=None, made=None, **options):
     """Run `path` on a machine with each walker; what the first process
-    left: output, fault counts, and every leaf entry of its address space."""
+    left: output, fault counts, every leaf entry of its address space, the
+    frames in use, its VMAs and its log of system calls. `assisted` and
+    `made` get the faults the assist handled and the calls made in C."""
     image = load_program(path, libc=libc)
     seen = []
     for native in (True, False):
@@ -151,10 +153,13 @@ def run_both(path, argv, *, libc="musl", kernel=None, assisted=None, **options):
         runner.resume(Budget(seconds=120))
         outcome = (runner.exit_code, bytes(runner.process.output[1]),
                    runner.aspace.page_faults, runner.aspace.cow_faults, leaf_entries(runner.aspace),
-                   machine.frames.frames_in_use, vma_summary(runner.aspace))
+                   machine.frames.frames_in_use, vma_summary(runner.aspace),
+                   [(r.number, r.args, r.result) for r in runner.process.syscalls])
         result = runner.finish()
         if native and assisted is not None:
             assisted.append(machine.mmu.assist.handled)
+        if native and made is not None:
+            made.append(machine.mmu.anon_maps.made)
         seen.append((outcome, [(p.pid, p.page_faults, p.cow_faults, p.syscalls,
                                 p.outcome.signal) for p in result.processes]))
     assert seen[0] == seen[1]
@@ -169,7 +174,7 @@ def run_both(path, argv, *, libc="musl", kernel=None, assisted=None, **options):
     (FIXTURES / "munmap_all.c", []),
 ])
 def test_programs_run_the_same_on_both_walkers(path, argv):
-    (_code, _out, faults, _cow, entries, _frames, _vmas), _ = run_both(path, argv)
+    (_code, _out, faults, _cow, entries, _frames, _vmas, _log), _ = run_both(path, argv)
     assert faults > 0 and entries
     assert any(entry & PTE_D for _, _, entry in entries)
 
@@ -181,12 +186,26 @@ def test_the_demand_zero_assist_maps_what_the_kernel_would():
     it must leave alone: guard pages, file pages after MADV_DONTNEED,
     mprotect, mremap, fork and copy-on-write."""
     assisted = []
-    (code, out, faults, cow, entries, _frames, vmas), processes = run_both(
+    (code, out, faults, cow, entries, _frames, vmas, _log), processes = run_both(
         FIXTURES / "assist_mix.c", [], assisted=assisted)
     assert code == 0 and b"data after DONTNEED: file bytes 0\n" in out
     assert cow > 0 and len(processes) == 2
     assert faults > 100 and 0 < assisted[0] < faults     # most, not all, in C
     assert any(anon for *_, anon in vmas)
+
+
+def test_mmap_and_munmap_made_in_c_leave_what_the_kernel_would():
+    """bench/churn.c under musl maps each large block: most of its mmap and
+    munmap calls are made in C (emu/native/anon_maps.c, kernel/anon_maps.py),
+    the rest (mremap, a munmap of frames C does not hold) by Python. The
+    same VMAs, anon_vmas, frames, tables, faults and system-call log as the
+    Python kernel making them all."""
+    made = []
+    (code, out, faults, _cow, entries, _frames, vmas, log), _ = run_both(
+        ROOT / "bench" / "churn.c", ["20000"], made=made)
+    calls = sum(number in (9, 11) for number, *_ in log)
+    assert code == 0 and out.startswith(b"20000 ops") and entries and vmas
+    assert calls > 500 and calls / 2 < made[0] <= calls, (made, calls)
 
 
 @pytest.mark.parametrize("argv", [[], ["moved"]])
@@ -214,7 +233,7 @@ def test_a_guest_page_fault_handler_pages_the_same_on_both_walkers(pager):
     """--on-fault: the student's handler maps every page; both walkers must
     hand it the same faults and leave the same tables."""
     kernel = (FIXTURES / "kernel" / pager, {"on_fault": "os_page_fault"})
-    (code, out, faults, _cow, entries, _frames, _vmas), _ = run_both(
+    (code, out, faults, _cow, entries, _frames, _vmas, _log), _ = run_both(
         EXAMPLES / "allocators" / "implicit.c", ["300"], kernel=kernel)
     assert code == 0 and faults > 0 and entries
 
@@ -255,3 +274,28 @@ def test_without_a_compiler_the_mmu_falls_back_to_python_silently(monkeypatch):
     assert not machine.mmu.native
     assert hostlib.failure("mmu") == "No module named ziglang"
     assert run_implicit(machine) == run_implicit(native)
+
+
+def test_a_munmap_in_c_frees_nothing_while_no_frame_is_lent():
+    """After the allocator settles a loan and lends nothing new, the C munmap
+    must leave the frames to Python: the pool's old chunk is no loan any
+    more (emu/native/anon_maps.c's check_leaf; DemandZeroAssist.take_back)."""
+    from tests.fuzz.machines import USER_BASE, image_of_bytes
+    from tests.fuzz.test_fuzz_walkers import TOP, program
+    touched = [("anon", 0, 4, False), ("touch_top", 4, True), ("touch_top", 5, True)]
+    unmapped = touched + [("munmap_top", 4, 4)]
+    end = len(program([]))
+    machine = native_machine()
+    runner = ProcessRunner(machine, image_of_bytes(program(unmapped)), ["unlent"])
+    runner.resume(Budget(seconds=30), until=USER_BASE + len(program(touched)) - end)
+    made = machine.mmu.anon_maps.made
+    frames = [runner.aspace.tables.walk(runner.aspace.root, TOP + i * PAGE_4K).paddr
+              for i in (4, 5)]
+    assert made == 1 and all(machine.frames.refcount(f) == 1 for f in frames)
+    machine.frames.settle()                      # the loan ends; nothing is lent again
+    assert machine.mmu.assist.lent == 0
+    runner.resume(Budget(seconds=30), until=USER_BASE + len(program(unmapped)) - end)
+    assert machine.mmu.anon_maps.made == made    # Python made the munmap
+    assert runner.process.syscalls[-1].name == "munmap"
+    assert all(machine.frames.refcount(f) == 0 for f in frames)
+    runner.finish()

@@ -1,31 +1,60 @@
-"""FrameAllocator.lend: frames lent to the MMU's demand-zero assist are handed
-out in the order alloc() would give them and counted as alloc() counts them,
-whatever the borrower took (kernel/frames.py, kernel/assist.py)."""
+"""FrameAllocator.lend: frames lent to the MMU's demand-zero assist, and frames
+the C munmap gives back to the loan, are handed out and taken back in the
+order alloc() and free() would, and counted as they count them
+(kernel/frames.py, kernel/assist.py, emu/native/anon_maps.c)."""
+
+import random
 
 from emu.ram import PhysicalRAM
+from kernel import layout
 from kernel.boot import boot
+from kernel.frames import POISON
 
 RAM_MIB = 16
 
 
 class Borrower:
-    """What the C walker does with a loan: takes a prefix, zeroing each frame."""
+    """What the C walker does with a loan: takes frames from the end of the
+    list, zeroing each, and puts frames it frees back on the end, poisoned."""
 
     def __init__(self, ram):
-        self.ram, self.frames, self.used = ram, [], 0
+        self.ram, self.frames, self.changes, self.low = ram, [], 0, 0
+        self.chunk, self.shared = 0, []
 
-    def take(self, count: int) -> list[int]:
-        taken = self.frames[self.used:self.used + count]
-        for frame in taken:
-            self.ram.write_data(frame, bytes(4096))
-        self.used += len(taken)
-        return taken
+    def lend(self, loan) -> None:
+        self.chunk, frames, self.shared = loan
+        self.frames = list(frames)
+        self.low = len(frames)
 
-    def taken(self) -> int:
-        return self.used
+    def take(self) -> int:
+        frame = self.frames.pop()
+        self.low = min(self.low, len(self.frames))
+        self.ram.write_data(frame, bytes(4096))
+        self.changes += 1
+        return frame
+
+    def give_back(self, frame: int) -> None:
+        self.ram.write_data(frame, POISON.to_bytes(8, "little") * 512)
+        self.frames.append(frame)
+        self.changes += 1
+
+    def may_free(self, frame: int) -> bool:
+        """anon_maps.c's check_leaf, and the chunk must not empty."""
+        return layout.chunk_base(layout.chunk_of(frame)) == self.chunk and \
+            frame not in self.shared and len(self.frames) + 1 < layout.FRAMES_PER_CHUNK
+
+    @property
+    def lent(self) -> int:
+        return len(self.frames)
+
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    def returned(self) -> tuple[int, list[int]]:
+        return self.low, self.frames[self.low:]
 
     def take_back(self) -> None:
-        self.frames, self.used = [], 0
+        self.frames, self.changes = [], 0
 
 
 def machine():
@@ -34,19 +63,25 @@ def machine():
     return ram, frames
 
 
+def state(frames):
+    frames.settle()
+    free, in_use, refs, _heap, taken, _clock = frames.snapshot()
+    return free, in_use, refs, taken, frames.available(), frames.chunks_held
+
+
 def test_a_loan_hands_frames_out_in_allocs_order_and_counts_them_alike():
     ram, plain = machine()
     expected = [plain.alloc() for _ in range(12)]
     ram, frames = machine()
     first = frames.alloc()
     borrower = Borrower(ram)
-    borrower.frames = frames.lend(8, borrower)
-    assert frames.lend(8, borrower) == []                 # one loan at a time
-    got = [first] + borrower.take(3)
+    borrower.lend(frames.lend(borrower))
+    assert frames.lend(borrower) is None                  # one loan at a time
+    got = [first] + [borrower.take() for _ in range(3)]
     assert frames.available() == plain.available() + 12 - 4   # untaken lent frames count
-    got += [frames.alloc() for _ in range(8)]             # settles: 5 come back, in order
+    got += [frames.alloc() for _ in range(8)]             # settles, then allocates
     assert got == expected[:12]
-    assert frames.frames_in_use == plain.frames_in_use and borrower.taken() == 0
+    assert frames.frames_in_use == plain.frames_in_use and borrower.lent == 0
     assert all(frames.refcount(f) == 1 for f in got)
     assert ram.read(got[1], 8) == bytes(8)                # the borrower zeroed them
 
@@ -56,7 +91,60 @@ def test_a_loan_nothing_was_taken_from_leaves_no_trace():
     before = (frames.frames_in_use, frames.chunks_held, frames.available())
     frame = frames.alloc()
     borrower = Borrower(ram)
-    borrower.frames = frames.lend(64, borrower)
+    borrower.lend(frames.lend(borrower))
     frames.free(frame)                                    # settles first, then frees
     assert (frames.frames_in_use, frames.chunks_held, frames.available()) == before
     assert frames.alloc() == frame                        # the freed frame comes back first
+
+
+def test_frames_freed_into_the_loan_come_back_as_free_would_give_them_back():
+    """Random allocs and frees, on one allocator directly and on another
+    through loans where the borrower can make them: the same frames, in the
+    same order, and the same state after every step."""
+    rng = random.Random(77)
+    ram_a, plain = machine()
+    ram_b, loaned = machine()
+    borrower = Borrower(ram_b)
+    held_a: list[int] = []
+    held_b: list[int] = []
+    through_loan = 0
+    for step in range(3000):
+        if borrower.lent == 0 and not loaned._borrower and rng.random() < .5:
+            loaned.settle()
+            loan = loaned.lend(borrower)
+            if loan is not None:
+                borrower.lend(loan)
+        if held_a and (rng.random() < .45 or len(held_a) > 700):
+            i = rng.randrange(len(held_a))
+            frame = held_a.pop(i)
+            assert held_b.pop(i) == frame
+            plain.free(frame)
+            if loaned._borrower is not None and borrower.may_free(frame):
+                borrower.give_back(frame)
+                through_loan += 1
+            else:
+                loaned.free(frame)
+        else:
+            frame = plain.alloc()
+            got = borrower.take() if loaned._borrower is not None and borrower.lent else \
+                loaned.alloc()
+            assert got == frame, step
+            held_a.append(frame)
+            held_b.append(got)
+        if step % 97 == 0:
+            assert state(loaned) == state(plain), step
+    assert state(loaned) == state(plain)
+    assert bytes(ram_a.view) == bytes(ram_b.view)         # zeroed and poisoned alike
+    assert through_loan > 200
+
+
+def test_shared_frames_are_named_in_the_loan():
+    ram, frames = machine()
+    kept = [frames.alloc() for _ in range(3)]
+    frames.share(kept[1])
+    borrower = Borrower(ram)
+    chunk, free, shared = frames.lend(borrower)
+    assert shared == [kept[1]] and chunk == kept[0] & ~(layout.CHUNK_SIZE - 1)
+    frames.free(kept[1])                                  # settles, one reference left
+    borrower.take_back()
+    assert frames.lend(borrower)[2] == []
