@@ -70,6 +70,7 @@ class NativeAnonMaps:
         space.vmas, space.cap = ctypes.addressof(self._vmas), self.VMAS
         space.calls, space.call_cap = ctypes.addressof(self._calls), self.CALLS
         state.space = ctypes.addressof(space)
+        self.owner = None       # whose export C holds (several runners may share a machine)
         self.fast_syscall = (ctypes.cast(lib.emu_fast_syscall, ctypes.c_void_p).value,
                              ctypes.addressof(state))
 
@@ -121,6 +122,7 @@ class NativeAnonMaps:
         """Export nothing: C declines every call."""
         space = self._space
         space.valid = space.root = space.count = space.changed = space.call_count = 0
+        self.owner = None
 
     def invalidate(self) -> None:
         """The kernel changed the VMAs: C declines until the next export."""

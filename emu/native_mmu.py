@@ -62,7 +62,10 @@ class _State(ctypes.Structure):
                 ("assisted", ctypes.c_uint64), ("write_clock", ctypes.c_uint64),
                 ("uc", ctypes.c_void_p), ("uc_ctl", ctypes.c_void_p), ("flush", ctypes.c_uint64),
                 ("cpu", ctypes.c_void_p), ("flush_page", ctypes.c_void_p),
-                ("flush_page_max", ctypes.c_uint64), ("space", ctypes.c_void_p)]
+                ("flush_page_max", ctypes.c_uint64), ("space", ctypes.c_void_p),
+                ("later", ctypes.c_void_p), ("chunks", ctypes.c_uint64),
+                ("elsewhere", ctypes.c_void_p), ("elsewhere_count", ctypes.c_uint64),
+                ("elsewhere_cap", ctypes.c_uint64)]
 
 
 _prototyped: set[int] = set()       # libraries whose functions have their argtypes
@@ -117,7 +120,7 @@ class NativeWalker:
         if not lib.emu_mmu_init(state):
             raise MemoryError("native TLB: no memory for its tables")
         self._ref = ctypes.byref(state)
-        self.assist = DemandZeroAssist(lib, state)
+        self.assist = DemandZeroAssist(lib, state, ram.size)
         self.anon_maps = NativeAnonMaps(lib, state)
         handle = uc_hook_h()
         status = uclib.uc_hook_add(engine, ctypes.byref(handle), UC_HOOK_TLB_FILL,
@@ -212,10 +215,18 @@ class DemandZeroAssist:
     policy; this is the mechanism, one per NativeWalker."""
 
     POOL = 512                  # frames lent at most: a chunk's
+    ELSEWHERE = 4096            # frames the C munmap may free into later chunks per loan
+    CHUNK = 2 << 20
     REGIONS = 512               # regions the walker can hold
 
-    def __init__(self, lib, state: _State):
+    def __init__(self, lib, state: _State, ram_size: int):
         self._lib, self._state, self._ref = lib, state, ctypes.byref(state)
+        chunks = ram_size // self.CHUNK
+        self._later = (ctypes.c_uint16 * chunks)()
+        self._later_set: list[int] = []           # the entries lend() set
+        self._elsewhere = (ctypes.c_uint64 * self.ELSEWHERE)()
+        state.later, state.chunks = ctypes.addressof(self._later), chunks
+        state.elsewhere, state.elsewhere_cap = ctypes.addressof(self._elsewhere), self.ELSEWHERE
         self._pool = (ctypes.c_uint64 * self.POOL)()
         self._shared = (ctypes.c_uint8 * self.POOL)()
         state.pool_shared = ctypes.addressof(self._shared)
@@ -227,14 +238,21 @@ class DemandZeroAssist:
         state.region_cap = self.REGIONS
         self._written = [(ctypes.c_uint64 * self.REGIONS)() for _ in range(2)]
         self.handled = 0        # faults the walker handled since the machine booted
+        self.freed_elsewhere_total = 0   # frames settled from elsewhere() since then
 
     # -- frames ---------------------------------------------------------------------
 
-    def lend(self, chunk: int, frames: list[int], shared: list[int]) -> None:
+    def lend(self, chunk: int, frames: list[int], shared: list[int],
+             later: list[tuple[int, int]]) -> None:
         """Give the walker the free list of the chunk at `chunk` (at most
         POOL frames), to take from its end; `shared` are the chunk's frames
-        with more than one reference, which it must not free."""
+        with more than one reference, which it must not free. `later` holds
+        (chunk index, frames in use) of the chunks taken after it, which the
+        C munmap may free frames into (elsewhere())."""
         state, count = self._state, len(frames)
+        for index, in_use in later:
+            self._later[index] = min(in_use, 0xFFFF)
+        self._later_set = [index for index, _ in later]
         ctypes.memmove(self._pool, array("Q", frames).tobytes(), 8 * count)
         if shared or self._some_shared:
             ctypes.memset(self._shared, 0, self.POOL)
@@ -259,11 +277,24 @@ class DemandZeroAssist:
         state = self._state
         return state.pool_low, self._pool[state.pool_low:state.pool_count]
 
+    def elsewhere(self) -> list[int]:
+        """The frames the C munmap freed into later chunks, in order."""
+        count = self._state.elsewhere_count
+        self.freed_elsewhere_total += count
+        return self._elsewhere[:count]
+
+    @property
+    def freed_elsewhere(self) -> int:
+        return self._state.elsewhere_count
+
     def take_back(self) -> None:
         """The pool is empty again (the lender has settled it)."""
         state = self._state
-        state.pool_count = state.pool_changes = 0
+        state.pool_count = state.pool_changes = state.elsewhere_count = 0
         state.pool_chunk = NO_CHUNK
+        for index in self._later_set:
+            self._later[index] = 0
+        self._later_set = []
 
     # -- faults and regions -----------------------------------------------------------
 

@@ -71,7 +71,7 @@ class AnonMaps:
 
     def changed(self, space: AddressSpace, start: int, end: int) -> None:
         """The kernel changed what lies in [start, end) of `space`."""
-        if self._proc is not None and space is self._proc.aspace:
+        if self._proc is not None and space is self._proc.aspace and self._hw.owner is self:
             self._hw.invalidate()
             if self._stale is not None:
                 start, end = min(start, self._stale[0]), max(end, self._stale[1])
@@ -81,7 +81,7 @@ class AnonMaps:
 
     def pull(self) -> None:
         """Bring the VMAs C changed and the calls it made into the kernel."""
-        if not self._hw.changed:
+        if not self._hw.changed or self._hw.owner is not self:
             return
         (lo, hi), calls = self._hw.take()
         proc = self._proc
@@ -120,10 +120,11 @@ class AnonMaps:
         """Let C make calls for `proc` until the kernel next runs."""
         hw, space = self._hw, proc.aspace
         if not self._may_call() or space.guards.first_in(0, USER_TOP) is not None:
-            if hw.root:
+            if self._proc is not None:
                 self._forget()
             return
-        if proc is not self._proc or hw.root != space.root or len(self._anons) > self.ANONS:
+        if proc is not self._proc or hw.owner is not self or hw.root != space.root or \
+                len(self._anons) > self.ANONS:
             self._export(proc)
         elif self._stale is not None:
             self._update(space)
@@ -132,7 +133,8 @@ class AnonMaps:
             hw.refresh(self._frames.available(), room)
 
     def _forget(self) -> None:
-        self._hw.clear()
+        if self._hw.owner is self:
+            self._hw.clear()
         self._proc, self._stale = None, None
         self._others, self._anons, self._numbers = {}, {}, {}
 
@@ -160,7 +162,7 @@ class AnonMaps:
         self._hw.next_anon = 1
         image = [self._image(space, vma) for vma in space.vmas]
         if self._hw.export(space.root, image, self._hw.next_anon, space.file_span, _LAYOUT):
-            self._proc = proc
+            self._proc, self._hw.owner = proc, self
         else:
             self._forget()
 

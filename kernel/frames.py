@@ -55,18 +55,24 @@ class FrameAllocator:
         self._loan_chunk = 0
         self._borrower = None
 
-    def lend(self, borrower) -> tuple[int, list[int], list[int]] | None:
+    def lend(self, borrower):
         """The free list of the chunk alloc() takes from next, whole: (the
         chunk's physical base, its free frames (alloc() hands out the last
-        first), the chunk's frames that are shared), or None when no chunk
-        has a free frame or a loan is out. The borrower takes frames from the
-        end, zeroing each, and may put frames of the chunk back on the end,
-        poisoned, as free() would, but never the last one handed out (the
-        chunk would go back to the os_MemoryMap). At the allocator's next use
-        `borrower.returned()` is the list as it then is: what left it is
-        handed out, what joined it is free (borrower.take_back() ends the
-        loan); returned() is (n, the list after its first n frames), whose
-        first n frames are as lent."""
+        first), the chunk's frames that are shared, and (index, frames in
+        use) of each chunk taken after it), or None when no chunk has a free
+        frame or a loan is out.
+
+        The borrower takes frames from the end, zeroing each, and may put
+        frames of the chunk back on the end, poisoned, as free() would, but
+        never the last one handed out (the chunk would go back to the
+        os_MemoryMap). It may also free, poisoned, frames of the later
+        chunks that no other address space shares (none when any frame is
+        shared), short of the last one of each: while the loan lasts they
+        change no allocation. At the allocator's next use
+        `borrower.returned()` is (n, the list after its first n frames, whose
+        first n are as lent): what left the list is handed out, what joined
+        it is free; `borrower.elsewhere()` the frames freed into later
+        chunks, in order; borrower.take_back() ends the loan."""
         if self._borrower is not None:
             return None
         chunk = self._chunk_with_a_free_frame()
@@ -76,7 +82,10 @@ class FrameAllocator:
         self._loan_chunk, self._borrower = chunk, borrower
         base = layout.chunk_base(chunk)
         shared = [f for f in self._shared if layout.chunk_of(f) == chunk] if self._shared else []
-        return base, self._loan, shared
+        taken = self._taken[chunk]
+        later = [] if self._shared else \
+            [(c, self._in_use[c]) for c, when in self._taken.items() if when > taken]
+        return base, self._loan, shared, later
 
     def settle(self) -> None:
         """Settle the loan, if one is out (see lend): every other use of the
@@ -89,13 +98,20 @@ class FrameAllocator:
         free = loan
         if borrower.changed():
             kept, tail = borrower.returned()       # the first `kept` are as lent
-            lent, now = set(loan[kept:]), set(tail)
-            for frame in lent - now:
-                self._refs[frame] = 1
-            for frame in now - lent:
-                del self._refs[frame]
+            moved = loan[kept:]
+            if tail:                               # some came back: what left, what joined
+                moved, joined = set(moved), set(tail)
+                for frame in joined - moved:
+                    del self._refs[frame]
+                moved -= joined
+            self._refs.update(dict.fromkeys(moved, 1))
             self._in_use[chunk] += len(loan) - kept - len(tail)
             free = loan[:kept] + tail
+            elsewhere = borrower.elsewhere()
+            if elsewhere:
+                for frame in elsewhere:
+                    del self._refs[frame]
+                self._take_back_frames(elsewhere)
         borrower.take_back()
         self._loan, self._borrower = [], None
         # Every use of the allocator settles first, so the chunk is still
@@ -168,12 +184,16 @@ class FrameAllocator:
 
     def _take_back(self, frame: int) -> None:
         """Put a poisoned frame with no reference left back on its chunk's list."""
-        chunk = layout.chunk_of(frame)
+        self._take_back_all(layout.chunk_of(frame), [frame])
+
+    def _take_back_all(self, chunk: int, poisoned: list[int]) -> None:
+        """Put poisoned frames of `chunk` with no reference left on its list,
+        in order, and give the chunk back when none of it is in use."""
         frames = self._free[chunk]
-        frames.append(frame)
-        if len(frames) == 1:                      # it had none: offer it again
+        if not frames:                            # it had none: offer it again
             heapq.heappush(self._with_free, (self._taken[chunk], chunk))
-        self._in_use[chunk] -= 1
+        frames += poisoned
+        self._in_use[chunk] -= len(poisoned)
         if self._in_use[chunk] == 0:
             del self._free[chunk], self._in_use[chunk], self._taken[chunk]
             if self._map.release(layout.chunk_base(chunk), 1) != 1:
@@ -195,8 +215,15 @@ class FrameAllocator:
                 del refs[frame]
                 last.append(frame)
         self._ram.fill_pages(last, _POISON_FRAME)
-        for frame in last:
-            self._take_back(frame)
+        self._take_back_frames(last)
+
+    def _take_back_frames(self, poisoned: list[int]) -> None:
+        """_take_back(frame) for each of `poisoned`, in order, a chunk at a time."""
+        by_chunk: dict[int, list[int]] = {}       # in order within each chunk, as one by one
+        for frame in poisoned:
+            by_chunk.setdefault(frame >> layout.CHUNK_SHIFT, []).append(frame)
+        for chunk, frames in by_chunk.items():
+            self._take_back_all(chunk, frames)
 
     @property
     def frames_in_use(self) -> int:
@@ -208,7 +235,7 @@ class FrameAllocator:
         has not taken included: asking does not settle a loan)."""
         held_free = sum(map(len, self._free.values()))
         if self._borrower is not None:
-            held_free += self._borrower.lent
+            held_free += self._borrower.lent + self._borrower.freed_elsewhere
         return held_free + self._map.free_count() * layout.FRAMES_PER_CHUNK
 
     @property

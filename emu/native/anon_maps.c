@@ -18,15 +18,19 @@
  * the first write and shared with a neighbour), keeps the assist's regions
  * in step, and frees frames into the assist's pool, which is the whole free
  * list of the chunk the allocator takes from next: a freed frame goes on its
- * end, as FrameAllocator.free puts it there. The kernel imports the VMAs and
+ * end, as FrameAllocator.free puts it there. A frame of a chunk taken after
+ * that one goes on a list of its own (`elsewhere`), which the allocator
+ * appends to that chunk's list when it settles the loan: while the pool
+ * lasts no allocation comes from there. The kernel imports the VMAs and
  * the calls (for the process's log) at its next entry.
  *
  * A call C cannot make exactly as Python would goes to Python, unchanged:
  * anything but the forms above, an address space that was not exported or
- * was changed since, a VMA_OTHER in the way or next door, a frame outside
- * the pool's chunk, shared, or that held code, a chunk that would go back to
- * the os_MemoryMap, a full table, a mapping over the file's pages, a
- * request over the memory or RLIMIT_DATA left (Python gives ENOMEM).
+ * was changed since, a VMA_OTHER in the way or next door, a frame of a chunk
+ * taken before the pool's (alloc() would hand it out next), a shared frame
+ * or one that held code, a chunk that would go back to the os_MemoryMap, a
+ * full table, a mapping over the file's pages, a request over the memory or
+ * RLIMIT_DATA left (Python gives ENOMEM).
  */
 #include "mmu.h"
 
@@ -179,22 +183,50 @@ static bool mmap_anon(emu_mmu *m, emu_space *s, const uint64_t *in, uint64_t *re
 /* -- munmap ---------------------------------------------------------------------------- */
 
 typedef struct {
-    uint64_t frames;                     /* leaves found */
+    uint64_t pool, elsewhere;            /* frames found for the pool, and for later chunks */
     bool refused;                        /* a frame C cannot free as Python would */
 } survey;
+
+/* Where the frame at `entry` would go: the pool, a later chunk, or nowhere
+ * (NULL: Python must free it). */
+static uint16_t *later_chunk(emu_mmu *m, uint64_t frame)
+{
+    uint64_t chunk = frame / CHUNK_SIZE;
+    return chunk < m->chunks && m->later[chunk] ? &m->later[chunk] : NULL;
+}
 
 static bool check_leaf(emu_mmu *m, uint64_t vaddr, uint64_t slot, uint64_t entry, void *data)
 {
     survey *w = data;
     uint64_t frame = entry & PTE_ADDR_MASK;
+    uint16_t *in_use;
     (void)vaddr, (void)slot;
-    if (frame >= m->ram_size || (frame & ~(CHUNK_SIZE - 1)) != m->pool_chunk ||
-            m->pool_shared[(frame - m->pool_chunk) / PAGE_4K] || m->code_map[frame / PAGE_4K]) {
+    if (frame >= m->ram_size || m->code_map[frame / PAGE_4K]) {
         w->refused = true;
-        return false;
+    } else if ((frame & ~(CHUNK_SIZE - 1)) == m->pool_chunk) {
+        w->refused = m->pool_shared[(frame - m->pool_chunk) / PAGE_4K];
+        w->pool++;
+    } else if ((in_use = later_chunk(m, frame)) != NULL && *in_use > 1) {
+        --*in_use;                       /* taken back by restore_leaf if refused */
+        w->elsewhere++;
+    } else {
+        w->refused = true;               /* an earlier chunk, or its last frame in use */
     }
-    w->frames++;
-    return true;
+    return !w->refused;
+}
+
+/* Undo check_leaf's counts for the first `elsewhere` frames of later chunks. */
+static bool restore_leaf(emu_mmu *m, uint64_t vaddr, uint64_t slot, uint64_t entry, void *data)
+{
+    uint64_t *left = data, frame = entry & PTE_ADDR_MASK;
+    uint16_t *in_use;
+    (void)vaddr, (void)slot;
+    if (*left && frame < m->ram_size && (frame & ~(CHUNK_SIZE - 1)) != m->pool_chunk &&
+            (in_use = later_chunk(m, frame)) != NULL) {
+        ++*in_use;
+        --*left;
+    }
+    return *left > 0;
 }
 
 /* Clear the leaf, poison its frame and put the frame back on the pool's end
@@ -206,7 +238,10 @@ static bool free_leaf(emu_mmu *m, uint64_t vaddr, uint64_t slot, uint64_t entry,
     write_entry(m, slot, 0);
     for (uint64_t at = 0; at < PAGE_4K; at += 8)
         memcpy(m->ram + frame + at, &poison, 8);
-    m->pool[m->pool_count++] = frame;
+    if ((frame & ~(CHUNK_SIZE - 1)) == m->pool_chunk)
+        m->pool[m->pool_count++] = frame;
+    else
+        m->elsewhere[m->elsewhere_count++] = frame;
     m->pool_changes++;
     return true;
 }
@@ -225,10 +260,16 @@ static bool munmap_anon(emu_mmu *m, emu_space *s, const uint64_t *in, uint64_t *
         touched(s, start, start);
         return log_call(s, SYS_MUNMAP, in, 2, 0);
     }
-    survey w = {0, false};
-    if (!each_leaf(m, s->root, start, end, check_leaf, &w) || w.refused ||
-            (w.frames && m->pool_count + w.frames >= CHUNK_FRAMES) || s->count + 1 > s->cap)
+    survey w = {0, 0, false};
+    bool whole = each_leaf(m, s->root, start, end, check_leaf, &w);
+    if (!whole || w.refused || (w.pool && m->pool_count + w.pool >= CHUNK_FRAMES) ||
+            m->elsewhere_count + w.elsewhere > m->elsewhere_cap || s->count + 1 > s->cap) {
+        uint64_t left = w.elsewhere;
+        if (left)
+            each_leaf(m, s->root, start, end, restore_leaf, &left);
         return false;
+    }
+    uint64_t frames = w.pool + w.elsewhere;
     /* vma.py's remove: the parts outside [start, end) stay, with their anon_vma */
     emu_vma left = s->vmas[first], right = s->vmas[last - 1];
     touched(s, left.start < start ? left.start : start, right.end > end ? right.end : end);
@@ -254,9 +295,9 @@ static bool munmap_anon(emu_mmu *m, emu_space *s, const uint64_t *in, uint64_t *
     emu_region_drop(m, s->root, start, end);
     for (uint64_t i = first; i < first + kept; i++)
         list_region(m, s, &s->vmas[i]);
-    if (w.frames) {
+    if (frames) {
         each_leaf(m, s->root, start, end, free_leaf, NULL);
-        s->available += w.frames;
+        s->available += frames;
         emu_invalidate(m, start, end);
     }
     if (s->data_room != UNLIMITED)

@@ -127,6 +127,12 @@ typedef struct {
     void (*flush_page)(void *cpu, uint64_t page);
     uint64_t flush_page_max;             /* longer ranges are flushed whole */
     emu_space *space;                    /* anon_maps.c's address space, or NULL */
+    /* frames the C munmap may free into chunks taken after the pool's: there
+       they change no allocation while the pool lasts */
+    uint16_t *later;                     /* per chunk: its frames in use, 0 when not such */
+    uint64_t chunks;                     /* entries of later[] */
+    uint64_t *elsewhere;                 /* frames freed into them since the loan, in order */
+    uint64_t elsewhere_count, elsewhere_cap;
 } emu_mmu;
 
 static inline uint64_t read_entry(const emu_mmu *m, uint64_t paddr)

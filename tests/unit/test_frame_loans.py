@@ -15,15 +15,16 @@ RAM_MIB = 16
 
 class Borrower:
     """What the C walker does with a loan: takes frames from the end of the
-    list, zeroing each, and puts frames it frees back on the end, poisoned."""
+    list, zeroing each, and puts frames it frees back on the end, poisoned,
+    or on its list of frames freed into later chunks."""
 
     def __init__(self, ram):
         self.ram, self.frames, self.changes, self.low = ram, [], 0, 0
-        self.chunk, self.shared = 0, []
+        self.chunk, self.shared, self.later, self.freed = 0, [], {}, []
 
     def lend(self, loan) -> None:
-        self.chunk, frames, self.shared = loan
-        self.frames = list(frames)
+        self.chunk, frames, self.shared, later = loan
+        self.frames, self.later, self.freed = list(frames), dict(later), []
         self.low = len(frames)
 
     def take(self) -> int:
@@ -35,13 +36,28 @@ class Borrower:
 
     def give_back(self, frame: int) -> None:
         self.ram.write_data(frame, POISON.to_bytes(8, "little") * 512)
-        self.frames.append(frame)
+        if self.in_pool(frame):
+            self.frames.append(frame)
+        else:
+            self.later[layout.chunk_of(frame)] -= 1
+            self.freed.append(frame)
         self.changes += 1
 
+    def in_pool(self, frame: int) -> bool:
+        return layout.chunk_base(layout.chunk_of(frame)) == self.chunk
+
     def may_free(self, frame: int) -> bool:
-        """anon_maps.c's check_leaf, and the chunk must not empty."""
-        return layout.chunk_base(layout.chunk_of(frame)) == self.chunk and \
-            frame not in self.shared and len(self.frames) + 1 < layout.FRAMES_PER_CHUNK
+        """anon_maps.c's check_leaf: the pool's chunk must not empty, nor a later one."""
+        if self.in_pool(frame):
+            return frame not in self.shared and len(self.frames) + 1 < layout.FRAMES_PER_CHUNK
+        return self.later.get(layout.chunk_of(frame), 0) > 1
+
+    def elsewhere(self) -> list[int]:
+        return list(self.freed)
+
+    @property
+    def freed_elsewhere(self) -> int:
+        return len(self.freed)
 
     @property
     def lent(self) -> int:
@@ -54,7 +70,7 @@ class Borrower:
         return self.low, self.frames[self.low:]
 
     def take_back(self) -> None:
-        self.frames, self.changes = [], 0
+        self.frames, self.changes, self.later, self.freed = [], 0, {}, []
 
 
 def machine():
@@ -107,19 +123,20 @@ def test_frames_freed_into_the_loan_come_back_as_free_would_give_them_back():
     borrower = Borrower(ram_b)
     held_a: list[int] = []
     held_b: list[int] = []
-    through_loan = 0
-    for step in range(3000):
+    through_loan = elsewhere = 0
+    for step in range(6000):
         if borrower.lent == 0 and not loaned._borrower and rng.random() < .5:
             loaned.settle()
             loan = loaned.lend(borrower)
             if loan is not None:
                 borrower.lend(loan)
-        if held_a and (rng.random() < .45 or len(held_a) > 700):
+        if held_a and (rng.random() < (.3 if step < 3000 else .5) or len(held_a) > 1400):
             i = rng.randrange(len(held_a))
             frame = held_a.pop(i)
             assert held_b.pop(i) == frame
             plain.free(frame)
             if loaned._borrower is not None and borrower.may_free(frame):
+                elsewhere += not borrower.in_pool(frame)
                 borrower.give_back(frame)
                 through_loan += 1
             else:
@@ -135,7 +152,7 @@ def test_frames_freed_into_the_loan_come_back_as_free_would_give_them_back():
             assert state(loaned) == state(plain), step
     assert state(loaned) == state(plain)
     assert bytes(ram_a.view) == bytes(ram_b.view)         # zeroed and poisoned alike
-    assert through_loan > 200
+    assert through_loan > 200 and elsewhere > 50, (through_loan, elsewhere)
 
 
 def test_shared_frames_are_named_in_the_loan():
@@ -143,8 +160,9 @@ def test_shared_frames_are_named_in_the_loan():
     kept = [frames.alloc() for _ in range(3)]
     frames.share(kept[1])
     borrower = Borrower(ram)
-    chunk, free, shared = frames.lend(borrower)
+    chunk, free, shared, later = frames.lend(borrower)
     assert shared == [kept[1]] and chunk == kept[0] & ~(layout.CHUNK_SIZE - 1)
+    assert later == []                                    # nothing freed elsewhere while shared
     frames.free(kept[1])                                  # settles, one reference left
     borrower.take_back()
     assert frames.lend(borrower)[2] == []
