@@ -65,7 +65,8 @@ class _State(ctypes.Structure):
                 ("flush_page_max", ctypes.c_uint64), ("space", ctypes.c_void_p),
                 ("later", ctypes.c_void_p), ("chunks", ctypes.c_uint64),
                 ("elsewhere", ctypes.c_void_p), ("elsewhere_count", ctypes.c_uint64),
-                ("elsewhere_cap", ctypes.c_uint64)]
+                ("elsewhere_cap", ctypes.c_uint64), ("refills_at_flush", ctypes.c_uint64),
+                ("retune_refills", ctypes.c_uint64)]
 
 
 _prototyped: set[int] = set()       # libraries whose functions have their argtypes
@@ -103,6 +104,9 @@ def library():
 class NativeWalker:
     """emu_tlb_fill installed on one Unicorn engine, with its software TLBs."""
 
+    RETUNE_REFILLS = 4096       # refills before a system call flushes Unicorn's TLB whole,
+                                # so that it can grow (mmu.c's emu_tlb_retune)
+
     def __init__(self, lib, engine, ram, code_map: bytearray, refused, page_flush=None):
         self._lib = lib
         self._unmapped = None                        # unmap_leaves' C arrays, made on first use
@@ -115,6 +119,7 @@ class NativeWalker:
         if page_flush is not None:                    # emu/page_flush.py
             state.cpu, state.flush_page = page_flush.cpu, page_flush.function
             state.flush_page_max = page_flush.MAX_PAGES
+        state.retune_refills = self.RETUNE_REFILLS
         self._refused = REFUSED_CFUNC(refused)        # kept alive with the walker
         state.refused = self._refused
         if not lib.emu_mmu_init(state):

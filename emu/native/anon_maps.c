@@ -314,6 +314,7 @@ int emu_fast_syscall(void *data, const uint64_t *in, uint64_t *result)
 {
     emu_mmu *m = data;
     emu_space *s = m->space;
+    emu_tlb_retune(m);
     if (s == NULL || !s->valid || s->root != m->cr3 || !m->user || s->call_count == s->call_cap)
         return 0;
     if (in[0] == SYS_MMAP)

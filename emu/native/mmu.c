@@ -574,6 +574,23 @@ void emu_invalidate(emu_mmu *m, uint64_t first, uint64_t end)
             m->flush_page(m->cpu, page);
     } else {
         m->uc_ctl(m->uc, (int)m->flush);
+        m->refills_at_flush = m->refills;
+    }
+}
+
+/* Unicorn's TLB (QEMU's) is sized again only when it is flushed whole: it
+ * starts with 256 entries and doubles at a whole flush that finds it more
+ * than 70% used (cputlb.c's tlb_mmu_resize_locked). With invalidations page
+ * by page, a program whose pages outnumber its entries would refill them
+ * from the software TLB for ever (the glibc churn: 866,000 refills); so once
+ * `retune_refills` refills have come since the last whole flush, the next
+ * call here (at a system call: an instruction boundary) flushes it whole,
+ * and it grows to the program's working set (12,000). */
+void emu_tlb_retune(emu_mmu *m)
+{
+    if (m->retune_refills && m->refills - m->refills_at_flush > m->retune_refills) {
+        m->uc_ctl(m->uc, (int)m->flush);
+        m->refills_at_flush = m->refills;
     }
 }
 

@@ -133,6 +133,8 @@ typedef struct {
     uint64_t chunks;                     /* entries of later[] */
     uint64_t *elsewhere;                 /* frames freed into them since the loan, in order */
     uint64_t elsewhere_count, elsewhere_cap;
+    uint64_t refills_at_flush;           /* `refills` at Unicorn's last whole flush */
+    uint64_t retune_refills;             /* refills after which emu_tlb_retune flushes; 0 never */
 } emu_mmu;
 
 static inline uint64_t read_entry(const emu_mmu *m, uint64_t paddr)
@@ -160,6 +162,8 @@ bool each_leaf(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end,
                bool (*visit)(emu_mmu *m, uint64_t vaddr, uint64_t slot, uint64_t entry,
                              void *data),
                void *data);
+
+void emu_tlb_retune(emu_mmu *m);
 
 /* anon_maps.c */
 /* A first write to `region` at vaddr, which gives its VMA an anon_vma: done

@@ -9,6 +9,7 @@ import signal
 import pytest
 
 from emu import Budget, Machine, hostlib
+from emu.native_mmu import NativeWalker
 from emu.guest_kernel import GuestKernel
 from emu.loader import load_program
 from emu.paging import (PAGE_4K, PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, make_pte,
@@ -323,3 +324,21 @@ def test_runners_one_after_another_on_a_machine_each_export_their_own_vmas():
     assert run(machine) == alone and machine.mmu.anon_maps.made > 100
     made = machine.mmu.anon_maps.made
     assert run(machine) == alone and machine.mmu.anon_maps.made > made
+
+
+def test_unicorns_tlb_grows_to_the_working_set():
+    """Invalidations page by page never flush Unicorn's TLB whole, and only a
+    whole flush lets QEMU size it again: without emu_tlb_retune a program
+    touching 2,048 pages a pass refills nearly every touch from the
+    software TLB; with it, a system call flushes whole now and then and the
+    TLB grows to hold them."""
+    def refills(retune: int) -> int:
+        machine = native_machine()
+        machine.mmu._native._state.retune_refills = retune
+        runner = ProcessRunner(machine, load_program(FIXTURES / "tlb_working_set.c",
+                                                     libc="musl"), ["tlb"])
+        runner.resume(Budget(seconds=60))
+        assert runner.exit_code == 0 and bytes(runner.process.output[1]) == b"1597440\n"
+        return machine.mmu._native.counts[1]
+    never, retuned = refills(0), refills(NativeWalker.RETUNE_REFILLS)
+    assert never > 60_000 and retuned < never / 3, (never, retuned)
