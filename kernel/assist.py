@@ -29,7 +29,7 @@ kernel entries, or RAM writes are observed).
 
 from __future__ import annotations
 
-from .address_space import AddressSpace, pte_flags, vma_pte_flags
+from .address_space import USER_TOP, AddressSpace, pte_flags, vma_pte_flags
 from .vma import PROT_NONE, PROT_READ, PROT_WRITE, VMA
 
 
@@ -53,14 +53,20 @@ class AssistedFaults:
     def layout_changed(self, space: AddressSpace, start: int, end: int, vma: VMA | None) -> None:
         """[start, end) of `space` changed; `vma` now covers all of it, or None.
         The regions there are forgotten, and `vma` listed if it can be (one
-        call into the walker for both)."""
+        call into the walker for both). After a removal (None), the parts left
+        of VMAs it cut are listed again: their region went with it."""
         if self.maps is not None:
             self.maps.changed(space, start, end)
         listing = None if vma is None else self._listing(space, vma)
-        if listing is None:
-            self._hw.drop_regions(space.root, start, end)
-        else:
+        if listing is not None:
             self._hw.set_region(space.root, vma.start, vma.end, *listing)
+            return
+        self._hw.drop_regions(space.root, start, end)
+        if vma is None and end - start <= USER_TOP:
+            for cut in (space.vmas.find(start - 1), space.vmas.find(end)):
+                listing = None if cut is None else self._listing(space, cut)
+                if listing is not None:
+                    self._hw.set_region(space.root, cut.start, cut.end, *listing)
 
     def faulted(self, space: AddressSpace, vaddr: int) -> None:
         """Python handled a user fault at `vaddr`: list its VMA if it is not
