@@ -31,7 +31,7 @@ from .paging import (BAD_PHYSICAL, NO_EXECUTE, NON_CANONICAL, NOT_PRESENT, PAGE_
 
 # mmu.c's reason codes, in its enum's order
 REASONS = (None, NOT_PRESENT, BAD_PHYSICAL, NON_CANONICAL, SUPERVISOR, READ_ONLY, NO_EXECUTE)
-NO_CHUNK = 1                # pool_chunk while nothing is lent: no chunk starts there
+MAX_SEGMENTS = 16           # mmu.h's: chunks lent at once
 REFUSED_CFUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int, ctypes.c_int)
 
 
@@ -55,8 +55,9 @@ class _State(ctypes.Structure):
                 ("refused", REFUSED_CFUNC), ("reason", ctypes.c_uint64),
                 ("leaf", ctypes.c_uint64), ("tlbs", _TLB * 2),
                 ("pool", ctypes.c_void_p), ("pool_count", ctypes.c_uint64),
-                ("pool_chunk", ctypes.c_uint64), ("pool_shared", ctypes.c_void_p),
-                ("pool_changes", ctypes.c_uint64), ("pool_low", ctypes.c_uint64),
+                ("seg_count", ctypes.c_uint64), ("seg_base", ctypes.c_uint64 * MAX_SEGMENTS),
+                ("seg_lo", ctypes.c_uint64 * MAX_SEGMENTS), ("pool_shared", ctypes.c_void_p),
+                ("pool_changes", ctypes.c_uint64),
                 ("regions", ctypes.c_void_p),
                 ("region_count", ctypes.c_uint64), ("region_cap", ctypes.c_uint64),
                 ("assisted", ctypes.c_uint64), ("write_clock", ctypes.c_uint64),
@@ -219,7 +220,8 @@ class DemandZeroAssist:
     of those regions without Python and counts them. kernel/assist.py is the
     policy; this is the mechanism, one per NativeWalker."""
 
-    POOL = 512                  # frames lent at most: a chunk's
+    CHUNK_FRAMES = 512
+    POOL = MAX_SEGMENTS * CHUNK_FRAMES       # room for every lent chunk's frames
     ELSEWHERE = 4096            # frames the C munmap may free into later chunks per loan
     CHUNK = 2 << 20
     REGIONS = 512               # regions the walker can hold
@@ -233,9 +235,8 @@ class DemandZeroAssist:
         state.later, state.chunks = ctypes.addressof(self._later), chunks
         state.elsewhere, state.elsewhere_cap = ctypes.addressof(self._elsewhere), self.ELSEWHERE
         self._pool = (ctypes.c_uint64 * self.POOL)()
-        self._shared = (ctypes.c_uint8 * self.POOL)()
+        self._shared = (ctypes.c_uint8 * self.CHUNK_FRAMES)()
         state.pool_shared = ctypes.addressof(self._shared)
-        state.pool_chunk = NO_CHUNK
         self._some_shared = False
         self._regions = (_Region * self.REGIONS)()
         state.pool = ctypes.addressof(self._pool)
@@ -247,25 +248,30 @@ class DemandZeroAssist:
 
     # -- frames ---------------------------------------------------------------------
 
-    def lend(self, chunk: int, frames: list[int], shared: list[int],
+    def lend(self, lists: list[tuple[int, list[int]]], shared: list[int],
              later: list[tuple[int, int]]) -> None:
-        """Give the walker the free list of the chunk at `chunk` (at most
-        POOL frames), to take from its end; `shared` are the chunk's frames
-        with more than one reference, which it must not free. `later` holds
-        (chunk index, frames in use) of the chunks taken after it, which the
-        C munmap may free frames into (elsewhere())."""
-        state, count = self._state, len(frames)
+        """Give the walker the free lists of the first chunks alloc() takes
+        from, in that order: (the chunk's base, its list), at most
+        MAX_SEGMENTS, to take from the first one's end; `shared` are the
+        first chunk's frames with more than one reference, which it must not
+        free (only one chunk is lent while there are any). `later` holds
+        (chunk index, frames in use) of the chunks taken after them, which
+        the C munmap may free frames into (elsewhere())."""
+        state = self._state
         for index, in_use in later:
             self._later[index] = min(in_use, 0xFFFF)
         self._later_set = [index for index, _ in later]
-        ctypes.memmove(self._pool, array("Q", frames).tobytes(), 8 * count)
+        stacked = []                                   # the last list at the bottom
+        for i, (base, frames) in reversed(list(enumerate(lists))):
+            state.seg_base[i], state.seg_lo[i] = base, len(stacked)
+            stacked += frames
+        ctypes.memmove(self._pool, array("Q", stacked).tobytes(), 8 * len(stacked))
         if shared or self._some_shared:
-            ctypes.memset(self._shared, 0, self.POOL)
+            ctypes.memset(self._shared, 0, self.CHUNK_FRAMES)
             for frame in shared:
-                self._shared[(frame - chunk) // PAGE_4K] = 1
+                self._shared[(frame - lists[0][0]) // PAGE_4K] = 1
             self._some_shared = bool(shared)
-        state.pool_count = state.pool_low = count
-        state.pool_chunk, state.pool_changes = chunk, 0
+        state.pool_count, state.seg_count, state.pool_changes = len(stacked), len(lists), 0
 
     @property
     def lent(self) -> int:
@@ -276,11 +282,11 @@ class DemandZeroAssist:
         """Has the walker taken a frame from the pool, or put one back?"""
         return bool(self._state.pool_changes)
 
-    def returned(self) -> tuple[int, list[int]]:
-        """The pool as it is, the chunk's free list: (n, the list after its
-        first n frames), where the first n are as lent."""
+    def returned(self) -> list[list[int]]:
+        """Each lent chunk's free list as it is now, in the order lent."""
         state = self._state
-        return state.pool_low, self._pool[state.pool_low:state.pool_count]
+        ends = [state.pool_count] + list(state.seg_lo[:state.seg_count])
+        return [self._pool[ends[i + 1]:ends[i]] for i in range(state.seg_count)]
 
     def elsewhere(self) -> list[int]:
         """The frames the C munmap freed into later chunks, in order."""
@@ -295,8 +301,7 @@ class DemandZeroAssist:
     def take_back(self) -> None:
         """The pool is empty again (the lender has settled it)."""
         state = self._state
-        state.pool_count = state.pool_changes = state.elsewhere_count = 0
-        state.pool_chunk = NO_CHUNK
+        state.pool_count = state.pool_changes = state.elsewhere_count = state.seg_count = 0
         for index in self._later_set:
             self._later[index] = 0
         self._later_set = []

@@ -51,41 +51,50 @@ class FrameAllocator:
         self._taken: dict[int, int] = {}          # chunk -> when it was taken
         self._clock = 0
         self._shared: set[int] = set()            # frames with more than one reference
-        self._loan: list[int] = []                # the free list lent, as it was
-        self._loan_chunk = 0
+        self._loans: list[tuple[int, list[int]]] = []   # (chunk, free list as lent)
         self._borrower = None
 
-    def lend(self, borrower):
-        """The free list of the chunk alloc() takes from next, whole: (the
-        chunk's physical base, its free frames (alloc() hands out the last
-        first), the chunk's frames that are shared, and (index, frames in
-        use) of each chunk taken after it), or None when no chunk has a free
-        frame or a loan is out.
+    LOAN_FRAMES = 512           # chunks are lent until their free frames reach this
+    LOAN_CHUNKS = 16            # or this many chunks are lent
 
-        The borrower takes frames from the end, zeroing each, and may put
-        frames of the chunk back on the end, poisoned, as free() would, but
-        never the last one handed out (the chunk would go back to the
-        os_MemoryMap). It may also free, poisoned, frames of the later
-        chunks that no other address space shares (none when any frame is
-        shared), short of the last one of each: while the loan lasts they
-        change no allocation. At the allocator's next use
-        `borrower.returned()` is (n, the list after its first n frames, whose
-        first n are as lent): what left the list is handed out, what joined
-        it is free; `borrower.elsewhere()` the frames freed into later
-        chunks, in order; borrower.take_back() ends the loan."""
+    def lend(self, borrower):
+        """The free lists of the first chunks alloc() takes from, whole and
+        in that order, until they hold LOAN_FRAMES frames (only the first
+        while any frame is shared): ([(chunk's physical base, its free frames
+        (alloc() hands out the last first))], the first chunk's frames that
+        are shared, [(index, frames in use)] of each chunk taken after them),
+        or None when no chunk has a free frame or a loan is out.
+
+        The borrower takes frames from the end of the first list with any,
+        zeroing each, and may put frames of a lent chunk back on the end of
+        its list, poisoned, as free() would, but never the last one handed
+        out (the chunk would go back to the os_MemoryMap). It may also free,
+        poisoned, frames of the chunks taken after them, short of the last
+        one of each (none when any frame is shared): while the loan lasts
+        they change no allocation. At the allocator's next use
+        `borrower.returned()` is each lent list as it then is: what left it
+        is handed out, what joined it is free; `borrower.elsewhere()` the
+        frames freed into later chunks, in order; borrower.take_back() ends
+        the loan."""
         if self._borrower is not None:
             return None
-        chunk = self._chunk_with_a_free_frame()
-        if chunk is None:
+        chunks = sorted((when, c) for c, when in self._taken.items() if self._free[c])
+        if not chunks:
             return None
-        self._loan, self._free[chunk] = self._free[chunk], []
-        self._loan_chunk, self._borrower = chunk, borrower
-        base = layout.chunk_base(chunk)
-        shared = [f for f in self._shared if layout.chunk_of(f) == chunk] if self._shared else []
-        taken = self._taken[chunk]
+        lent = 0
+        for when, chunk in chunks[:1 if self._shared else self.LOAN_CHUNKS]:
+            if lent >= self.LOAN_FRAMES:
+                break
+            self._loans.append((chunk, self._free[chunk]))
+            self._free[chunk] = []
+            lent += len(self._loans[-1][1])
+            last = when
+        self._borrower = borrower
+        first = self._loans[0][0]
+        shared = [f for f in self._shared if layout.chunk_of(f) == first] if self._shared else []
         later = [] if self._shared else \
-            [(c, self._in_use[c]) for c, when in self._taken.items() if when > taken]
-        return base, self._loan, shared, later
+            [(c, self._in_use[c]) for c, when in self._taken.items() if when > last]
+        return [(layout.chunk_base(c), free) for c, free in self._loans], shared, later
 
     def settle(self) -> None:
         """Settle the loan, if one is out (see lend): every other use of the
@@ -94,29 +103,28 @@ class FrameAllocator:
             self._settle()
 
     def _settle(self) -> None:
-        loan, borrower, chunk = self._loan, self._borrower, self._loan_chunk
-        free = loan
-        if borrower.changed():
-            kept, tail = borrower.returned()       # the first `kept` are as lent
-            moved = loan[kept:]
-            if tail:                               # some came back: what left, what joined
-                moved, joined = set(moved), set(tail)
+        loans, borrower, refs = self._loans, self._borrower, self._refs
+        changed = borrower.changed()
+        returned = borrower.returned() if changed else [free for _, free in loans]
+        for (chunk, lent), free in zip(loans, returned):
+            if free != lent:
+                kept = _common_prefix(lent, free)   # taken and given back above it
+                moved, joined = set(lent[kept:]), set(free[kept:])
                 for frame in joined - moved:
-                    del self._refs[frame]
-                moved -= joined
-            self._refs.update(dict.fromkeys(moved, 1))
-            self._in_use[chunk] += len(loan) - kept - len(tail)
-            free = loan[:kept] + tail
+                    del refs[frame]
+                refs.update(dict.fromkeys(moved - joined, 1))
+                self._in_use[chunk] += len(lent) - len(free)
+            # Every use of the allocator settles first, so the chunk is still
+            # where the heap has it even if the loan emptied its list.
+            self._free[chunk] = free
+        if changed:
             elsewhere = borrower.elsewhere()
             if elsewhere:
                 for frame in elsewhere:
-                    del self._refs[frame]
+                    del refs[frame]
                 self._take_back_frames(elsewhere)
         borrower.take_back()
-        self._loan, self._borrower = [], None
-        # Every use of the allocator settles first, so the chunk is still
-        # where the heap has it even if the loan emptied its list.
-        self._free[chunk] = free
+        self._loans, self._borrower = [], None
 
     def alloc(self) -> int:
         """A zeroed frame's physical address (reference count 1), or 0 if no
@@ -261,3 +269,15 @@ class FrameAllocator:
         """True if `frame` is currently handed out by this allocator."""
         self.settle()
         return frame in self._refs
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    """How many first items a and b share (list compares run in C)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo

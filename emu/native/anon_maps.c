@@ -16,18 +16,19 @@
  * join. C then changes the VMAs as kernel/vma.py would (top-down placement,
  * merging with the VMA before first, splitting on munmap, anon_vma given at
  * the first write and shared with a neighbour), keeps the assist's regions
- * in step, and frees frames into the assist's pool, which is the whole free
- * list of the chunk the allocator takes from next: a freed frame goes on its
- * end, as FrameAllocator.free puts it there. A frame of a chunk taken after
- * that one goes on a list of its own (`elsewhere`), which the allocator
- * appends to that chunk's list when it settles the loan: while the pool
- * lasts no allocation comes from there. The kernel imports the VMAs and
+ * in step, and frees frames into the assist's pool, which holds the whole
+ * free lists of the first chunks the allocator takes from: a freed frame
+ * goes on the end of its chunk's list, as FrameAllocator.free puts it
+ * there. A frame of a chunk taken after all of them goes on a list of its
+ * own (`elsewhere`), which the allocator appends to that chunk's list when
+ * it settles the loan: while the pool lasts no allocation comes from there. The kernel imports the VMAs and
  * the calls (for the process's log) at its next entry.
  *
  * A call C cannot make exactly as Python would goes to Python, unchanged:
  * anything but the forms above, an address space that was not exported or
  * was changed since, a VMA_OTHER in the way or next door, a frame of a chunk
- * taken before the pool's (alloc() would hand it out next), a shared frame
+ * taken before one the pool lends but not lent (alloc() would hand it out
+ * before the pool's next ones), a shared frame
  * or one that held code, a chunk that would go back to the os_MemoryMap, a
  * full table, a mapping over the file's pages, a request over the memory or
  * RLIMIT_DATA left (Python gives ENOMEM).
@@ -183,7 +184,8 @@ static bool mmap_anon(emu_mmu *m, emu_space *s, const uint64_t *in, uint64_t *re
 /* -- munmap ---------------------------------------------------------------------------- */
 
 typedef struct {
-    uint64_t pool, elsewhere;            /* frames found for the pool, and for later chunks */
+    uint64_t pool[MAX_SEGMENTS];         /* frames found for each segment of the pool */
+    uint64_t elsewhere;                  /* and for chunks taken after them */
     bool refused;                        /* a frame C cannot free as Python would */
 } survey;
 
@@ -201,11 +203,12 @@ static bool check_leaf(emu_mmu *m, uint64_t vaddr, uint64_t slot, uint64_t entry
     uint64_t frame = entry & PTE_ADDR_MASK;
     uint16_t *in_use;
     (void)vaddr, (void)slot;
+    int64_t segment = frame < m->ram_size ? segment_of(m, frame) : -1;
     if (frame >= m->ram_size || m->code_map[frame / PAGE_4K]) {
         w->refused = true;
-    } else if ((frame & ~(CHUNK_SIZE - 1)) == m->pool_chunk) {
-        w->refused = m->pool_shared[(frame - m->pool_chunk) / PAGE_4K];
-        w->pool++;
+    } else if (segment >= 0) {
+        w->refused = segment == 0 && m->pool_shared[(frame - m->seg_base[0]) / PAGE_4K];
+        w->pool[segment]++;
     } else if ((in_use = later_chunk(m, frame)) != NULL && *in_use > 1) {
         --*in_use;                       /* taken back by restore_leaf if refused */
         w->elsewhere++;
@@ -221,7 +224,7 @@ static bool restore_leaf(emu_mmu *m, uint64_t vaddr, uint64_t slot, uint64_t ent
     uint64_t *left = data, frame = entry & PTE_ADDR_MASK;
     uint16_t *in_use;
     (void)vaddr, (void)slot;
-    if (*left && frame < m->ram_size && (frame & ~(CHUNK_SIZE - 1)) != m->pool_chunk &&
+    if (*left && frame < m->ram_size && segment_of(m, frame) < 0 &&
             (in_use = later_chunk(m, frame)) != NULL) {
         ++*in_use;
         --*left;
@@ -238,10 +241,17 @@ static bool free_leaf(emu_mmu *m, uint64_t vaddr, uint64_t slot, uint64_t entry,
     write_entry(m, slot, 0);
     for (uint64_t at = 0; at < PAGE_4K; at += 8)
         memcpy(m->ram + frame + at, &poison, 8);
-    if ((frame & ~(CHUNK_SIZE - 1)) == m->pool_chunk)
-        m->pool[m->pool_count++] = frame;
-    else
+    int64_t segment = segment_of(m, frame);
+    if (segment >= 0) {                  /* on the end of its chunk's list */
+        uint64_t at = segment_end(m, (uint64_t)segment);
+        memmove(&m->pool[at + 1], &m->pool[at], (m->pool_count - at) * sizeof(uint64_t));
+        m->pool[at] = frame;
+        m->pool_count++;
+        for (int64_t i = 0; i < segment; i++)
+            m->seg_lo[i]++;
+    } else {
         m->elsewhere[m->elsewhere_count++] = frame;
+    }
     m->pool_changes++;
     return true;
 }
@@ -260,16 +270,21 @@ static bool munmap_anon(emu_mmu *m, emu_space *s, const uint64_t *in, uint64_t *
         touched(s, start, start);
         return log_call(s, SYS_MUNMAP, in, 2, 0);
     }
-    survey w = {0, 0, false};
+    survey w = {{0}, 0, false};
     bool whole = each_leaf(m, s->root, start, end, check_leaf, &w);
-    if (!whole || w.refused || (w.pool && m->pool_count + w.pool >= CHUNK_FRAMES) ||
-            m->elsewhere_count + w.elsewhere > m->elsewhere_cap || s->count + 1 > s->cap) {
+    uint64_t frames = w.elsewhere;
+    for (uint64_t i = 0; i < m->seg_count; i++) {
+        frames += w.pool[i];             /* a chunk with every frame free goes back */
+        if (segment_end(m, i) - m->seg_lo[i] + w.pool[i] >= CHUNK_FRAMES)
+            w.refused = true;
+    }
+    if (!whole || w.refused || m->elsewhere_count + w.elsewhere > m->elsewhere_cap ||
+            s->count + 1 > s->cap) {
         uint64_t left = w.elsewhere;
         if (left)
             each_leaf(m, s->root, start, end, restore_leaf, &left);
         return false;
     }
-    uint64_t frames = w.pool + w.elsewhere;
     /* vma.py's remove: the parts outside [start, end) stay, with their anon_vma */
     emu_vma left = s->vmas[first], right = s->vmas[last - 1];
     touched(s, left.start < start ? left.start : start, right.end > end ? right.end : end);

@@ -263,7 +263,8 @@ static void give(emu_mmu *m, uint64_t value, uc_tlb_entry *out)
  * The kernel's commonest fault, a first touch of private anonymous memory,
  * done without Python. The kernel (kernel/assist.py) lists regions, VMAs whose
  * not-present pages are fresh zeroed frames with fixed leaf flags, and lends a
- * pool of free frames in the order its allocator would hand them out. A
+ * pool of free frames in the order its allocator would hand them out (the
+ * free lists of the first chunks it takes from, whole, mmu.h). A
  * not-present user access inside a region takes the pool's next frame for the
  * page and the ones after it for missing tables (kernel/address_space.py's
  * _map_new_page allocates in that order), zeroes them and maps the page as the
@@ -290,8 +291,8 @@ static uint64_t take_frame(emu_mmu *m)
 {
     uint64_t frame = m->pool[--m->pool_count];
     m->pool_changes++;
-    if (m->pool_count < m->pool_low)
-        m->pool_low = m->pool_count;
+    for (uint64_t i = 0; i < m->seg_count && m->seg_lo[i] > m->pool_count; i++)
+        m->seg_lo[i] = m->pool_count;    /* the segments above are empty now */
     if (m->space != NULL && m->space->available)
         m->space->available--;           /* what FrameAllocator.available() counts */
     memset(m->ram + frame, 0, PAGE_4K);

@@ -14,6 +14,7 @@
 #define PAGE_4K       4096ULL
 #define CHUNK_SIZE    (2ULL << 20)       /* a 2 MiB chunk of the os_MemoryMap */
 #define CHUNK_FRAMES  512
+#define MAX_SEGMENTS  16                 /* chunks lent at once */
 #define PTE_P         (1ULL << 0)
 #define PTE_RW        (1ULL << 1)
 #define PTE_US        (1ULL << 2)
@@ -105,14 +106,21 @@ typedef struct {
     uint64_t reason;                     /* why the last walk refused */
     uint64_t leaf;                       /* its leaf entry, 0 when no leaf maps the page */
     tlb tlbs[2];                         /* [0] supervisor, [1] user */
-    /* the frames lent by the kernel's allocator: the free list of one chunk,
-       taken from its end (pool[pool_count - 1] is the next frame alloc() gives) */
+    /* the frames lent by the kernel's allocator: the free lists of the first
+       chunks alloc() takes from, stacked, the first on top, each taken from
+       its end (pool[pool_count - 1] is the next frame alloc() gives):
+
+         pool  [ segment n-1 | ... | segment 1 | segment 0 ]
+               0             seg_lo[1]  seg_lo[0]         pool_count     */
     uint64_t *pool;
     uint64_t pool_count;
-    uint64_t pool_chunk;                 /* the chunk's physical base */
-    uint8_t *pool_shared;                /* per frame of the chunk: 1 when shared (refs > 1) */
+    uint64_t seg_count;                  /* chunks lent; 0: nothing is */
+    uint64_t seg_base[MAX_SEGMENTS];     /* each one's physical base */
+    uint64_t seg_lo[MAX_SEGMENTS];       /* where each starts; it ends where the one
+                                            before starts (segment 0 at pool_count) */
+    uint8_t *pool_shared;                /* per frame of segment 0: 1 when shared (refs > 1);
+                                            only one chunk is lent while any frame is */
     uint64_t pool_changes;               /* frames taken or given back since the loan */
-    uint64_t pool_low;                   /* pool[0:pool_low] is as lent */
     emu_region *regions;
     uint64_t region_count, region_cap;
     uint64_t assisted;                   /* faults handled here since the kernel looked */
@@ -150,6 +158,21 @@ static inline void write_entry(emu_mmu *m, uint64_t paddr, uint64_t entry)
 }
 
 /* mmu.c */
+/* The end of segment i of the pool (one past its top frame). */
+static inline uint64_t segment_end(const emu_mmu *m, uint64_t i)
+{
+    return i == 0 ? m->pool_count : m->seg_lo[i - 1];
+}
+
+/* The segment that lends frame's chunk, or -1. */
+static inline int64_t segment_of(const emu_mmu *m, uint64_t frame)
+{
+    for (uint64_t i = 0; i < m->seg_count; i++)
+        if (m->seg_base[i] == (frame & ~(CHUNK_SIZE - 1)))
+            return (int64_t)i;
+    return -1;
+}
+
 int emu_region_set(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end, uint64_t flags,
                    uint64_t write_flags, uint64_t allow);
 void emu_region_drop(emu_mmu *m, uint64_t root, uint64_t start, uint64_t end);
