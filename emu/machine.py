@@ -153,6 +153,10 @@ class Machine:
         self._stop_request = None
         self._counting: bool | None = None
         self._traps = NO_TRAPS
+        # Called before a tool's breakpoint or memory-watch callback: the
+        # process runner running now brings the kernel up to date (the C
+        # mmap and munmap, kernel/anon_maps.py), for callbacks that read it.
+        self.before_hook = None
         self._uc.ctl_exits_enabled(True)
         self._exits: tuple[int, ...] | None = None   # what Unicorn's exits are set to
         self._install_return_trap()
@@ -235,7 +239,8 @@ class Machine:
     def add_breakpoint(self, address: int, callback) -> Hook:
         """callback(address) runs before the instruction at virtual `address`
         executes; it may call stop(). Costs nothing at other addresses."""
-        handle = self._uc.hook_add(UC_HOOK_CODE, lambda _uc, a, _s, _d: callback(a), None,
+        handle = self._uc.hook_add(UC_HOOK_CODE,
+                                   lambda _uc, a, _s, _d: self._tool_hook(callback, a), None,
                                    address, address)
         self.drop_translation(address)
         return Hook((handle,))
@@ -246,9 +251,17 @@ class Machine:
         before the store; stop() from it leaves the store done and RIP on the
         instruction (Unicorn's behaviour)."""
         hook_type = UC_HOOK_MEM_WRITE if kind == "write" else UC_HOOK_MEM_READ
-        handle = self._uc.hook_add(hook_type, lambda _uc, _k, a, n, _v, _d: callback(a, n),
+        handle = self._uc.hook_add(hook_type,
+                                   lambda _uc, _k, a, n, _v, _d: self._tool_hook(callback, a, n),
                                    None, lo, hi)
         return Hook((handle,))
+
+    def _tool_hook(self, callback, *args):
+        """Run a tool's callback mid-run, after `before_hook`: the kernel
+        catches up with what C did since it last ran (emu/runner.py)."""
+        if self.before_hook is not None:
+            self.before_hook()
+        return callback(*args)
 
     def add_write_observer(self, callback) -> Hook:
         """callback(paddr, size) runs before any change to physical memory,

@@ -2,7 +2,7 @@
 
     maps = NativeAnonMaps(lib, state)          # one per NativeWalker
     maps.export(root, vmas, ...)               # the kernel's VMAs, each (start, end, anon, kind)
-    maps.refresh(frames_available, data_room)
+    maps.refresh(frames_available, data_room, file_span)
     ...the CPU runs; mmap and munmap of "[anon]" memory are made in C...
     if maps.changed:
         (lo, hi), calls = maps.take()          # where C changed VMAs, what it did
@@ -42,7 +42,8 @@ class _Space(ctypes.Structure):
                 ("dirty_hi", ctypes.c_uint64), ("vmas", ctypes.c_void_p),
                 ("count", ctypes.c_uint64), ("cap", ctypes.c_uint64),
                 ("next_anon", ctypes.c_uint64), ("available", ctypes.c_uint64),
-                ("data_room", ctypes.c_uint64), ("file_lo", ctypes.c_uint64),
+                ("data_limited", ctypes.c_uint64), ("data_room", ctypes.c_int64),
+                ("file_lo", ctypes.c_uint64),
                 ("file_hi", ctypes.c_uint64), ("mmap_base", ctypes.c_uint64),
                 ("mmap_min", ctypes.c_uint64), ("user_top", ctypes.c_uint64),
                 ("calls", ctypes.c_void_p), ("call_count", ctypes.c_uint64),
@@ -113,10 +114,14 @@ class NativeAnonMaps:
         space.root, space.valid = root, 1
         return True
 
-    def refresh(self, available: int, data_room: int) -> None:
+    def refresh(self, available: int, data_room: int | None,
+                file_span: tuple[int, int]) -> None:
         """Frames the allocator could hand out; bytes RLIMIT_DATA leaves
-        (2^64 - 1 for no limit)."""
-        self._space.available, self._space.data_room = available, data_room
+        (None for no limit; below 0 when the data is over it already); the
+        pages that come back from the program's file, [lo, hi)."""
+        space = self._space
+        space.available, space.file_lo, space.file_hi = available, *file_span
+        space.data_limited, space.data_room = data_room is not None, data_room or 0
 
     def clear(self) -> None:
         """Export nothing: C declines every call."""

@@ -302,6 +302,7 @@ class ProcessRunner:
         m = self.machine
         if self._assist is not None:
             self._assist.leave(proc)
+            m.before_hook = self._catch_up
         try:
             return m.run(m.reg("rip"), until=until, budget=budget, root=proc.aspace.root,
                          user=True, traps=self._traps)
@@ -315,6 +316,8 @@ class ProcessRunner:
             if self._assist is not None and proc.aspace.root:
                 self._assist.enter(proc.aspace)
                 m.frames.settle()
+                if self._assist.calls_made():    # as dispatch's, they may wake a process
+                    self.table.scheduler.wake_all()
 
     def _run_once(self, proc: Process, budget: Budget, until: int, stepping: bool):
         """One slice of `proc`, and what came of it: an _Event."""
@@ -435,6 +438,12 @@ class ProcessRunner:
         debugger's record) or RAM writes are."""
         return self.guest is None and not self.kernel_entry_observers and \
             not self.machine.ram.observers
+
+    def _catch_up(self) -> None:
+        """A tool's hook runs mid-slice (the malloc lab's fill and verify read
+        and write the process): the kernel first takes in what C did."""
+        if self.current.aspace.root:
+            self._assist.enter(self.current.aspace)
 
     def _may_call(self) -> bool:
         """May C make mmap and munmap calls now (kernel/anon_maps.py)? When

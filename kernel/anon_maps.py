@@ -34,7 +34,7 @@ tests/integration/test_native_mmu.py hold the two to it).
 
 from __future__ import annotations
 
-from emu.paging import PAGE_4K, U64
+from emu.paging import PAGE_4K
 
 from .address_space import MMAP_BASE, MMAP_MIN_ADDR, USER_TOP, AddressSpace
 from .process import SyscallRecord
@@ -43,7 +43,6 @@ from .syscalls.mman import ANON_NAME, data_room
 from .vma import PROT_READ, PROT_WRITE, VM_ACCOUNT, VMA, AnonVMA
 
 VMA_OTHER, VMA_ANON = 0, 1            # emu/native/mmu.h's VMA kinds
-UNLIMITED = U64                        # the data room when RLIMIT_DATA is not set
 _RW = PROT_READ | PROT_WRITE
 _LAYOUT = (MMAP_BASE, MMAP_MIN_ADDR, USER_TOP)
 
@@ -63,14 +62,22 @@ class AnonMaps:
         self._others: dict[int, VMA] = {}  # start -> a VMA_OTHER as exported
         self._anons: dict[int, AnonVMA] = {}   # number -> anon_vma
         self._numbers: dict[int, int] = {}     # id(anon_vma) -> number
+        self._made_seen = hardware.made        # calls_made() compares with it
+        self._too_many = None                  # the process whose VMAs C cannot hold
 
     @property
     def made(self) -> int:
         """Calls made in C since the machine booted."""
         return self._hw.made
 
+    def calls_made(self) -> bool:
+        """Has C made a call since the last time this was asked?"""
+        seen, self._made_seen = self._made_seen, self._hw.made
+        return self._made_seen != seen
+
     def changed(self, space: AddressSpace, start: int, end: int) -> None:
         """The kernel changed what lies in [start, end) of `space`."""
+        self._too_many = None
         if self._proc is not None and space is self._proc.aspace and self._hw.owner is self:
             self._hw.invalidate()
             if self._stale is not None:
@@ -119,7 +126,8 @@ class AnonMaps:
     def push(self, proc) -> None:
         """Let C make calls for `proc` until the kernel next runs."""
         hw, space = self._hw, proc.aspace
-        if not self._may_call() or space.guards.first_in(0, USER_TOP) is not None:
+        if not self._may_call() or space.guards.first_in(0, USER_TOP) is not None or \
+                proc is self._too_many:
             if self._proc is not None:
                 self._forget()
             return
@@ -129,8 +137,7 @@ class AnonMaps:
         elif self._stale is not None:
             self._update(space)
         if self._proc is not None:
-            room = UNLIMITED if proc.data_limit is None else data_room(proc)
-            hw.refresh(self._frames.available(), room)
+            hw.refresh(self._frames.available(), data_room(proc), space.file_span)
 
     def _forget(self) -> None:
         if self._hw.owner is self:
@@ -165,6 +172,7 @@ class AnonMaps:
             self._proc, self._hw.owner = proc, self
         else:
             self._forget()
+            self._too_many = proc           # until its VMAs change
 
     def _update(self, space: AddressSpace) -> None:
         """Swap in what the kernel changed."""

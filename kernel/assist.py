@@ -117,6 +117,10 @@ class AssistedFaults:
             if owner is not None:
                 owner.give_anon(start)
 
+    def calls_made(self) -> bool:
+        """Has C made a system call since the last time this was asked?"""
+        return self.maps is not None and self.maps.calls_made()
+
     def leave(self, proc) -> None:
         """The CPU runs `proc` next: the C mmap and munmap may make its calls."""
         if self.maps is not None:

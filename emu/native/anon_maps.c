@@ -39,7 +39,6 @@
 #define SYS_MUNMAP    11
 #define MAP_PRIVATE_ANON 0x22            /* MAP_PRIVATE | MAP_ANONYMOUS */
 #define PROT_RW       (PROT_READ | PROT_WRITE)
-#define UNLIMITED     (~0ULL)
 #define POISON        0xDEADBEEFDEADBEEFULL
 
 /* The leaf flags of a new page of an "[anon]" rw-p VMA (address_space.py's
@@ -135,7 +134,8 @@ static bool mmap_anon(emu_mmu *m, emu_space *s, const uint64_t *in, uint64_t *re
         return false;
     uint64_t size = page_up(length), start;
     if (size < length || size > s->user_top || size / PAGE_4K > s->available ||
-            (s->data_room != UNLIMITED && size > s->data_room) || s->count + 1 > s->cap)
+            (s->data_limited && (s->data_room < 0 || size > (uint64_t)s->data_room)) ||
+            s->count + 1 > s->cap)
         return false;
     /* mman.py's mmap_range and placement: the hint (raised to mmap_min_addr)
        if the range is free there, else the highest gap below the mmap base */
@@ -175,8 +175,7 @@ static bool mmap_anon(emu_mmu *m, emu_space *s, const uint64_t *in, uint64_t *re
     }
     list_region(m, s, v);
     touched(s, v->start, v->end);
-    if (s->data_room != UNLIMITED)
-        s->data_room -= size;
+    s->data_room -= (int64_t)size;
     *result = start;
     return log_call(s, SYS_MMAP, in, 6, start);
 }
@@ -265,11 +264,6 @@ static bool munmap_anon(emu_mmu *m, emu_space *s, const uint64_t *in, uint64_t *
     for (; last < s->count && s->vmas[last].start < end; last++)
         if (s->vmas[last].kind != VMA_ANON)
             return false;
-    if (first == last) {                 /* nothing mapped there */
-        *result = 0;
-        touched(s, start, start);
-        return log_call(s, SYS_MUNMAP, in, 2, 0);
-    }
     survey w = {{0}, 0, false};
     bool whole = each_leaf(m, s->root, start, end, check_leaf, &w);
     uint64_t frames = w.elsewhere;
@@ -285,38 +279,41 @@ static bool munmap_anon(emu_mmu *m, emu_space *s, const uint64_t *in, uint64_t *
             each_leaf(m, s->root, start, end, restore_leaf, &left);
         return false;
     }
-    /* vma.py's remove: the parts outside [start, end) stay, with their anon_vma */
-    emu_vma left = s->vmas[first], right = s->vmas[last - 1];
-    touched(s, left.start < start ? left.start : start, right.end > end ? right.end : end);
-    bool keep_left = left.start < start, keep_right = end < right.end;
-    uint64_t removed = 0;                /* bytes: RLIMIT_DATA counts them */
-    for (uint64_t i = first; i < last; i++) {
-        uint64_t lo = s->vmas[i].start > start ? s->vmas[i].start : start;
-        uint64_t hi = s->vmas[i].end < end ? s->vmas[i].end : end;
-        removed += hi - lo;
+    if (first < last) {
+        /* vma.py's remove: the parts outside [start, end) stay, with their anon_vma */
+        emu_vma left = s->vmas[first], right = s->vmas[last - 1];
+        touched(s, left.start < start ? left.start : start, right.end > end ? right.end : end);
+        bool keep_left = left.start < start, keep_right = end < right.end;
+        uint64_t removed = 0;            /* bytes: RLIMIT_DATA counts them */
+        for (uint64_t i = first; i < last; i++) {
+            uint64_t lo = s->vmas[i].start > start ? s->vmas[i].start : start;
+            uint64_t hi = s->vmas[i].end < end ? s->vmas[i].end : end;
+            removed += hi - lo;
+        }
+        uint64_t kept = (uint64_t)keep_left + (uint64_t)keep_right;
+        memmove(&s->vmas[first + kept], &s->vmas[last], (s->count - last) * sizeof(emu_vma));
+        s->count = s->count - (last - first) + kept;
+        uint64_t at = first;
+        if (keep_left) {
+            left.end = start;
+            s->vmas[at++] = left;
+        }
+        if (keep_right) {
+            right.start = end;
+            s->vmas[at] = right;
+        }
+        emu_region_drop(m, s->root, start, end);
+        for (uint64_t i = first; i < first + kept; i++)
+            list_region(m, s, &s->vmas[i]);
+        s->data_room += (int64_t)removed;
+    } else {
+        touched(s, start, start);        /* no VMA there: only the call to log */
     }
-    uint64_t kept = (uint64_t)keep_left + (uint64_t)keep_right;
-    memmove(&s->vmas[first + kept], &s->vmas[last], (s->count - last) * sizeof(emu_vma));
-    s->count = s->count - (last - first) + kept;
-    uint64_t at = first;
-    if (keep_left) {
-        left.end = start;
-        s->vmas[at++] = left;
-    }
-    if (keep_right) {
-        right.start = end;
-        s->vmas[at] = right;
-    }
-    emu_region_drop(m, s->root, start, end);
-    for (uint64_t i = first; i < first + kept; i++)
-        list_region(m, s, &s->vmas[i]);
-    if (frames) {
+    if (frames) {                        /* leaves with no VMA over them go too, as in Python */
         each_leaf(m, s->root, start, end, free_leaf, NULL);
         s->available += frames;
         emu_invalidate(m, start, end);
     }
-    if (s->data_room != UNLIMITED)
-        s->data_room += removed;
     *result = 0;
     return log_call(s, SYS_MUNMAP, in, 2, 0);
 }

@@ -84,7 +84,8 @@ typedef struct {
     uint64_t count, cap;
     uint64_t next_anon;                  /* the number of the next new anon_vma */
     uint64_t available;                  /* frames the allocator could hand out */
-    uint64_t data_room;                  /* bytes of RLIMIT_DATA left, or all ones */
+    uint64_t data_limited;               /* 1 when RLIMIT_DATA is set */
+    int64_t data_room;                   /* the bytes it leaves (below 0: over it already) */
     uint64_t file_lo, file_hi;           /* pages that come back from the program's file */
     uint64_t mmap_base, mmap_min, user_top;
     emu_call *calls;                     /* the calls made here since the last import */

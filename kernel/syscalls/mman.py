@@ -83,9 +83,10 @@ def within_data_limit(proc, growth: int, counted: bool = True) -> bool:
     return _data_size(proc.aspace) + growth <= proc.data_limit
 
 
-def data_room(proc) -> int:
-    """Bytes the data may still grow by under RLIMIT_DATA (which must be set)."""
-    return max(proc.data_limit - _data_size(proc.aspace), 0)
+def data_room(proc) -> int | None:
+    """Bytes the data may still grow by under RLIMIT_DATA, below 0 when it is
+    over the limit already (mremap does not check it); None with no limit."""
+    return None if proc.data_limit is None else proc.data_limit - _data_size(proc.aspace)
 
 
 def placement(space, hint: int, size: int) -> int | None:

@@ -2,7 +2,8 @@
 munmap, against the Python walker and kernel.
 
 A random program of memory calls (mmap private or shared, munmap, mprotect,
-madvise with DONTNEED, FREE and guard pages, mremap, fork) over an 8-page
+madvise with DONTNEED, FREE and guard pages, mremap with or without
+MREMAP_DONTUNMAP, fork), under RLIMIT_DATA or not, over an 8-page
 window (few pages, so calls and touches meet often), with mmaps the kernel
 places (a hint in the window, or none: top-down below the mmap base, where
 a second window is unmapped and touched), mixed with reads and writes of
@@ -36,6 +37,7 @@ PAGES = 8
 PAGE = 4096
 MAP_FIXED_PRIVATE, MAP_FIXED_SHARED = 0x32, 0x31
 MREMAP_MAYMOVE_FIXED = 3
+MREMAP_DONTUNMAP = 4
 ADVICE = [4, 8, 102, 103]                # DONTNEED, FREE, GUARD_INSTALL, GUARD_REMOVE
 PROTS = [0, 1, 3, 3, 3, 5, 7]            # NONE, R, RW (often), RX, RWX
 
@@ -53,7 +55,7 @@ STEP = st.one_of(
     st.tuples(st.just("munmap"), OFFSET, LENGTH),
     st.tuples(st.just("mprotect"), OFFSET, LENGTH, st.sampled_from(PROTS)),
     st.tuples(st.just("madvise"), OFFSET, LENGTH, st.sampled_from(ADVICE)),
-    st.tuples(st.just("mremap"), OFFSET, LENGTH, LENGTH, OFFSET),
+    st.tuples(st.just("mremap"), OFFSET, LENGTH, LENGTH, OFFSET, st.booleans()),
     st.tuples(st.just("touch"), OFFSET, st.booleans()),
     st.tuples(st.just("touch"), OFFSET, st.booleans()),
     st.tuples(st.just("fork"), st.just(0)),
@@ -103,8 +105,9 @@ def program(steps) -> bytes:
         elif kind == "fork":                 # both go on with the steps after it
             code += _call(57)
         elif kind == "mremap":
-            old, new, to = a[1:]
-            code += _call(25, at, old * PAGE, new * PAGE, MREMAP_MAYMOVE_FIXED,
+            old, new, to, keep = a[1:]
+            code += _call(25, at, old * PAGE, new * PAGE,
+                          MREMAP_MAYMOVE_FIXED | (MREMAP_DONTUNMAP if keep else 0),
                           WINDOW + to * PAGE)
         else:
             code += _set("rbx", at + 8 * a[0]) + (_WRITE_BYTE_AT_RBX if a[1] else _READ_BYTE_AT_RBX)
@@ -123,11 +126,11 @@ def machine(native: bool) -> tuple[Machine, BootState]:
     return _MACHINES[native]
 
 
-def run(image, native: bool):
+def run(image, native: bool, data_limit: int | None = None):
     """What one walker made of the program."""
     m, boot = machine(native)
     made = m.mmu.anon_maps.made if native else 0
-    runner = ProcessRunner(m, image, ["walkers"])
+    runner = ProcessRunner(m, image, ["walkers"], data_limit=data_limit)
     try:
         runner.resume(Budget(instructions=100_000, seconds=30))
         space = runner.aspace
@@ -147,10 +150,11 @@ _MADE = {True: 0, False: 0}              # calls the last run made in C
 
 
 @FUZZ
-@given(steps=st.lists(STEP, min_size=1, max_size=24))
-def test_both_walkers_page_a_program_alike(steps):
+@given(steps=st.lists(STEP, min_size=1, max_size=24),
+       data_limit=st.sampled_from([None, None, 6 * PAGE, 12 * PAGE]))
+def test_both_walkers_page_a_program_alike(steps, data_limit):
     image = image_of_bytes(program(steps))
-    native, python = run(image, True), run(image, False)
+    native, python = run(image, True, data_limit), run(image, False, data_limit)
     assert native == python
     (code, signo, *_), processes = native
     record("walkers", ("fault" if signo else f"exit {code}") +

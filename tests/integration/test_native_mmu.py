@@ -349,3 +349,59 @@ def test_unicorns_tlb_grows_to_the_working_set():
         return machine.mmu._native.counts[1]
     never, retuned = refills(0), refills(NativeWalker.RETUNE_REFILLS)
     assert never > 60_000 and retuned < never / 3, (never, retuned)
+
+
+def run_image_both(code: bytes, setup=None, **options):
+    """The fuzz target's straight-line `code` run on a machine with each
+    walker (ProcessRunner `options`; setup(machine, runner) before the run):
+    what the process left, and the frames in use once it is gone."""
+    from tests.fuzz.machines import image_of_bytes
+    from tests.fuzz.test_fuzz_walkers import _call
+    image = image_of_bytes(code + _call(60, 0))
+    seen = []
+    for native in (True, False):
+        machine = native_machine() if native else Machine(ram_mib=64, native=False)
+        runner = ProcessRunner(machine, image, ["straight"], **options)
+        extra = setup(machine, runner) if setup else None
+        runner.resume(Budget(seconds=30))
+        space = runner.aspace
+        state = (runner.exit_code, str(runner.fault), extra, leaf_entries(space),
+                 vma_summary(space), [(r.number, r.args, r.result) for r in runner.process.syscalls])
+        runner.finish()
+        seen.append((state, machine.frames.frames_in_use))
+    assert seen[0] == seen[1]
+    return seen[0]
+
+
+def test_c_mmap_keeps_to_rlimit_data_when_the_data_is_over_it_already():
+    """mremap with MREMAP_DONTUNMAP doubles the data without checking
+    RLIMIT_DATA, as on Linux; a munmap then must not give C room the limit
+    does not (the room C keeps may be below zero). Found in review."""
+    from tests.fuzz.test_fuzz_walkers import _call
+    page, window = PAGE_4K, 0x2000_0000
+    top = 0x7FFF_F7FF_F000 - 4 * page
+    code = _call(9, 0, 4 * page, 3, 0x22, -1, 0) + \
+        _call(25, top, 4 * page, 4 * page, 1 | 4, window) + \
+        _call(11, window, 2 * page) + _call(9, window + (1 << 20), page, 3, 0x22, -1, 0)
+    (state, _frames) = run_image_both(code, data_limit=6 * page)
+    mmap = state[-1][-2]                                 # before exit
+    assert mmap[0] == 9 and mmap[2] == -12               # ENOMEM on both
+
+
+def test_a_tool_hook_mid_run_sees_what_c_did():
+    """The malloc lab's fill and verify hooks read and write the process
+    mid-run: the kernel takes in the C mmap and munmap first (Machine's
+    before_hook), so a write into a block C unmapped is refused, as without
+    C, and no frame is left behind. Found in review."""
+    from tests.fuzz.machines import USER_BASE
+    from tests.fuzz.test_fuzz_walkers import _call
+    window = 0x2000_0000
+    before = _call(9, window, PAGE_4K, 3, 0x22, -1, 0) + _call(39) + _call(11, window, PAGE_4K)
+
+    def hook(machine, runner):
+        wrote = []
+        machine.add_breakpoint(USER_BASE + len(before),
+                               lambda _a: wrote.append(runner.process.write(window, b"hi")))
+        return wrote
+    (state, frames) = run_image_both(before + b"\x90", setup=hook)
+    assert state[2] == [False] and frames == 0
