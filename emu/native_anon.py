@@ -43,9 +43,9 @@ class _Space(ctypes.Structure):
                 ("count", ctypes.c_uint64), ("cap", ctypes.c_uint64),
                 ("next_anon", ctypes.c_uint64), ("available", ctypes.c_uint64),
                 ("data_limited", ctypes.c_uint64), ("data_room", ctypes.c_int64),
-                ("file_lo", ctypes.c_uint64),
-                ("file_hi", ctypes.c_uint64), ("mmap_base", ctypes.c_uint64),
-                ("mmap_min", ctypes.c_uint64), ("user_top", ctypes.c_uint64),
+                ("file_lo", ctypes.c_uint64), ("file_hi", ctypes.c_uint64),
+                ("mmap_base", ctypes.c_uint64), ("mmap_min", ctypes.c_uint64),
+                ("user_top", ctypes.c_uint64),
                 ("calls", ctypes.c_void_p), ("call_count", ctypes.c_uint64),
                 ("call_cap", ctypes.c_uint64), ("made", ctypes.c_uint64)]
 
