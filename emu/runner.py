@@ -459,7 +459,7 @@ class ProcessRunner:
         verdict = space.fault(vaddr, access, leaf, reason)
         if verdict is True and self._assist is not None:
             self._assist.faulted(space, vaddr)
-            self._assist.leave(self.current)
+            self._assist.leave(self.current, returning=True)
         return verdict
 
     def _builtin_fault(self, vaddr, access, leaf, reason):
@@ -498,7 +498,7 @@ class ProcessRunner:
             proc.yield_requested = False
             m.stop(_Left("yield"))
         elif self._assist is not None:
-            self._assist.leave(proc)
+            self._assist.leave(proc, returning=True)
         return result
 
     def _trace(self, proc: Process, line: str) -> None:

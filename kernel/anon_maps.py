@@ -64,6 +64,7 @@ class AnonMaps:
         self._numbers: dict[int, int] = {}     # id(anon_vma) -> number
         self._made_seen = hardware.made        # calls_made() compares with it
         self._too_many = None                  # the process whose VMAs C cannot hold
+        self._refreshed = -1                   # the frames' version C's counts are from
 
     @property
     def made(self) -> int:
@@ -123,11 +124,17 @@ class AnonMaps:
 
     # -- the kernel to C ---------------------------------------------------------------
 
-    def push(self, proc) -> None:
-        """Let C make calls for `proc` until the kernel next runs."""
+    def push(self, proc, returning: bool = False) -> None:
+        """Let C make calls for `proc` until the kernel next runs.
+        `returning`: the kernel returns to `proc` from a call or fault (what
+        may forbid C calls, --strace or watching the kernel, changes only
+        between slices), so nothing is done when nothing C holds moved."""
+        if returning and proc is self._proc and self._stale is None and \
+                self._frames.version == self._refreshed and proc.data_limit is None and \
+                self._hw.owner is self:
+            return
         hw, space = self._hw, proc.aspace
-        if not self._may_call() or space.guards.first_in(0, USER_TOP) is not None or \
-                proc is self._too_many:
+        if not self._may_call() or space.guards or proc is self._too_many:
             if self._proc is not None:
                 self._forget()
             return
@@ -138,6 +145,7 @@ class AnonMaps:
             self._update(space)
         if self._proc is not None:
             hw.refresh(self._frames.available(), data_room(proc), space.file_span)
+            self._refreshed = self._frames.version
 
     def _forget(self) -> None:
         if self._hw.owner is self:

@@ -121,7 +121,8 @@ class AssistedFaults:
         """Has C made a system call since the last time this was asked?"""
         return self.maps is not None and self.maps.calls_made()
 
-    def leave(self, proc) -> None:
-        """The CPU runs `proc` next: the C mmap and munmap may make its calls."""
+    def leave(self, proc, returning: bool = False) -> None:
+        """The CPU runs `proc` next (`returning` from a call or fault Python
+        handled): the C mmap and munmap may make its calls."""
         if self.maps is not None:
-            self.maps.push(proc)
+            self.maps.push(proc, returning)

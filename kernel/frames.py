@@ -50,6 +50,7 @@ class FrameAllocator:
         self._with_free: list[tuple[int, int]] = []
         self._taken: dict[int, int] = {}          # chunk -> when it was taken
         self._clock = 0
+        self.version = 0                          # moves whenever available() may have
         self._shared: set[int] = set()            # frames with more than one reference
         self._loans: list[tuple[int, list[int]]] = []   # (chunk, free list as lent)
         self._borrower = None
@@ -144,6 +145,7 @@ class FrameAllocator:
             self._taken[chunk] = self._clock
             heapq.heappush(self._with_free, (self._clock, chunk))
         frame = self._free[chunk].pop()
+        self.version += 1
         self._in_use[chunk] += 1
         self._refs[frame] = 1
         self._ram.fill_page(frame, _ZERO_FRAME)
@@ -197,6 +199,7 @@ class FrameAllocator:
     def _take_back_all(self, chunk: int, poisoned: list[int]) -> None:
         """Put poisoned frames of `chunk` with no reference left on its list,
         in order, and give the chunk back when none of it is in use."""
+        self.version += 1
         frames = self._free[chunk]
         if not frames:                            # it had none: offer it again
             heapq.heappush(self._with_free, (self._taken[chunk], chunk))
@@ -259,6 +262,7 @@ class FrameAllocator:
 
     def restore(self, state) -> None:
         self.settle()
+        self.version += 1
         free, in_use, refs, with_free, taken, self._clock = state
         self._free = {c: list(f) for c, f in free.items()}
         self._in_use, self._refs = dict(in_use), dict(refs)

@@ -346,6 +346,9 @@ class GuardPages:
     def __iter__(self):
         return iter(list(self._pages))
 
+    def __len__(self) -> int:
+        return len(self._pages)
+
     def __contains__(self, page: int) -> bool:
         i = bisect.bisect_left(self._pages, page)
         return i < len(self._pages) and self._pages[i] == page
