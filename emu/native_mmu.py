@@ -56,7 +56,7 @@ class _State(ctypes.Structure):
                 ("leaf", ctypes.c_uint64), ("tlbs", _TLB * 2),
                 ("pool", ctypes.c_void_p), ("pool_count", ctypes.c_uint64),
                 ("seg_count", ctypes.c_uint64), ("seg_base", ctypes.c_uint64 * MAX_SEGMENTS),
-                ("seg_lo", ctypes.c_uint64 * MAX_SEGMENTS), ("pool_shared", ctypes.c_void_p),
+                ("seg_lo", ctypes.c_uint64 * MAX_SEGMENTS), ("pool_shared", ctypes.c_uint64),
                 ("pool_changes", ctypes.c_uint64),
                 ("regions", ctypes.c_void_p),
                 ("region_count", ctypes.c_uint64), ("region_cap", ctypes.c_uint64),
@@ -88,6 +88,8 @@ def library():
         lib.emu_tlb_count.restype = ctypes.c_uint64
         lib.emu_translate.argtypes = [state, ctypes.c_uint64, ctypes.c_int,
                                       ctypes.POINTER(ctypes.c_uint64)]
+        lib.emu_pool_take.argtypes = [state]
+        lib.emu_pool_take.restype = ctypes.c_uint64
         lib.emu_region_add.argtypes = [state] + [ctypes.c_uint64] * 6
         lib.emu_region_drop.argtypes = [state] + [ctypes.c_uint64] * 3
         lib.emu_region_set.argtypes = [state] + [ctypes.c_uint64] * 6
@@ -235,9 +237,6 @@ class DemandZeroAssist:
         state.later, state.chunks = ctypes.addressof(self._later), chunks
         state.elsewhere, state.elsewhere_cap = ctypes.addressof(self._elsewhere), self.ELSEWHERE
         self._pool = (ctypes.c_uint64 * self.POOL)()
-        self._shared = (ctypes.c_uint8 * self.CHUNK_FRAMES)()
-        state.pool_shared = ctypes.addressof(self._shared)
-        self._some_shared = False
         self._regions = (_Region * self.REGIONS)()
         state.pool = ctypes.addressof(self._pool)
         state.regions = ctypes.addressof(self._regions)
@@ -248,15 +247,14 @@ class DemandZeroAssist:
 
     # -- frames ---------------------------------------------------------------------
 
-    def lend(self, lists: list[tuple[int, list[int]]], shared: list[int],
+    def lend(self, lists: list[tuple[int, list[int]]], shared: bool,
              later: list[tuple[int, int]]) -> None:
         """Give the walker the free lists of the first chunks alloc() takes
         from, in that order: (the chunk's base, its list), at most
-        MAX_SEGMENTS, to take from the first one's end; `shared` are the
-        first chunk's frames with more than one reference, which it must not
-        free (only one chunk is lent while there are any). `later` holds
-        (chunk index, frames in use) of the chunks taken after them, which
-        the C munmap may free frames into (elsewhere())."""
+        MAX_SEGMENTS, to take from the first one's end. `shared`: some frame
+        has more than one reference, so the C munmap frees none into the
+        pool. `later` holds (chunk index, frames in use) of the chunks taken
+        after them, which the C munmap may free frames into (elsewhere())."""
         state = self._state
         for index, in_use in later:
             self._later[index] = min(in_use, 0xFFFF)
@@ -266,17 +264,18 @@ class DemandZeroAssist:
             state.seg_base[i], state.seg_lo[i] = base, len(stacked)
             stacked += frames
         ctypes.memmove(self._pool, array("Q", stacked).tobytes(), 8 * len(stacked))
-        if shared or self._some_shared:
-            ctypes.memset(self._shared, 0, self.CHUNK_FRAMES)
-            for frame in shared:
-                self._shared[(frame - lists[0][0]) // PAGE_4K] = 1
-            self._some_shared = bool(shared)
+        state.pool_shared = int(shared)
         state.pool_count, state.seg_count, state.pool_changes = len(stacked), len(lists), 0
 
     @property
     def lent(self) -> int:
         """Frames in the pool now."""
         return self._state.pool_count
+
+    def take(self) -> int:
+        """The pool's next frame, taken as the walker takes one (not zeroed);
+        0 when the pool is empty."""
+        return self._lib.emu_pool_take(self._ref)
 
     def changed(self) -> bool:
         """Has the walker taken a frame from the pool, or put one back?"""

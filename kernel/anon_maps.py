@@ -143,6 +143,8 @@ class AnonMaps:
             self._export(proc)
         elif self._stale is not None:
             self._update(space)
+        elif self._frames.version == self._refreshed and proc.data_limit is None:
+            return                          # nothing C counts has moved since
         if self._proc is not None:
             hw.refresh(self._frames.available(), data_room(proc), space.file_span)
             self._refreshed = self._frames.version

@@ -51,7 +51,8 @@ class FrameAllocator:
         self._taken: dict[int, int] = {}          # chunk -> when it was taken
         self._clock = 0
         self.version = 0                          # moves whenever available() may have
-        self._shared: set[int] = set()            # frames with more than one reference
+        self._shared: dict[int, set[int]] = {}    # chunk -> its frames with more than one
+                                                  # reference (no empty sets)
         self._loans: list[tuple[int, list[int]]] = []   # (chunk, free list as lent)
         self._borrower = None
 
@@ -62,24 +63,29 @@ class FrameAllocator:
         """The free lists of the first chunks alloc() takes from, whole and
         in that order, until they hold LOAN_FRAMES frames (only the first
         while any frame is shared): ([(chunk's physical base, its free frames
-        (alloc() hands out the last first))], the first chunk's frames that
-        are shared, [(index, frames in use)] of each chunk taken after them),
-        or None when no chunk has a free frame or a loan is out.
+        (alloc() hands out the last first))], whether any frame is shared,
+        [(index, frames in use)] of each chunk taken after them), or None
+        when no chunk has a free frame or a loan is out.
 
         The borrower takes frames from the end of the first list with any,
         zeroing each, and may put frames of a lent chunk back on the end of
         its list, poisoned, as free() would, but never the last one handed
         out (the chunk would go back to the os_MemoryMap). It may also free,
         poisoned, frames of the chunks taken after them, short of the last
-        one of each (none when any frame is shared): while the loan lasts
-        they change no allocation. At the allocator's next use
+        one of each: while the loan lasts they change no allocation. While
+        any frame is shared it frees none (a shared frame's count drops
+        instead). At the allocator's next use
         `borrower.returned()` is each lent list as it then is: what left it
         is handed out, what joined it is free; `borrower.elsewhere()` the
         frames freed into later chunks, in order; borrower.take_back() ends
         the loan."""
         if self._borrower is not None:
             return None
-        chunks = sorted((when, c) for c, when in self._taken.items() if self._free[c])
+        if self._shared:                          # one chunk: no sort
+            first = self._chunk_with_a_free_frame()
+            chunks = [] if first is None else [(self._taken[first], first)]
+        else:
+            chunks = sorted((when, c) for c, when in self._taken.items() if self._free[c])
         if not chunks:
             return None
         lent = 0
@@ -91,11 +97,9 @@ class FrameAllocator:
             lent += len(self._loans[-1][1])
             last = when
         self._borrower = borrower
-        first = self._loans[0][0]
-        shared = [f for f in self._shared if layout.chunk_of(f) == first] if self._shared else []
         later = [] if self._shared else \
             [(c, self._in_use[c]) for c, when in self._taken.items() if when > last]
-        return [(layout.chunk_base(c), free) for c, free in self._loans], shared, later
+        return [(layout.chunk_base(c), free) for c, free in self._loans], bool(self._shared), later
 
     def settle(self) -> None:
         """Settle the loan, if one is out (see lend): every other use of the
@@ -129,7 +133,14 @@ class FrameAllocator:
 
     def alloc(self) -> int:
         """A zeroed frame's physical address (reference count 1), or 0 if no
-        chunk can be had. O(1): a chunk with free frames is at hand."""
+        chunk can be had. O(1): a chunk with free frames is at hand. While
+        a loan is out the borrower's next frame is the one (the loan stays
+        out: a copy-on-write fault need not settle and lend again)."""
+        if self._borrower is not None and self._borrower.lent:
+            frame = self._borrower.take()
+            self.version += 1
+            self._ram.fill_page(frame, _ZERO_FRAME)
+            return frame
         self.settle()
         chunk = self._chunk_with_a_free_frame()
         if chunk is None:
@@ -169,24 +180,31 @@ class FrameAllocator:
         if frame not in self._refs:
             raise KernelPanic(f"share_frame: {frame:#x} is not an allocated frame")
         self._refs[frame] += 1
-        self._shared.add(frame)
+        self._shared.setdefault(layout.chunk_of(frame), set()).add(frame)
 
     def refcount(self, frame: int) -> int:
-        """References to `frame` (0 when it is free)."""
+        """References to `frame` (0 when it is free). A count over 1 needs no
+        settling: the borrower neither takes nor frees a shared frame."""
+        count = self._refs.get(frame, 0)
+        if count > 1:
+            return count
         self.settle()
         return self._refs.get(frame, 0)
 
     def free(self, frame: int) -> None:
         """Drop a reference; at the last one, poison `frame` and take it back,
-        and return its chunk to the os_MemoryMap when all 512 are free."""
-        self.settle()
+        and return its chunk to the os_MemoryMap when all 512 are free.
+        Dropping one of several references needs no settling (refcount)."""
         refs = self._refs.get(frame)
+        if refs is None or refs == 1:
+            self.settle()
+            refs = self._refs.get(frame)
         if refs is None:
             raise KernelPanic(f"free_frame: {frame:#x} is not an allocated frame")
         if refs > 1:
             self._refs[frame] = refs - 1
             if refs == 2:
-                self._shared.discard(frame)
+                self._unshare(frame)
             return
         del self._refs[frame]
         self._ram.fill_page(frame, _POISON_FRAME)
@@ -221,12 +239,19 @@ class FrameAllocator:
             if count > 1:
                 refs[frame] = count - 1
                 if count == 2:
-                    self._shared.discard(frame)
+                    self._unshare(frame)
             else:
                 del refs[frame]
                 last.append(frame)
         self._ram.fill_pages(last, _POISON_FRAME)
         self._take_back_frames(last)
+
+    def _unshare(self, frame: int) -> None:
+        """`frame` has one reference left."""
+        chunk = layout.chunk_of(frame)
+        self._shared[chunk].discard(frame)
+        if not self._shared[chunk]:
+            del self._shared[chunk]
 
     def _take_back_frames(self, poisoned: list[int]) -> None:
         """_take_back(frame) for each of `poisoned`, in order, a chunk at a time."""
@@ -266,7 +291,10 @@ class FrameAllocator:
         free, in_use, refs, with_free, taken, self._clock = state
         self._free = {c: list(f) for c, f in free.items()}
         self._in_use, self._refs = dict(in_use), dict(refs)
-        self._shared = {frame for frame, count in self._refs.items() if count > 1}
+        self._shared = {}
+        for frame, count in self._refs.items():
+            if count > 1:
+                self._shared.setdefault(layout.chunk_of(frame), set()).add(frame)
         self._with_free, self._taken = list(with_free), dict(taken)
 
     def owns(self, frame: int) -> bool:

@@ -29,7 +29,8 @@
  * was changed since, a VMA_OTHER in the way or next door, a frame of a chunk
  * taken before one the pool lends but not lent (alloc() would hand it out
  * before the pool's next ones), a shared frame
- * or one that held code, a chunk that would go back to the os_MemoryMap, a
+ * or one that held code (or any lent frame while some frame is shared), a chunk
+ * that would go back to the os_MemoryMap, a
  * full table, a mapping over the file's pages, a request over the memory or
  * RLIMIT_DATA left (Python gives ENOMEM).
  */
@@ -206,7 +207,7 @@ static bool check_leaf(emu_mmu *m, uint64_t vaddr, uint64_t slot, uint64_t entry
     if (frame >= m->ram_size || m->code_map[frame / PAGE_4K]) {
         w->refused = true;
     } else if (segment >= 0) {
-        w->refused = segment == 0 && m->pool_shared[(frame - m->seg_base[0]) / PAGE_4K];
+        w->refused = m->pool_shared;     /* is this one shared? the allocator knows */
         w->pool[segment]++;
     } else if ((in_use = later_chunk(m, frame)) != NULL && *in_use > 1) {
         --*in_use;                       /* taken back by restore_leaf if refused */
@@ -329,6 +330,9 @@ int emu_fast_syscall(void *data, const uint64_t *in, uint64_t *result)
     emu_tlb_retune(m);
     if (s == NULL || !s->valid || s->root != m->cr3 || !m->user || s->call_count == s->call_cap)
         return 0;
+    if (m->write_clock)
+        return 0;                        /* Python has anon_vmas to give first, with the
+                                            neighbours the writes saw (kernel/assist.py) */
     if (in[0] == SYS_MMAP)
         return mmap_anon(m, s, in, result);
     if (in[0] == SYS_MUNMAP)

@@ -287,14 +287,24 @@ emu_region *region_of(emu_mmu *m, uint64_t vaddr)
     return NULL;
 }
 
-static uint64_t take_frame(emu_mmu *m)
+/* The pool's next frame, as alloc() would hand it out; 0 when it is empty
+ * (the kernel's alloc() takes from the pool this way while a loan is out). */
+uint64_t emu_pool_take(emu_mmu *m)
 {
+    if (m->pool_count == 0)
+        return 0;
     uint64_t frame = m->pool[--m->pool_count];
     m->pool_changes++;
     for (uint64_t i = 0; i < m->seg_count && m->seg_lo[i] > m->pool_count; i++)
         m->seg_lo[i] = m->pool_count;    /* the segments above are empty now */
     if (m->space != NULL && m->space->available)
         m->space->available--;           /* what FrameAllocator.available() counts */
+    return frame;
+}
+
+static uint64_t take_frame(emu_mmu *m)
+{
+    uint64_t frame = emu_pool_take(m);
     memset(m->ram + frame, 0, PAGE_4K);
     return frame;
 }

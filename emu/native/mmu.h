@@ -119,8 +119,8 @@ typedef struct {
     uint64_t seg_base[MAX_SEGMENTS];     /* each one's physical base */
     uint64_t seg_lo[MAX_SEGMENTS];       /* where each starts; it ends where the one
                                             before starts (segment 0 at pool_count) */
-    uint8_t *pool_shared;                /* per frame of segment 0: 1 when shared (refs > 1);
-                                            only one chunk is lent while any frame is */
+    uint64_t pool_shared;                /* 1 while any frame is shared (refs > 1): one
+                                            chunk is lent, and no frame is freed into it */
     uint64_t pool_changes;               /* frames taken or given back since the loan */
     emu_region *regions;
     uint64_t region_count, region_cap;

@@ -405,3 +405,20 @@ def test_a_tool_hook_mid_run_sees_what_c_did():
         return wrote
     (state, frames) = run_image_both(before + b"\x90", setup=hook)
     assert state[2] == [False] and frames == 0
+
+
+def test_a_first_write_python_owes_an_anon_vma_keeps_its_neighbours():
+    """The assist marks a first write to memory C does not hold as an
+    "[anon]" rw-p VMA (here rwx) for Python to give its anon_vma at the next
+    kernel entry, from the neighbours the write saw; C must make no call
+    before then, or a munmap in C takes away the neighbour whose anon_vma
+    the reference shares."""
+    from tests.fuzz.test_fuzz_walkers import _call, _set
+    page, window = PAGE_4K, 0x2000_0000
+    write_at = b"\xc6\x03\x01"                      # mov byte [rbx], 1
+    code = _call(9, window, 2 * page, 3, 0x32, -1, 0) + _set("rbx", window) + write_at + \
+        _call(9, window + 2 * page, page, 7, 0x32, -1, 0) + _call(39) + \
+        _set("rbx", window + 2 * page) + write_at + _call(11, window + page, page)
+    (state, _frames) = run_image_both(code)
+    anon_vmas = {v[0]: v[-1] for v in state[4]}
+    assert anon_vmas[window] == anon_vmas[window + 2 * page] == 1   # shared, as the write saw
