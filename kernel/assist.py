@@ -10,10 +10,10 @@ the VMAs this module lists and with frames this module lends it:
     flags fault() would give, the accesses the VMA allows) when it is made or
     changed, and again at a fault Python handles in it; any change to the
     VMAs or guard pages of a range forgets the regions there first;
-  * frames: FrameAllocator.lend() gives the walker the free list of the
-    chunk alloc() takes from next, and the allocator settles the loan before
-    its next use, so the frames and tables are the ones fault() would have
-    used;
+  * frames: FrameAllocator.lend() gives the walker the free lists of the
+    first chunks alloc() takes from, and the allocator settles the loan
+    before its next use (its own alloc() takes from the loan), so the frames
+    and tables are the ones fault() would have used;
   * at every kernel entry and after every run (enter()), the faults the
     walker handled are added to the address space's count, and the VMAs a
     first write gave an anon_vma get it here, in the order of the writes.

@@ -13,11 +13,12 @@ Frames are zeroed when handed out and poisoned with 0xDEADBEEF when freed, so a
 use-after-free reads as poison in the debugger (xv6's kfree does the same).
 
 The MMU's demand-zero assist (kernel/assist.py) borrows frames: lend() gives
-it the whole free list of the chunk alloc() takes from next, which it takes
-from the end as alloc() would, and to which the C munmap
-(emu/native/anon_maps.c) appends the frames it frees, as free() would. The
-next use of the allocator settles the loan first, so every frame is handed
-out and taken back in the same order and counted the same as without them.
+it the whole free lists of the first chunks alloc() takes from, which it
+takes from the end as alloc() would, and to which the C munmap
+(emu/native/anon_maps.c) appends the frames it frees, as free() would. Most
+other uses of the allocator settle the loan first (alloc() takes from it),
+so every frame is handed out and taken back in the same order and counted
+the same as without them.
 """
 
 from __future__ import annotations
