@@ -81,11 +81,6 @@ class NativeAnonMaps:
         return self._space.root
 
     @property
-    def valid(self) -> bool:
-        """False once the kernel changed the exported VMAs (C then declines)."""
-        return bool(self._space.valid)
-
-    @property
     def changed(self) -> bool:
         """True once C made a call (take() brings the changes back)."""
         return bool(self._space.changed)

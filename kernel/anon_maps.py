@@ -66,11 +66,6 @@ class AnonMaps:
         self._too_many = None                  # the process whose VMAs C cannot hold
         self._refreshed = -1                   # the frames' version C's counts are from
 
-    @property
-    def made(self) -> int:
-        """Calls made in C since the machine booted."""
-        return self._hw.made
-
     def calls_made(self) -> bool:
         """Has C made a call since the last time this was asked?"""
         seen, self._made_seen = self._made_seen, self._hw.made
